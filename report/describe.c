@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* One-line human descriptions of leaks and frames, shared by the renderers. */
+#include "model.h"
+#include "suppress.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool jint(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+static bool jbool(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+static void add_ns(struct strbuf *b, const char *what, int64_t ns)
+{
+	if (ns % 1000000 == 0)
+		sb_addf(b, ", %s %" PRId64 " ms", what, ns / 1000000);
+	else
+		sb_addf(b, ", %s %" PRId64 " ns", what, ns);
+}
+
+char *leak_identity(const struct leak *l)
+{
+	json_object *o = l->obj;
+	struct strbuf b = { 0 };
+	int64_t v;
+	const char *s;
+
+	switch (l->kind_id) {
+	case RC_KIND_FD:
+		if (jint(o, "fd", &v))
+			sb_addf(&b, "fd %" PRId64, v);
+		else
+			sb_add(&b, "fd ?");
+		sb_addf(&b, ": %s", (s = jstr(o, "type")) ? s : "?");
+		if ((s = jstr(o, "target")))
+			sb_addf(&b, " %s", s);
+		if (jbool(o, "armed"))
+			sb_add(&b, ", armed");
+		break;
+	case RC_KIND_CHILD:
+		sb_add(&b, "child");
+		if (jint(o, "pid", &v))
+			sb_addf(&b, " pid %" PRId64, v);
+		if ((s = jstr(o, "command")))
+			sb_addf(&b, ": %s", s);
+		if ((s = jstr(o, "state")))
+			sb_addf(&b, ", %s", s);
+		break;
+	case RC_KIND_TIMER:
+		sb_add(&b, "timer");
+		if (jint(o, "timer_id", &v))
+			sb_addf(&b, " %" PRId64, v);
+		else if ((s = jstr(o, "timer_id")))
+			sb_addf(&b, " %s", s);
+		if ((s = jstr(o, "clock")))
+			sb_addf(&b, ": %s", s);
+		sb_add(&b, jbool(o, "armed") ? ", armed" : ", not armed");
+		if (jint(o, "interval_ns", &v) && v)
+			add_ns(&b, "interval", v);
+		break;
+	case RC_KIND_ITIMER:
+		sb_addf(&b, "itimer %s", (s = jstr(o, "which")) ? s : "?");
+		if (jint(o, "value_ns", &v))
+			add_ns(&b, "due in", v);
+		if (jint(o, "interval_ns", &v) && v)
+			add_ns(&b, "interval", v);
+		break;
+	case RC_KIND_TMPDIR:
+		sb_addf(&b, "tmpdir %s", (s = jstr(o, "path")) ? s : "?");
+		if (jint(o, "entries", &v))
+			sb_addf(&b, ", %" PRId64 " %s", v, v == 1 ? "entry" : "entries");
+		break;
+	case RC_KIND_TMPFILE:
+		sb_addf(&b, "tmpfile %s", (s = jstr(o, "path")) ? s : "?");
+		if (jint(o, "bytes", &v))
+			sb_addf(&b, ", %" PRId64 " %s", v, v == 1 ? "byte" : "bytes");
+		break;
+	case RC_KIND_THREAD:
+		sb_add(&b, "thread");
+		if (jint(o, "thread_tid", &v))
+			sb_addf(&b, " tid %" PRId64, v);
+		if ((s = jstr(o, "start_routine")))
+			sb_addf(&b, " (%s)", s);
+		if ((s = jstr(o, "state")))
+			sb_addf(&b, ": %s", s);
+		sb_add(&b, jbool(o, "detached") ? ", detached" : ", joinable");
+		break;
+	default:
+		sb_add(&b, l->kind);
+		break;
+	}
+	if (jbool(o, "untracked"))
+		sb_add(&b, " (untracked)");
+	else if ((s = jstr(o, "acquired_by")))
+		sb_addf(&b, " (%s)", s);
+	if (jbool(o, "across_exec"))
+		sb_add(&b, ", across exec");
+	return sb_steal(&b);
+}
+
+char *leak_cleanup_desc(const struct leak *l)
+{
+	const char *c = jstr(l->obj, "cleanup");
+	if (!c || strcmp(c, "none") == 0)
+		return NULL;
+	const char *sig = jstr(l->obj, "cleanup_signal");
+	if (strcmp(c, "killed") == 0 && sig)
+		return xasprintf("killed by %s", sig);
+	return xstrdup(c);
+}
+
+char *frame_desc(const struct frame *f)
+{
+	struct strbuf b = { 0 };
+	if (f->function)
+		sb_add(&b, f->function);
+	if (f->file) {
+		sb_addf(&b, "%s%s", b.len ? " " : "", f->file);
+		if (f->line)
+			sb_addf(&b, ":%d", f->line);
+	}
+	/* "(app+0x1234)" after a name; bare "app+0x1234" when that is all there is. */
+	const char *open = b.len ? " (" : "", *close = b.len ? ")" : "";
+	if (f->module && f->has_offset)
+		sb_addf(&b, "%s%s+0x%" PRIx64 "%s", open, path_basename(f->module), f->offset,
+			close);
+	else if (f->module)
+		sb_addf(&b, "%s%s%s", open, path_basename(f->module), close);
+	if (!b.len)
+		sb_add(&b, "??");
+	if (f->build_id_mismatch)
+		sb_add(&b, " [build-id mismatch: module rebuilt since the report]");
+	return sb_steal(&b);
+}
+
+const struct frame *leak_location(const struct leak *l)
+{
+	for (size_t i = 0; i < l->nframes; i++)
+		if (l->frames[i].file && l->frames[i].line > 0)
+			return &l->frames[i];
+	return NULL;
+}
+
+const char *kind_title(const char *kind, size_t n)
+{
+	static const struct {
+		const char *kind, *one, *many;
+	} titles[] = {
+		{ "fd", "file descriptor", "file descriptors" },
+		{ "child", "child process", "child processes" },
+		{ "timer", "POSIX timer", "POSIX timers" },
+		{ "itimer", "interval timer", "interval timers" },
+		{ "tmpdir", "temporary directory", "temporary directories" },
+		{ "tmpfile", "temporary file", "temporary files" },
+		{ "thread", "thread", "threads" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(titles); i++)
+		if (strcmp(titles[i].kind, kind) == 0)
+			return n == 1 ? titles[i].one : titles[i].many;
+	return kind;
+}
+
+char *kind_counts(const size_t by_kind[8])
+{
+	struct strbuf b = { 0 };
+	for (int k = 0; k < 8; k++) {
+		if (!by_kind[k])
+			continue;
+		sb_addf(&b, "%s%zu %s", b.len ? ", " : "", by_kind[k],
+			k < RC_KIND_COUNT ? rc_kind_name(k) : "other");
+	}
+	return sb_steal(&b);
+}

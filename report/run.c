@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `rcleak run`: run CMD with librcleak.so preloaded, forward signals, reap
+ * orphans as a subreaper (to tell which processes left no report), then merge
+ * the reports from the report directory and gate.
+ */
+#include "cli.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef RCLEAK_INSTALLED_LIBRARY
+#define RCLEAK_INSTALLED_LIBRARY "/usr/local/lib/librcleak.so"
+#endif
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
+static volatile sig_atomic_t child_pid;
+
+/*
+ * A signal sent with kill(2) to rcleak (si_code <= 0: SI_USER, SI_QUEUE,
+ * SI_TKILL) is forwarded to CMD. A signal from the terminal (SI_KERNEL) went
+ * to the whole foreground process group, CMD included, already: forwarding it
+ * would deliver it twice, and a second SIGINT means "force quit" to some
+ * programs. Async-signal-safe: kill(2) only, errno preserved.
+ */
+static void forward_signal(int sig, siginfo_t *si, void *uctx)
+{
+	(void)uctx;
+	int saved = errno;
+	if (child_pid > 0 && si->si_code <= 0)
+		(void)kill((pid_t)child_pid, sig);
+	errno = saved;
+}
+
+/* RCLEAK_LIBRARY, else the build tree (<dir of rcleak>/../shim), else installed. */
+static char *find_library(void)
+{
+	const char *env = getenv("RCLEAK_LIBRARY");
+	if (env && *env) {
+		char *p = realpath(env, NULL);
+		if (!p)
+			warnx("RCLEAK_LIBRARY=%s: %s", env, strerror(errno));
+		return p;
+	}
+	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+	if (self) {
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			_cleanup_free_ char *cand = xasprintf("%s/../shim/librcleak.so", self);
+			char *p = realpath(cand, NULL);
+			if (p)
+				return p;
+		}
+	}
+	if (access(RCLEAK_INSTALLED_LIBRARY, R_OK) == 0)
+		return xstrdup(RCLEAK_INSTALLED_LIBRARY);
+	warnx("cannot find librcleak.so (looked in the build tree and at %s); set RCLEAK_LIBRARY",
+	      RCLEAK_INSTALLED_LIBRARY);
+	return NULL;
+}
+
+/* key=value for RCLEAK_OPTIONS; quoted when the value holds a colon. */
+static bool add_option(struct strbuf *b, const char *key, const char *value)
+{
+	if (strchr(value, '"')) {
+		warnx("%s: a double quote cannot be passed in RCLEAK_OPTIONS: %s", key, value);
+		return false;
+	}
+	const char *q = strchr(value, ':') ? "\"" : "";
+	sb_addf(b, "%s%s=%s%s%s", b->len ? ":" : "", key, q, value, q);
+	return true;
+}
+
+static bool preload_has(const char *preload, const char *lib)
+{
+	_cleanup_free_ char *copy = xstrdup(preload);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ": ", &save); t; t = strtok_r(NULL, ": ", &save))
+		if (strcmp(t, lib) == 0)
+			return true;
+	return false;
+}
+
+static bool setup_environment(const struct options *o, const char *lib, const char *dir)
+{
+	const char *old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		if (!preload_has(old, lib)) {
+			_cleanup_free_ char *v = xasprintf("%s:%s", old, lib);
+			(void)setenv("LD_PRELOAD", v, 1);
+		}
+	} else {
+		(void)setenv("LD_PRELOAD", lib, 1);
+	}
+
+	struct strbuf opts = { 0 };
+	const char *user = getenv("RCLEAK_OPTIONS");
+	if (user && *user)
+		sb_add(&opts, user);
+	_cleanup_free_ char *json = xasprintf("%s/rcleak.%%p.json", dir);
+	bool ok = add_option(&opts, "json_path", json) && add_option(&opts, "text_report", "0");
+	_cleanup_free_ char *supp = o->suppressions ? realpath(o->suppressions, NULL) : NULL;
+	if (ok && o->suppressions) {
+		if (!supp) {
+			warnx("%s: %s", o->suppressions, strerror(errno));
+			ok = false;
+		} else {
+			ok = add_option(&opts, "suppressions", supp);
+		}
+	}
+	if (ok && o->stack_depth)
+		ok = add_option(&opts, "stack_depth", o->stack_depth);
+	if (ok && o->cleanup)
+		ok = add_option(&opts, "cleanup", o->cleanup);
+	if (ok && o->signals)
+		ok = add_option(&opts, "signals", o->signals);
+	_cleanup_free_ char *v = sb_steal(&opts);
+	if (ok)
+		(void)setenv("RCLEAK_OPTIONS", v, 1);
+	return ok;
+}
+
+static char *make_report_dir(const struct options *o)
+{
+	if (o->report_dir) {
+		if (mkdir(o->report_dir, 0700) < 0 && errno != EEXIST) {
+			warnx("%s: %s", o->report_dir, strerror(errno));
+			return NULL;
+		}
+		char *p = realpath(o->report_dir, NULL);
+		if (!p)
+			warnx("%s: %s", o->report_dir, strerror(errno));
+		return p;
+	}
+	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *templ = xasprintf("%s/rcleak.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(templ)) {
+		warnx("%s: %s", templ, strerror(errno));
+		return NULL;
+	}
+	char *p = realpath(templ, NULL);
+	return p ? p : xstrdup(templ);
+}
+
+/* Removes the files the shim wrote (reports, leftover temp files), then the directory. */
+static void remove_report_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		int dfd = dirfd(d);
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+				(void)unlinkat(dfd, de->d_name, 0);
+		(void)closedir(d);
+	}
+	if (rmdir(dir) < 0)
+		warnx("could not remove the report directory %s: %s", dir, strerror(errno));
+}
+
+struct orphan {
+	long pid;
+	char *comm;
+	int status;
+};
+
+static char *read_comm(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/comm", (int)pid);
+	size_t len = 0;
+	char *s = read_file(path, &len);
+	if (!s)
+		return xstrdup("?");
+	if (len && s[len - 1] == '\n')
+		s[len - 1] = '\0';
+	return s;
+}
+
+static int decode_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+/*
+ * Waits for CMD. As a child subreaper, rcleak also adopts descendants whose
+ * parent exited first: they are reaped here, their comm read before reaping
+ * (WNOWAIT), so that one that left no report can be named as not covered.
+ * If nonblock, reaps only what has already exited.
+ */
+static int reap(pid_t cmd, bool nonblock, struct orphan **orphans, size_t *n, size_t *cap,
+		int *cmd_status)
+{
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		int flags = WEXITED | WNOWAIT | (nonblock ? WNOHANG : 0);
+		if (waitid(P_ALL, 0, &si, flags) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0; /* ECHILD: nobody left */
+		}
+		if (si.si_pid == 0)
+			return 0; /* WNOHANG: nothing exited */
+		char *comm = si.si_pid == cmd ? NULL : read_comm(si.si_pid);
+		int st = 0;
+		while (waitpid(si.si_pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (si.si_pid == cmd) {
+			*cmd_status = decode_status(st);
+			if (!nonblock)
+				return 1;
+			continue;
+		}
+		grow(orphans, cap, *n, sizeof(**orphans));
+		(*orphans)[*n].pid = si.si_pid;
+		(*orphans)[*n].comm = comm;
+		(*orphans)[*n].status = st;
+		(*n)++;
+	}
+}
+
+static char *join_argv(char **argv, int argc)
+{
+	struct strbuf b = { 0 };
+	for (int i = 0; i < argc; i++)
+		sb_addf(&b, "%s%s", i ? " " : "", argv[i]);
+	return sb_steal(&b);
+}
+
+int cmd_run(const struct options *o)
+{
+	_cleanup_free_ char *lib = find_library();
+	if (!lib)
+		return EXIT_TOOL_FAILED;
+	if (o->suppressions) {
+		/* Check the file here, before CMD runs, so a bad line is a usage error. */
+		struct report empty = { 0 };
+		if (suppressions_apply(&empty, o->suppressions) < 0)
+			return EXIT_USAGE;
+	}
+	_cleanup_free_ char *dir = make_report_dir(o);
+	if (!dir)
+		return EXIT_TOOL_FAILED;
+	bool remove_dir = !o->report_dir && !o->keep_reports;
+	if (!setup_environment(o, lib, dir)) {
+		if (remove_dir)
+			remove_report_dir(dir);
+		return EXIT_USAGE;
+	}
+
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+	sigset_t block, old;
+	sigemptyset(&block);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	struct sigaction sa = { .sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	struct sigaction saved[ARRAY_SIZE(forwarded)];
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &sa, &saved[i]);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		warnx("fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (remove_dir)
+			remove_report_dir(dir);
+		return EXIT_TOOL_FAILED;
+	}
+	if (pid == 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+			sigaction(forwarded[i], &saved[i], NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execvp(o->argv[0], o->argv);
+		int e = errno;
+		fprintf(stderr, "rcleak: %s: %s\n", o->argv[0], strerror(e));
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	child_pid = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	struct orphan *orphans = NULL;
+	size_t norphans = 0, cap = 0;
+	int status = EXIT_TOOL_FAILED;
+	(void)reap(pid, false, &orphans, &norphans, &cap, &status);
+	child_pid = 0;
+	(void)reap(pid, true, &orphans, &norphans, &cap, &status);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaction(forwarded[i], &saved[i], NULL);
+
+	struct report r = { 0 };
+	report_add_path(&r, dir);
+	if (!report_find_pid(&r, pid)) {
+		_cleanup_free_ char *cmd = join_argv(o->argv, o->argc);
+		report_add_not_covered(&r, pid, (long)getpid(), cmd,
+				       "no report (statically linked, LD_PRELOAD cleared, "
+				       "exec failed, or killed with SIGKILL)");
+	}
+	for (size_t i = 0; i < norphans; i++) {
+		if (!report_find_pid(&r, orphans[i].pid)) {
+			_cleanup_free_ char *why = xasprintf(
+				"no report; outlived its parent, %s %d (statically linked or "
+				"LD_PRELOAD cleared?)",
+				WIFSIGNALED(orphans[i].status) ? "killed by signal" : "exit",
+				WIFSIGNALED(orphans[i].status) ? WTERMSIG(orphans[i].status) :
+								 WEXITSTATUS(orphans[i].status));
+			report_add_not_covered(&r, orphans[i].pid, 0, orphans[i].comm, why);
+		}
+		free(orphans[i].comm);
+	}
+	free(orphans);
+
+	long new_leaks = process_and_render(&r, o, true);
+	report_free(&r);
+	if (remove_dir)
+		remove_report_dir(dir);
+	else if (o->keep_reports && !o->report_dir)
+		warnx("reports kept in %s", dir);
+	if (new_leaks < 0)
+		return status != 0 ? status : EXIT_USAGE;
+	return gate_exit_status(status, new_leaks, o->error_exitcode);
+}
