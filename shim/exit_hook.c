@@ -1,0 +1,94 @@
+/* The normal exit paths: exit(), return from main, _exit/_Exit, quick_exit.
+ *
+ * The report runs from an atexit handler registered in rcleak's constructor.
+ * It is the first handler registered, so it runs last: after the program's
+ * own handlers and C++ static destructors, which may still close
+ * descriptors.  It needs the exit status (for `exitcode`), which an atexit
+ * handler is not told, so exit() and main's return (through
+ * __libc_start_main, which calls exit internally) record it first. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "rc.h"
+#include "real.h"
+#include "report.h"
+
+static int rc_exit_status;
+static int (*rc_real_main)(int, char **, char **);
+
+static int rc_main(int argc, char **argv, char **envp)
+{
+  int r = rc_real_main(argc, argv, envp);
+  rc_exit_status = r;
+  return r;
+}
+
+RC_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
+                                void (*init)(void), void (*fini)(void),
+                                void (*rtld_fini)(void), void *stack_end)
+{
+  rc_real_main = main;
+  return REAL(__libc_start_main)(rc_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+/* Report and decide the final status: `exitcode` replaces a successful
+ * status when leaks were found; a failure status is never hidden. */
+static int report_and_status(int status)
+{
+  struct rc_exit ex = {.by_signal = false, .in_signal_handler = false, .status = status};
+  int leaks = rc_report_run(&ex);
+  if (leaks > 0 && rc_options.exitcode != 0 && (status & 0xff) == 0)
+    return rc_options.exitcode;
+  return status;
+}
+
+void rc_atexit_handler(void)
+{
+  if (rc_tls_mode == RC_MODE_VFORK)
+    return;
+  int status = report_and_status(rc_exit_status);
+  if (status != rc_exit_status) {
+    /* Leave with the new status; stdio is flushed first because _exit
+     * skips what exit() would still do after this handler. */
+    fflush(NULL);
+    REAL(_exit)(status);
+  }
+}
+
+RC_EXPORT void exit(int status)
+{
+  if (rc_tls_mode != RC_MODE_VFORK)
+    rc_exit_status = status;
+  REAL(exit)(status);
+  __builtin_unreachable();
+}
+
+RC_EXPORT void quick_exit(int status)
+{
+  if (rc_tls_mode != RC_MODE_VFORK)
+    status = report_and_status(status);
+  REAL(quick_exit)(status);
+  __builtin_unreachable();
+}
+
+/* _exit skips atexit handlers, and programs use it precisely to skip their
+ * own cleanup (Python's os._exit, a forked child): report here too. */
+static int underscore_exit_status(int status)
+{
+  if (rc_tls_mode == RC_MODE_VFORK || !rc_options.report_on__exit)
+    return status;
+  return report_and_status(status);
+}
+
+RC_EXPORT void _exit(int status)
+{
+  REAL(_exit)(underscore_exit_status(status));
+  __builtin_unreachable();
+}
+
+RC_EXPORT void _Exit(int status)
+{
+  REAL(_Exit)(underscore_exit_status(status));
+  __builtin_unreachable();
+}

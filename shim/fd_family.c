@@ -1,0 +1,316 @@
+/* The descriptor family at exit: reconcile the registry with the kernel's
+ * /proc/self/fd (kernel truth beats bookkeeping), and describe each leaked
+ * descriptor.  Async-signal-safe: raw system calls and the report arena. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "fdtable.h"
+#include "leaks.h"
+#include "options.h"
+#include "procfs.h"
+#include "rc.h"
+#include "real.h"
+
+enum rc_fd_type {
+  RC_FT_FILE, RC_FT_DIR, RC_FT_CHARDEV, RC_FT_BLOCKDEV, RC_FT_SOCKET, RC_FT_PIPE,
+  RC_FT_FIFO, RC_FT_EVENTFD, RC_FT_TIMERFD, RC_FT_SIGNALFD, RC_FT_EPOLL, RC_FT_INOTIFY,
+  RC_FT_MEMFD, RC_FT_PIDFD, RC_FT_OTHER
+};
+
+static const char *const rc_fd_type_names[] = {
+  "file", "dir", "chardev", "blockdev", "socket", "pipe", "fifo", "eventfd",
+  "timerfd", "signalfd", "epoll", "inotify", "memfd", "pidfd", "other",
+};
+
+static void put_port(struct rc_strbuf *b, unsigned port)
+{
+  rc_sb_putc(b, ':');
+  rc_sb_putu(b, port);
+}
+
+static void put_ipv4(struct rc_strbuf *b, const struct in_addr *a)
+{
+  const unsigned char *p = (const unsigned char *)&a->s_addr;
+  for (int i = 0; i < 4; i++) {
+    if (i)
+      rc_sb_putc(b, '.');
+    rc_sb_putu(b, p[i]);
+  }
+}
+
+/* RFC 5952 text form, written by hand: inet_ntop is not async-signal-safe. */
+static void put_ipv6(struct rc_strbuf *b, const struct in6_addr *a)
+{
+  unsigned w[8];
+  for (int i = 0; i < 8; i++)
+    w[i] = (unsigned)a->s6_addr[2 * i] << 8 | a->s6_addr[2 * i + 1];
+  if (w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0xffff) {
+    rc_sb_puts(b, "::ffff:");
+    struct in_addr v4;
+    memcpy(&v4, &a->s6_addr[12], 4);
+    put_ipv4(b, &v4);
+    return;
+  }
+  int best = -1, bestlen = 1;
+  for (int i = 0; i < 8;) {
+    int j = i;
+    while (j < 8 && w[j] == 0)
+      j++;
+    if (j - i > bestlen) {
+      best = i;
+      bestlen = j - i;
+    }
+    i = j == i ? i + 1 : j;
+  }
+  for (int i = 0; i < 8; i++) {
+    if (i == best) {
+      rc_sb_puts(b, "::");
+      i += bestlen - 1;
+      continue;
+    }
+    if (i && i != best + bestlen)
+      rc_sb_putc(b, ':');
+    char h[4];
+    int k = 0;
+    bool lead = true;
+    for (int s = 12; s >= 0; s -= 4) {
+      unsigned d = (w[i] >> s) & 15;
+      if (d == 0 && lead && s)
+        continue;
+      lead = false;
+      h[k++] = "0123456789abcdef"[d];
+    }
+    rc_sb_putn(b, h, (size_t)k);
+  }
+}
+
+static bool put_sockaddr(struct rc_strbuf *b, const struct sockaddr_storage *ss, socklen_t len)
+{
+  switch (ss->ss_family) {
+  case AF_INET: {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+    put_ipv4(b, &in->sin_addr);
+    put_port(b, ntohs(in->sin_port));
+    return true;
+  }
+  case AF_INET6: {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+    rc_sb_putc(b, '[');
+    put_ipv6(b, &in6->sin6_addr);
+    rc_sb_putc(b, ']');
+    put_port(b, ntohs(in6->sin6_port));
+    return true;
+  }
+  case AF_UNIX: {
+    const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+    size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                   ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+    if (n == 0)
+      return false; /* unnamed */
+    if (un->sun_path[0] == '\0') {
+      rc_sb_putc(b, '@');
+      rc_sb_putn(b, un->sun_path + 1, n - 1);
+    } else {
+      rc_sb_putn(b, un->sun_path, strnlen(un->sun_path, n));
+    }
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
+static const char *family_name(int af)
+{
+  switch (af) {
+  case AF_INET: return "AF_INET";
+  case AF_INET6: return "AF_INET6";
+  case AF_UNIX: return "AF_UNIX";
+  case AF_NETLINK: return "AF_NETLINK";
+  case AF_PACKET: return "AF_PACKET";
+  default: return NULL;
+  }
+}
+
+/* "AF_INET 127.0.0.1:5000 <-> 127.0.0.1:41234", "AF_UNIX /run/x.sock". */
+static void describe_socket(int fd, struct rc_strbuf *b, const char *link)
+{
+  struct sockaddr_storage self, peer;
+  socklen_t sl = sizeof self, pl = sizeof peer;
+  memset(&self, 0, sizeof self);
+  memset(&peer, 0, sizeof peer);
+  if (getsockname(fd, (struct sockaddr *)&self, &sl) != 0 || family_name(self.ss_family) == NULL) {
+    rc_sb_puts(b, link);
+    return;
+  }
+  rc_sb_puts(b, family_name(self.ss_family));
+  struct rc_strbuf local;
+  char lbuf[256];
+  rc_sb_init(&local, lbuf, sizeof lbuf);
+  bool have_local = put_sockaddr(&local, &self, sl);
+  bool have_peer = getpeername(fd, (struct sockaddr *)&peer, &pl) == 0;
+  if (have_local) {
+    rc_sb_putc(b, ' ');
+    rc_sb_puts(b, rc_sb_cstr(&local));
+  }
+  if (have_peer) {
+    struct rc_strbuf rb;
+    char pbuf[256];
+    rc_sb_init(&rb, pbuf, sizeof pbuf);
+    if (put_sockaddr(&rb, &peer, pl)) {
+      rc_sb_puts(b, have_local ? " <-> " : " <-> ");
+      rc_sb_puts(b, rc_sb_cstr(&rb));
+    }
+  }
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void describe_fd(int fd, struct rc_leak *lk)
+{
+  char path[40], link[4096];
+  struct rc_strbuf pb;
+  rc_sb_init(&pb, path, sizeof path);
+  rc_sb_puts(&pb, "/proc/self/fd/");
+  rc_sb_putu(&pb, (unsigned)fd);
+  rc_sb_cstr(&pb);
+  if (rc_readlink(path, link, sizeof link) < 0)
+    link[0] = '\0';
+
+  struct stat st;
+  enum rc_fd_type t = RC_FT_OTHER;
+  if (fstat(fd, &st) == 0) {
+    if (S_ISREG(st.st_mode))
+      t = starts(link, "/memfd:") ? RC_FT_MEMFD : RC_FT_FILE;
+    else if (S_ISDIR(st.st_mode))
+      t = RC_FT_DIR;
+    else if (S_ISCHR(st.st_mode))
+      t = RC_FT_CHARDEV;
+    else if (S_ISBLK(st.st_mode))
+      t = RC_FT_BLOCKDEV;
+    else if (S_ISSOCK(st.st_mode))
+      t = RC_FT_SOCKET;
+    else if (S_ISFIFO(st.st_mode))
+      t = starts(link, "pipe:") ? RC_FT_PIPE : RC_FT_FIFO;
+  }
+  if (t == RC_FT_OTHER || t == RC_FT_FILE) {
+    if (starts(link, "anon_inode:[eventfd]"))
+      t = RC_FT_EVENTFD;
+    else if (starts(link, "anon_inode:[timerfd]"))
+      t = RC_FT_TIMERFD;
+    else if (starts(link, "anon_inode:[signalfd]"))
+      t = RC_FT_SIGNALFD;
+    else if (starts(link, "anon_inode:[eventpoll]"))
+      t = RC_FT_EPOLL;
+    else if (starts(link, "anon_inode:inotify"))
+      t = RC_FT_INOTIFY;
+    else if (starts(link, "anon_inode:[pidfd]"))
+      t = RC_FT_PIDFD;
+    else if (starts(link, "anon_inode:"))
+      t = RC_FT_OTHER;
+  }
+  lk->u.fd.fd = fd;
+  lk->u.fd.type = (uint8_t)t;
+  long fl = syscall(SYS_fcntl, fd, F_GETFD);
+  lk->u.fd.cloexec = fl >= 0 && (fl & FD_CLOEXEC);
+  lk->u.fd.armed = -1;
+  if (t == RC_FT_TIMERFD) {
+    struct itimerspec its;
+    if (timerfd_gettime(fd, &its) == 0)
+      lk->u.fd.armed = its.it_value.tv_sec != 0 || its.it_value.tv_nsec != 0;
+  }
+  if (t == RC_FT_SOCKET) {
+    struct rc_strbuf sb;
+    char sbuf[600];
+    rc_sb_init(&sb, sbuf, sizeof sbuf);
+    describe_socket(fd, &sb, link);
+    lk->target = rc_arena_strdup(rc_sb_cstr(&sb));
+  } else {
+    lk->target = rc_arena_strdup(link);
+  }
+}
+
+static void collect_one(int fd, void *arg)
+{
+  struct rc_leakset *ls = arg;
+  struct rc_fd_entry e;
+  bool known = rc_fd_lookup(fd, &e);
+  if (known && e.state == RC_FD_INTERNAL)
+    return;
+  bool inherited = known && (e.state == RC_FD_INHERITED || e.owner != rc_pid);
+  if ((inherited || fd <= 2) && !rc_options.report_inherited)
+    return;
+  struct rc_leak *lk = rc_leak_add(ls, RC_KIND_FD);
+  if (lk == NULL)
+    return;
+  if (known && e.state == RC_FD_LIVE) {
+    lk->fn = e.fn;
+    lk->tid = e.tid;
+    lk->stack_id = e.stack_id;
+    lk->t_ns = e.t_ns;
+    if (e.flags & RC_FDF_ACROSS_EXEC)
+      lk->flags |= RC_LEAK_ACROSS_EXEC;
+    if (e.flags & RC_FDF_FOREIGN_STACK)
+      lk->flags |= RC_LEAK_FOREIGN_STACK;
+  } else if (!known) {
+    lk->flags |= RC_LEAK_UNTRACKED;
+  }
+  describe_fd(fd, lk);
+}
+
+static void fd_collect(struct rc_leakset *ls)
+{
+  rc_proc_each_fd(collect_one, ls);
+}
+
+static void fd_json(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "\"fd\": ");
+  rc_sb_puti(o, lk->u.fd.fd);
+  rc_sb_puts(o, ", \"type\": \"");
+  rc_sb_puts(o, rc_fd_type_names[lk->u.fd.type]);
+  rc_sb_puts(o, "\", \"target\": ");
+  rc_sb_put_json_str(o, lk->target ? lk->target : "");
+  rc_sb_puts(o, ", \"cloexec\": ");
+  rc_sb_puts(o, lk->u.fd.cloexec ? "true" : "false");
+  if (lk->u.fd.armed >= 0) {
+    rc_sb_puts(o, ", \"armed\": ");
+    rc_sb_puts(o, lk->u.fd.armed ? "true" : "false");
+  }
+}
+
+static void fd_describe(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "fd ");
+  rc_sb_puti(o, lk->u.fd.fd);
+  rc_sb_puts(o, ": ");
+  rc_sb_puts(o, rc_fd_type_names[lk->u.fd.type]);
+  if (lk->target && *lk->target) {
+    rc_sb_putc(o, ' ');
+    rc_sb_puts(o, lk->target);
+  }
+  if (lk->u.fd.armed == 1)
+    rc_sb_puts(o, " (armed)");
+}
+
+const struct rc_family rc_family_fd = {
+  .kind = RC_KIND_FD,
+  .noun = "file descriptor",
+  .plural = "file descriptors",
+  .collect = fd_collect,
+  .clean = NULL, /* descriptors die with the process; nothing to clean */
+  .json_fields = fd_json,
+  .describe = fd_describe,
+};

@@ -1,0 +1,193 @@
+/* The descriptor registry (see fdtable.h). */
+#include "fdtable.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "procfs.h"
+#include "rc.h"
+#include "stacks.h"
+
+static struct rc_fd_entry *_Atomic rc_fd_chunks[RC_FD_MAX / RC_FD_CHUNK];
+static _Atomic int rc_fd_nchunks; /* one past the highest chunk index mapped */
+
+static struct rc_fd_entry *chunk_for(int fd, bool create)
+{
+  if (fd < 0 || fd >= RC_FD_MAX)
+    return NULL;
+  unsigned ci = (unsigned)fd / RC_FD_CHUNK;
+  struct rc_fd_entry *c = atomic_load_explicit(&rc_fd_chunks[ci], memory_order_acquire);
+  if (RC_LIKELY(c != NULL) || !create)
+    return c;
+  void *m = mmap(NULL, RC_FD_CHUNK * sizeof(struct rc_fd_entry), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED)
+    return NULL;
+  struct rc_fd_entry *expected = NULL;
+  if (!atomic_compare_exchange_strong(&rc_fd_chunks[ci], &expected, m)) {
+    munmap(m, RC_FD_CHUNK * sizeof(struct rc_fd_entry));
+    return expected;
+  }
+  int want = (int)ci + 1;
+  int cur = atomic_load(&rc_fd_nchunks);
+  while (cur < want && !atomic_compare_exchange_weak(&rc_fd_nchunks, &cur, want))
+    ;
+  return m;
+}
+
+static struct rc_fd_entry *entry_for(int fd, bool create)
+{
+  struct rc_fd_entry *c = chunk_for(fd, create);
+  return c ? &c[(unsigned)fd % RC_FD_CHUNK] : NULL;
+}
+
+static void set_state(struct rc_fd_entry *e, uint32_t s)
+{
+  __atomic_store_n(&e->state, s, __ATOMIC_RELEASE);
+}
+
+static void write_entry(struct rc_fd_entry *e, unsigned fn, uint32_t stack, uint8_t flags,
+                        int32_t tid, uint64_t t_ns)
+{
+  set_state(e, RC_FD_BUSY);
+  e->fn = (uint8_t)fn;
+  e->flags = flags;
+  e->owner = rc_pid;
+  e->tid = tid;
+  e->stack_id = stack;
+  e->t_ns = t_ns;
+  set_state(e, RC_FD_LIVE);
+}
+
+void rc_fd_acquired(int fd, unsigned fn)
+{
+  int mode = rc_tls_mode;
+  if (fd < 0 || mode == RC_MODE_VFORK)
+    return;
+  int saved = errno;
+  if (mode == RC_MODE_SHIM) {
+    rc_fd_mark_internal(fd);
+  } else {
+    struct rc_fd_entry *e = entry_for(fd, true);
+    if (e != NULL) {
+      rc_enter();
+      uint32_t stack = rc_stack_capture();
+      rc_leave(mode);
+      write_entry(e, fn, stack, 0, rc_gettid(), rc_now_ns());
+    }
+  }
+  errno = saved;
+}
+
+void rc_fd_acquired2(const int fds[2], unsigned fn)
+{
+  int mode = rc_tls_mode;
+  if (mode == RC_MODE_VFORK)
+    return;
+  int saved = errno;
+  if (mode == RC_MODE_SHIM) {
+    rc_fd_mark_internal(fds[0]);
+    rc_fd_mark_internal(fds[1]);
+  } else {
+    struct rc_fd_entry *a = entry_for(fds[0], true), *b = entry_for(fds[1], true);
+    rc_enter();
+    uint32_t stack = rc_stack_capture();
+    rc_leave(mode);
+    int32_t tid = rc_gettid();
+    uint64_t now = rc_now_ns();
+    if (a)
+      write_entry(a, fn, stack, 0, tid, now);
+    if (b)
+      write_entry(b, fn, stack, 0, tid, now);
+  }
+  errno = saved;
+}
+
+void rc_fd_released(int fd)
+{
+  if (rc_tls_mode == RC_MODE_VFORK)
+    return;
+  struct rc_fd_entry *e = entry_for(fd, false);
+  if (e != NULL && __atomic_load_n(&e->state, __ATOMIC_RELAXED) != RC_FD_FREE)
+    set_state(e, RC_FD_FREE);
+}
+
+void rc_fd_released_range(unsigned first, unsigned last)
+{
+  if (rc_tls_mode == RC_MODE_VFORK)
+    return;
+  unsigned limit = (unsigned)rc_fd_limit();
+  if (last >= limit)
+    last = limit ? limit - 1 : 0;
+  for (unsigned fd = first; fd <= last && fd < limit; fd++) {
+    if (fd % RC_FD_CHUNK == 0 && entry_for((int)fd, false) == NULL) {
+      fd += RC_FD_CHUNK - 1; /* whole chunk never used */
+      continue;
+    }
+    rc_fd_released((int)fd);
+  }
+}
+
+void rc_fd_mark_internal(int fd)
+{
+  struct rc_fd_entry *e = entry_for(fd, true);
+  if (e != NULL)
+    set_state(e, RC_FD_INTERNAL);
+}
+
+void rc_fd_mark_inherited(int fd)
+{
+  struct rc_fd_entry *e = entry_for(fd, true);
+  if (e != NULL)
+    set_state(e, RC_FD_INHERITED);
+}
+
+void rc_fd_adopt(int fd, unsigned fn, int32_t tid, uint64_t t_ns, uint32_t foreign_stack)
+{
+  struct rc_fd_entry *e = entry_for(fd, true);
+  if (e != NULL)
+    write_entry(e, fn, foreign_stack, RC_FDF_ACROSS_EXEC | RC_FDF_FOREIGN_STACK, tid, t_ns);
+}
+
+bool rc_fd_lookup(int fd, struct rc_fd_entry *out)
+{
+  struct rc_fd_entry *e = entry_for(fd, false);
+  if (e == NULL)
+    return false;
+  for (int tries = 0; tries < 1000; tries++) {
+    uint32_t s1 = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+    if (s1 == RC_FD_BUSY)
+      continue; /* another thread is writing it right now */
+    memcpy(out, e, sizeof *out);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&e->state, __ATOMIC_RELAXED) == s1) {
+      out->state = s1;
+      return s1 != RC_FD_FREE;
+    }
+  }
+  /* Still changing: report what the kernel says, without our record. */
+  return false;
+}
+
+int rc_fd_limit(void)
+{
+  return atomic_load(&rc_fd_nchunks) * RC_FD_CHUNK;
+}
+
+static void mark_if_unknown(int fd, void *arg)
+{
+  (void)arg;
+  struct rc_fd_entry *e = entry_for(fd, true);
+  if (e != NULL && __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == RC_FD_FREE)
+    set_state(e, RC_FD_INHERITED);
+}
+
+void rc_fd_mark_open_as_inherited(void)
+{
+  rc_proc_each_fd(mark_if_unknown, NULL);
+}

@@ -1,0 +1,130 @@
+/* The one list of every libc function rcleak interposes or calls through to.
+ *
+ * One row per function: X(return type, name, parameter list).  The list drives
+ *  - the pointers to the real functions and their lazy resolver (real.c),
+ *  - the `acquired_by` names in reports (enum rc_fn, rc_fn_name()),
+ *  - tests/test_exports.sh, which compares `nm -D --defined-only` of the library
+ *    with this list, so no wrapper is exported by accident and none is missing.
+ * Families add their rows here; the wrappers themselves live in one file per
+ * family (fd_interpose.c, stdio_interpose.c, ...).
+ */
+#ifndef RCLEAK_FUNCTIONS_H
+#define RCLEAK_FUNCTIONS_H
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define RC_FUNCS_FD(X)                                                          \
+  X(int, open, (const char *path, int flags, ...))                               \
+  X(int, open64, (const char *path, int flags, ...))                             \
+  X(int, openat, (int dirfd, const char *path, int flags, ...))                  \
+  X(int, openat64, (int dirfd, const char *path, int flags, ...))                \
+  X(int, __open_2, (const char *path, int flags))                                \
+  X(int, __open64_2, (const char *path, int flags))                              \
+  X(int, __openat_2, (int dirfd, const char *path, int flags))                   \
+  X(int, __openat64_2, (int dirfd, const char *path, int flags))                 \
+  X(int, creat, (const char *path, mode_t mode))                                 \
+  X(int, creat64, (const char *path, mode_t mode))                               \
+  X(int, dup, (int fd))                                                          \
+  X(int, dup2, (int oldfd, int newfd))                                           \
+  X(int, dup3, (int oldfd, int newfd, int flags))                                \
+  X(int, fcntl, (int fd, int cmd, ...))                                          \
+  X(int, fcntl64, (int fd, int cmd, ...))                                        \
+  X(int, pipe, (int fds[2]))                                                     \
+  X(int, pipe2, (int fds[2], int flags))                                         \
+  X(int, socket, (int domain, int type, int protocol))                           \
+  X(int, socketpair, (int domain, int type, int protocol, int fds[2]))           \
+  X(int, accept, (int fd, struct sockaddr *addr, socklen_t *len))                \
+  X(int, accept4, (int fd, struct sockaddr *addr, socklen_t *len, int flags))    \
+  X(int, eventfd, (unsigned int initval, int flags))                             \
+  X(int, timerfd_create, (int clockid, int flags))                               \
+  X(int, signalfd, (int fd, const sigset_t *mask, int flags))                    \
+  X(int, epoll_create, (int size))                                               \
+  X(int, epoll_create1, (int flags))                                             \
+  X(int, inotify_init, (void))                                                   \
+  X(int, inotify_init1, (int flags))                                             \
+  X(int, memfd_create, (const char *name, unsigned int flags))                   \
+  X(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags))                   \
+  X(int, recvmmsg, (int fd, struct mmsghdr *vec, unsigned int n, int flags,      \
+                    struct timespec *timeout))                                   \
+  X(int, close, (int fd))                                                        \
+  X(int, close_range, (unsigned int first, unsigned int last, int flags))        \
+  X(void, closefrom, (int lowfd))
+
+#define RC_FUNCS_STDIO(X)                                                       \
+  X(FILE *, fopen, (const char *path, const char *mode))                         \
+  X(FILE *, fopen64, (const char *path, const char *mode))                       \
+  X(FILE *, fdopen, (int fd, const char *mode))                                  \
+  X(FILE *, freopen, (const char *path, const char *mode, FILE *fp))             \
+  X(FILE *, freopen64, (const char *path, const char *mode, FILE *fp))           \
+  X(FILE *, tmpfile, (void))                                                     \
+  X(FILE *, tmpfile64, (void))                                                   \
+  X(int, fclose, (FILE *fp))                                                     \
+  X(DIR *, opendir, (const char *path))                                          \
+  X(DIR *, fdopendir, (int fd))                                                  \
+  X(int, closedir, (DIR *dir))
+
+#define RC_FUNCS_TMP(X)                                                         \
+  X(int, mkstemp, (char *tmpl))                                                  \
+  X(int, mkstemp64, (char *tmpl))                                                \
+  X(int, mkostemp, (char *tmpl, int flags))                                      \
+  X(int, mkostemp64, (char *tmpl, int flags))                                    \
+  X(int, mkstemps, (char *tmpl, int suffixlen))                                  \
+  X(int, mkstemps64, (char *tmpl, int suffixlen))                                \
+  X(int, mkostemps, (char *tmpl, int suffixlen, int flags))                      \
+  X(int, mkostemps64, (char *tmpl, int suffixlen, int flags))
+
+#define RC_FUNCS_PROC(X)                                                        \
+  X(int, execve, (const char *path, char *const argv[], char *const envp[]))     \
+  X(int, execv, (const char *path, char *const argv[]))                          \
+  X(int, execvp, (const char *file, char *const argv[]))                         \
+  X(int, execvpe, (const char *file, char *const argv[], char *const envp[]))    \
+  X(int, execl, (const char *path, const char *arg, ...))                        \
+  X(int, execle, (const char *path, const char *arg, ...))                       \
+  X(int, execlp, (const char *file, const char *arg, ...))                       \
+  X(int, fexecve, (int fd, char *const argv[], char *const envp[]))              \
+  X(void, exit, (int status))                                                    \
+  X(void, _exit, (int status))                                                   \
+  X(void, _Exit, (int status))                                                   \
+  X(void, quick_exit, (int status))                                              \
+  X(int, __libc_start_main, (int (*main)(int, char **, char **), int argc,       \
+                             char **argv, void (*init)(void), void (*fini)(void), \
+                             void (*rtld_fini)(void), void *stack_end))
+
+/* Children: fork, vfork, posix_spawn, popen, the wait family (child_*.c). */
+#define RC_FUNCS_CHILD(X)
+
+/* Signal dispositions: signal, sigaction, bsd_signal, sysv_signal (signal_hook.c). */
+#define RC_FUNCS_SIGNAL(X)
+
+/* POSIX timers and interval timers (timer_*.c). */
+#define RC_FUNCS_TIMER(X)
+
+/* Temporary directories: mkdtemp (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP). */
+#define RC_FUNCS_TMPDIR(X)
+
+/* Threads: pthread_create, the join family, pthread_detach (thread_*.c). */
+#define RC_FUNCS_THREAD(X)
+
+#define RC_FUNCS(X)                                                             \
+  RC_FUNCS_FD(X) RC_FUNCS_STDIO(X) RC_FUNCS_TMP(X) RC_FUNCS_PROC(X)             \
+  RC_FUNCS_CHILD(X) RC_FUNCS_SIGNAL(X) RC_FUNCS_TIMER(X) RC_FUNCS_TMPDIR(X)     \
+  RC_FUNCS_THREAD(X)
+
+enum rc_fn {
+  RC_FN_NONE = 0,
+#define RC_FN_ENUM(ret, name, params) RC_FN_##name,
+  RC_FUNCS(RC_FN_ENUM)
+#undef RC_FN_ENUM
+  RC_FN_COUNT
+};
+
+/* "openat" for RC_FN_openat; NULL for RC_FN_NONE. */
+const char *rc_fn_name(unsigned fn);
+/* Reverse lookup, for records handed over across exec; RC_FN_NONE if unknown. */
+unsigned rc_fn_from_name(const char *name);
+
+#endif

@@ -1,0 +1,286 @@
+/* Records across exec (see handover.h). */
+#include "handover.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "fdtable.h"
+#include "leaks.h"
+#include "procfs.h"
+#include "rc.h"
+#include "real.h"
+#include "stacks.h"
+
+#define RC_HANDOVER_ENV "RCLEAK_HANDOVER"
+#define RC_HANDOVER_MAX_STACKS 65536
+
+/* ---- writing (old image) ---- */
+
+void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flags)
+{
+  struct rc_leak lk = {.stack_id = stack_id,
+                       .flags = (flags & RC_FDF_FOREIGN_STACK) ? RC_LEAK_FOREIGN_STACK : 0};
+  uint32_t n = 0;
+  const struct rc_frame *fr = NULL;
+  if (lk.flags & RC_LEAK_FOREIGN_STACK) {
+    fr = rc_handover_frames(stack_id, &n);
+  } else {
+    const struct rc_stack *st = rc_stack_get(stack_id);
+    if (st != NULL) {
+      struct rc_frame *f = rc_arena_alloc(st->depth * sizeof *f);
+      if (f != NULL) {
+        for (uint32_t i = 0; i < st->depth; i++) {
+          f[i].pc = st->pc[i] - 1;
+          rc_sym_frame(&f[i]);
+        }
+        fr = f;
+        n = st->depth;
+      }
+    }
+  }
+  rc_sb_putu(o, n);
+  rc_sb_putc(o, '\n');
+  for (uint32_t i = 0; i < n; i++) {
+    rc_sb_puthex(o, fr[i].pc);
+    rc_sb_putc(o, '\t');
+    rc_sb_puthex(o, fr[i].offset);
+    rc_sb_putc(o, '\t');
+    rc_sb_puts(o, fr[i].build_id ? fr[i].build_id : "-");
+    rc_sb_putc(o, '\t');
+    rc_sb_puts(o, fr[i].function ? fr[i].function : "-");
+    rc_sb_putc(o, '\t');
+    rc_sb_puts(o, fr[i].module ? fr[i].module : "-");
+    rc_sb_putc(o, '\n');
+  }
+}
+
+struct fd_walk {
+  struct rc_strbuf *o;
+  int count;
+};
+
+static void put_fd(int fd, void *arg)
+{
+  struct fd_walk *w = arg;
+  struct rc_fd_entry e;
+  if (!rc_fd_lookup(fd, &e) || e.state != RC_FD_LIVE || e.owner != rc_pid)
+    return;
+  long fl = syscall(SYS_fcntl, fd, F_GETFD);
+  if (fl < 0 || (fl & FD_CLOEXEC))
+    return; /* the exec closes it: released */
+  rc_sb_puts(w->o, "fd ");
+  rc_sb_puti(w->o, fd);
+  rc_sb_putc(w->o, ' ');
+  rc_sb_puts(w->o, rc_fn_name(e.fn) ? rc_fn_name(e.fn) : "-");
+  rc_sb_putc(w->o, ' ');
+  rc_sb_puti(w->o, e.tid);
+  rc_sb_putc(w->o, ' ');
+  rc_sb_putu(w->o, e.t_ns);
+  rc_sb_putc(w->o, ' ');
+  rc_handover_put_stack(w->o, e.stack_id, e.flags);
+  w->count++;
+}
+
+/* Families beyond descriptors register writers here (weak: absent until
+ * their family is linked in). */
+extern int rc_handover_write_families(struct rc_strbuf *o) __attribute__((weak));
+
+static int rc_pending_fd = -1;
+
+char *const *rc_handover_prepare(char *const *envp)
+{
+  int mode = rc_tls_mode;
+  if (mode != RC_MODE_APP)
+    return envp;
+  rc_enter();
+  int memfd = (int)syscall(SYS_memfd_create, "rcleak-handover", 0);
+  if (memfd < 0) {
+    rc_leave(mode);
+    return envp;
+  }
+  char buf[8192];
+  struct rc_strbuf o;
+  rc_sb_init_fd(&o, buf, sizeof buf, memfd);
+  rc_sb_puts(&o, "RCLEAK-HANDOVER 1\n");
+  rc_sym_begin();
+  struct fd_walk w = {&o, 0};
+  rc_proc_each_fd(put_fd, &w);
+  if (rc_handover_write_families)
+    w.count += rc_handover_write_families(&o);
+  bool ok = rc_sb_flush(&o);
+  if (w.count == 0 || !ok || lseek(memfd, 0, SEEK_SET) != 0) {
+    rc_sys_close(memfd);
+    rc_leave(mode);
+    return envp;
+  }
+  size_t n = 0;
+  while (envp && envp[n])
+    n++;
+  char **env = malloc((n + 2) * sizeof *env);
+  char *var = malloc(64);
+  if (env == NULL || var == NULL) {
+    free(env);
+    free(var);
+    rc_sys_close(memfd);
+    rc_leave(mode);
+    return envp;
+  }
+  size_t k = 0;
+  size_t plen = strlen(RC_HANDOVER_ENV "=");
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(envp[i], RC_HANDOVER_ENV "=", plen) != 0)
+      env[k++] = envp[i];
+  struct rc_strbuf vb;
+  rc_sb_init(&vb, var, 64);
+  rc_sb_puts(&vb, RC_HANDOVER_ENV "=");
+  rc_sb_puti(&vb, memfd);
+  rc_sb_putc(&vb, ':');
+  rc_sb_puti(&vb, rc_pid);
+  rc_sb_cstr(&vb);
+  env[k++] = var;
+  env[k] = NULL;
+  rc_pending_fd = memfd;
+  rc_leave(mode);
+  return env;
+}
+
+void rc_handover_abort(char *const *newenv, char *const *envp)
+{
+  if (newenv == envp)
+    return;
+  int saved = errno;
+  rc_sys_close(rc_pending_fd);
+  rc_pending_fd = -1;
+  size_t n = 0;
+  while (newenv[n])
+    n++;
+  free(newenv[n - 1]); /* our variable is always last */
+  free((void *)newenv);
+  errno = saved;
+}
+
+/* ---- reading (new image) ---- */
+
+struct rc_foreign_stack {
+  struct rc_frame *frames;
+  uint32_t n;
+  bool lines_done;
+};
+static struct rc_foreign_stack *rc_foreign;
+static uint32_t rc_nforeign;
+
+const struct rc_frame *rc_handover_frames(uint32_t idx, uint32_t *n)
+{
+  *n = 0;
+  if (idx >= rc_nforeign)
+    return NULL;
+  *n = rc_foreign[idx].n;
+  return rc_foreign[idx].frames;
+}
+
+static char *next_field(char **p, char sep)
+{
+  char *s = *p;
+  char *e = strchr(s, sep);
+  if (e) {
+    *e = '\0';
+    *p = e + 1;
+  } else {
+    *p = s + strlen(s);
+  }
+  return s;
+}
+
+static const char *dash_null(const char *s)
+{
+  return strcmp(s, "-") == 0 ? NULL : rc_arena_strdup(s);
+}
+
+/* Parse "<n>\n" and n frame lines at *p; returns the foreign stack index. */
+static uint32_t parse_stack(char **p, uint32_t nframes)
+{
+  if (rc_foreign == NULL)
+    rc_foreign = rc_arena_alloc(RC_HANDOVER_MAX_STACKS * sizeof *rc_foreign);
+  if (rc_foreign == NULL || rc_nforeign >= RC_HANDOVER_MAX_STACKS)
+    return 0;
+  struct rc_frame *fr = rc_arena_alloc((nframes + 1) * sizeof *fr);
+  uint32_t got = 0;
+  for (uint32_t i = 0; i < nframes && **p; i++) {
+    char *line = next_field(p, '\n');
+    if (fr == NULL)
+      continue;
+    char *q = line;
+    fr[got].pc = (uintptr_t)strtoull(next_field(&q, '\t'), NULL, 16);
+    fr[got].offset = (uintptr_t)strtoull(next_field(&q, '\t'), NULL, 16);
+    fr[got].build_id = dash_null(next_field(&q, '\t'));
+    fr[got].function = dash_null(next_field(&q, '\t'));
+    fr[got].module = dash_null(q);
+    got++;
+  }
+  rc_foreign[rc_nforeign] = (struct rc_foreign_stack){fr, got, false};
+  return rc_nforeign++;
+}
+
+extern void rc_handover_read_family(const char *kind, char *fields, uint32_t stack)
+    __attribute__((weak));
+
+void rc_handover_import(void)
+{
+  const char *v = getenv(RC_HANDOVER_ENV);
+  if (v == NULL)
+    return;
+  char *end;
+  long fd = strtol(v, &end, 10);
+  long pid = *end == ':' ? strtol(end + 1, NULL, 10) : -1;
+  unsetenv(RC_HANDOVER_ENV);
+  if (pid != rc_pid || fd < 0)
+    return; /* meant for another process: not ours to read or close */
+  size_t cap = 64u << 20;
+  char *text = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                    -1, 0);
+  if (text == MAP_FAILED)
+    return;
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read((int)fd, text + got, cap - 1 - got);
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  text[got] = '\0';
+  rc_sys_close((int)fd);
+  char *p = text;
+  if (strcmp(next_field(&p, '\n'), "RCLEAK-HANDOVER 1") != 0) {
+    munmap(text, cap);
+    return;
+  }
+  while (*p) {
+    /* "<kind> <fields...> <nframes>\n" then the frames */
+    char *line = next_field(&p, '\n');
+    char *last = strrchr(line, ' ');
+    if (last == NULL)
+      continue;
+    *last = '\0';
+    uint32_t nframes = (uint32_t)strtoul(last + 1, NULL, 10);
+    uint32_t stack = parse_stack(&p, nframes);
+    char *fields = line;
+    char *kind = next_field(&fields, ' ');
+    if (strcmp(kind, "fd") == 0) {
+      char *q = fields;
+      int f = (int)strtol(next_field(&q, ' '), NULL, 10);
+      unsigned fn = rc_fn_from_name(next_field(&q, ' '));
+      int32_t tid = (int32_t)strtol(next_field(&q, ' '), NULL, 10);
+      uint64_t t = strtoull(next_field(&q, ' '), NULL, 10);
+      if (syscall(SYS_fcntl, f, F_GETFD) >= 0)
+        rc_fd_adopt(f, fn, tid, t, stack);
+    } else if (rc_handover_read_family) {
+      rc_handover_read_family(kind, fields, stack);
+    }
+  }
+  munmap(text, cap);
+}

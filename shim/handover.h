@@ -1,0 +1,38 @@
+/* Handing records across exec.  exec keeps the pid, so what this process
+ * acquired and what survives the exec (descriptors without CLOEXEC, children,
+ * armed interval timers, temp files) is still this process's, to be reported
+ * once, by the last image, with the original stack.  The old image writes the
+ * records, with stacks already symbolized (the new image has another address
+ * space), into a memfd that stays open across the exec, and names it in the
+ * environment variable RCLEAK_HANDOVER=<fd>:<pid>.  The new image reads it in
+ * its constructor, closes it and removes the variable. */
+#ifndef RCLEAK_HANDOVER_H
+#define RCLEAK_HANDOVER_H
+
+#include <stdint.h>
+
+#include "strbuf.h"
+#include "symbolize.h"
+
+/* Families add their records to a handover by appending lines
+ * "<kind> <fields...>" followed by the stack (rc_handover_put_stack). */
+struct rc_handover_writer {
+  void (*write)(struct rc_strbuf *o); /* append this family's records */
+};
+
+/* Append "<nframes>\n" and one line per frame of stack `stack_id`. */
+void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flags);
+
+/* Before exec: build the handover for envp.  Returns envp itself when there
+ * is nothing to hand over, else a new environment (and remembers the memfd
+ * so rc_handover_abort can undo it if exec fails). */
+char *const *rc_handover_prepare(char *const *envp);
+void rc_handover_abort(char *const *newenv, char *const *envp);
+
+/* At start-up: adopt what the previous image handed over. */
+void rc_handover_import(void);
+
+/* The frames of handed-over stack `idx`. */
+const struct rc_frame *rc_handover_frames(uint32_t idx, uint32_t *n);
+
+#endif

@@ -1,0 +1,85 @@
+/* Start-up: options, stack capture, what earlier images handed over, which
+ * descriptors were inherited, and the exit and fork hooks.  Kept light: no
+ * stack is captured and nothing is allocated until the program acquires a
+ * resource. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fdtable.h"
+#include "handover.h"
+#include "options.h"
+#include "rc.h"
+#include "real.h"
+#include "stacks.h"
+#include "suppressions.h"
+
+__thread int rc_tls_mode __attribute__((tls_model("initial-exec")));
+__thread pid_t rc_tls_tid __attribute__((tls_model("initial-exec")));
+pid_t rc_pid;
+pid_t rc_ppid;
+
+pid_t rc_gettid(void)
+{
+  if (RC_UNLIKELY(rc_tls_tid == 0))
+    rc_tls_tid = (pid_t)syscall(SYS_gettid);
+  return rc_tls_tid;
+}
+
+long rc_missing_function(void)
+{
+  errno = ENOSYS;
+  return -1;
+}
+
+void rc_atexit_handler(void);
+
+/* Hooks of other families, run in the fork child (weak: optional). */
+extern void rc_families_after_fork_child(void) __attribute__((weak));
+extern void rc_families_init(void) __attribute__((weak));
+
+/* In the child of fork: a new pid, so everything recorded so far is the
+ * parent's (its owner no longer matches) and the child reports only what it
+ * acquires itself.  Descriptors the parent had without our knowing (raw
+ * syscalls) are marked inherited now, while the table still says so. */
+static void after_fork_child(void)
+{
+  int mode = rc_enter();
+  rc_ppid = rc_pid;
+  rc_pid = (pid_t)syscall(SYS_getpid);
+  rc_tls_tid = 0;
+  rc_fd_mark_open_as_inherited();
+  if (rc_families_after_fork_child)
+    rc_families_after_fork_child();
+  rc_leave(mode);
+}
+
+void rc_init(void)
+{
+  static int done;
+  if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+    return;
+  int saved = errno;
+  int mode = rc_enter();
+  rc_pid = (pid_t)syscall(SYS_getpid);
+  rc_ppid = (pid_t)syscall(SYS_getppid);
+  rc_options_parse(getenv("RCLEAK_OPTIONS"));
+  rc_stacks_init();
+  rc_handover_import();
+  rc_fd_mark_open_as_inherited();
+  rc_suppress_load();
+  if (rc_families_init)
+    rc_families_init();
+  pthread_atfork(NULL, NULL, after_fork_child);
+  atexit(rc_atexit_handler);
+  /* Resolved now so that the exit path never needs dlsym. */
+  (void)REAL(_exit);
+  rc_leave(mode);
+  errno = saved;
+}
+
+__attribute__((constructor)) static void rc_constructor(void)
+{
+  rc_init();
+}

@@ -1,0 +1,136 @@
+/* Registry of non-descriptor resources (see objtable.h). */
+#include "objtable.h"
+
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "rc.h"
+#include "stacks.h"
+
+#define RC_OBJ_SLOTS (1u << 18) /* power of two; 16 MiB reserved, touched as used */
+
+static struct rc_obj *_Atomic rc_objs;
+
+static struct rc_obj *table(bool create)
+{
+  struct rc_obj *t = atomic_load_explicit(&rc_objs, memory_order_acquire);
+  if (RC_LIKELY(t != NULL) || !create)
+    return t;
+  void *m = mmap(NULL, RC_OBJ_SLOTS * sizeof(struct rc_obj), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED)
+    return NULL;
+  struct rc_obj *expected = NULL;
+  if (!atomic_compare_exchange_strong(&rc_objs, &expected, m)) {
+    munmap(m, RC_OBJ_SLOTS * sizeof(struct rc_obj));
+    return expected;
+  }
+  return m;
+}
+
+static uint32_t slot_of(unsigned kind, uint64_t key)
+{
+  uint64_t h = (key ^ ((uint64_t)kind << 56)) * 0x9e3779b97f4a7c15ull;
+  return (uint32_t)(h >> 40) & (RC_OBJ_SLOTS - 1);
+}
+
+static uint32_t load_state(const struct rc_obj *o)
+{
+  return __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
+}
+
+struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn)
+{
+  int mode = rc_tls_mode;
+  if (mode == RC_MODE_VFORK)
+    return NULL;
+  struct rc_obj *t = table(true);
+  if (t == NULL)
+    return NULL;
+  uint32_t stack = 0;
+  if (mode == RC_MODE_APP) {
+    rc_enter();
+    stack = rc_stack_capture();
+    rc_leave(mode);
+  }
+  uint32_t s = slot_of(kind, key);
+  for (uint32_t probes = 0; probes < RC_OBJ_SLOTS; probes++) {
+    struct rc_obj *o = &t[s];
+    uint32_t st = load_state(o);
+    if (st == RC_OBJ_FREE || st == RC_OBJ_DELETED) {
+      if (__atomic_compare_exchange_n(&o->state, &st, RC_OBJ_BUSY, false, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE)) {
+        o->kind = (uint8_t)kind;
+        o->fn = (uint8_t)fn;
+        o->flags = 0;
+        o->owner = rc_pid;
+        o->tid = rc_gettid();
+        o->key = key;
+        o->stack_id = stack;
+        o->aux = 0;
+        o->t_ns = rc_now_ns();
+        memset(o->data, 0, sizeof o->data);
+        return o;
+      }
+    }
+    s = (s + 1) & (RC_OBJ_SLOTS - 1);
+  }
+  return NULL;
+}
+
+void rc_obj_publish(struct rc_obj *o)
+{
+  if (o != NULL)
+    __atomic_store_n(&o->state, RC_OBJ_LIVE, __ATOMIC_RELEASE);
+}
+
+struct rc_obj *rc_obj_find(unsigned kind, uint64_t key)
+{
+  struct rc_obj *t = table(false);
+  if (t == NULL)
+    return NULL;
+  uint32_t s = slot_of(kind, key);
+  for (uint32_t probes = 0; probes < RC_OBJ_SLOTS; probes++) {
+    struct rc_obj *o = &t[s];
+    uint32_t st = load_state(o);
+    if (st == RC_OBJ_FREE)
+      return NULL;
+    if (st == RC_OBJ_LIVE && o->kind == kind && o->key == key)
+      return o;
+    s = (s + 1) & (RC_OBJ_SLOTS - 1);
+  }
+  return NULL;
+}
+
+void rc_obj_remove_slot(struct rc_obj *o)
+{
+  uint32_t st = RC_OBJ_LIVE;
+  __atomic_compare_exchange_n(&o->state, &st, RC_OBJ_DELETED, false, __ATOMIC_ACQ_REL,
+                              __ATOMIC_ACQUIRE);
+}
+
+bool rc_obj_remove(unsigned kind, uint64_t key)
+{
+  if (rc_tls_mode == RC_MODE_VFORK)
+    return false;
+  struct rc_obj *o = rc_obj_find(kind, key);
+  if (o == NULL)
+    return false;
+  rc_obj_remove_slot(o);
+  return true;
+}
+
+void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg)
+{
+  struct rc_obj *t = table(false);
+  if (t == NULL)
+    return;
+  for (uint32_t s = 0; s < RC_OBJ_SLOTS; s++) {
+    struct rc_obj *o = &t[s];
+    if (load_state(o) != RC_OBJ_LIVE || (kind >= 0 && o->kind != (unsigned)kind))
+      continue;
+    if (!fn(o, arg))
+      return;
+  }
+}

@@ -1,0 +1,36 @@
+/* RCLEAK_OPTIONS: colon-separated key=value pairs, sanitizer style; a value
+ * may be quoted ("..." or '...') to contain a colon.  Parsed once at start-up
+ * into static storage, so the exit and signal paths only read it. */
+#ifndef RCLEAK_OPTIONS_H
+#define RCLEAK_OPTIONS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rc_options {
+  char log_path[PATH_MAX];     /* text report destination; "" = stderr; %p = pid */
+  char json_path[PATH_MAX];    /* JSON report destination; "" = none; %p = pid */
+  char suppressions[PATH_MAX]; /* suppressions file; "" = none */
+  int stack_depth;             /* frames per stack, 0..RC_STACK_MAX_DEPTH; default 32 */
+  int exitcode;                /* status replacing 0 when leaks were found; 0 = leave it */
+  int verbosity;               /* 0 quiet, 1 notes on stderr, 2 debugging */
+  int kill_grace_ms;           /* SIGTERM -> SIGKILL delay for leftover children */
+  unsigned cleanup_kinds;      /* bit per enum rc_kind: which survivors to clean */
+  uint64_t signals;            /* bit per signal number: where the signal hook reports */
+  bool report_inherited;       /* report descriptors open when rcleak started */
+  bool text_report;            /* write the text report at all (rcleak run sets 0) */
+  bool report_on__exit;        /* also report from _exit/_Exit */
+};
+
+extern struct rc_options rc_options;
+
+/* Parse `spec` (may be NULL) into rc_options, starting from the defaults.
+ * Each bad item prints one line "rcleak: RCLEAK_OPTIONS: ..." on fd 2 and
+ * leaves that option at its default; returns the number of bad items. */
+int rc_options_parse(const char *spec);
+
+/* Expand %p in a path option into out (PATH_MAX). */
+void rc_options_expand_path(const char *tmpl, int pid, char *out, unsigned long outlen);
+
+#endif

@@ -1,0 +1,106 @@
+/* /proc access for the exit and signal paths (see procfs.h). */
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct rc_dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+int rc_sys_openat(int dirfd, const char *path, int flags, int mode)
+{
+  long r;
+  do
+    r = syscall(SYS_openat, dirfd, path, flags | O_CLOEXEC, mode);
+  while (r < 0 && errno == EINTR);
+  return (int)r;
+}
+
+int rc_sys_open(const char *path, int flags, int mode)
+{
+  return rc_sys_openat(AT_FDCWD, path, flags, mode);
+}
+
+void rc_sys_close(int fd)
+{
+  if (fd >= 0)
+    (void)syscall(SYS_close, fd);
+}
+
+int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg)
+{
+  int saved = errno;
+  int dfd = rc_sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY, 0);
+  if (dfd < 0) {
+    errno = saved;
+    return -1;
+  }
+  int count = 0;
+  char buf[4096] __attribute__((aligned(8)));
+  for (;;) {
+    long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    for (long off = 0; off < n;) {
+      struct rc_dirent64 *d = (struct rc_dirent64 *)(buf + off);
+      off += d->d_reclen;
+      const char *s = d->d_name;
+      if (*s < '0' || *s > '9')
+        continue;
+      int fd = 0;
+      while (*s >= '0' && *s <= '9')
+        fd = fd * 10 + (*s++ - '0');
+      if (fd == dfd)
+        continue;
+      fn(fd, arg);
+      count++;
+    }
+  }
+  rc_sys_close(dfd);
+  errno = saved;
+  return count;
+}
+
+ssize_t rc_read_file(const char *path, char *buf, size_t len)
+{
+  int saved = errno;
+  int fd = rc_sys_open(path, O_RDONLY, 0);
+  if (fd < 0) {
+    errno = saved;
+    return -1;
+  }
+  size_t got = 0;
+  while (got + 1 < len) {
+    ssize_t r = read(fd, buf + got, len - 1 - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  buf[got] = '\0';
+  rc_sys_close(fd);
+  errno = saved;
+  return (ssize_t)got;
+}
+
+ssize_t rc_readlink(const char *path, char *buf, size_t len)
+{
+  int saved = errno;
+  ssize_t n = readlink(path, buf, len - 1);
+  if (n < 0) {
+    errno = saved;
+    buf[0] = '\0';
+    return -1;
+  }
+  buf[n] = '\0';
+  return n;
+}

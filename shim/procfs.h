@@ -1,0 +1,26 @@
+/* Reading /proc without stdio or allocation (async-signal-safe). Descriptors
+ * opened here are rcleak's own, opened with raw syscalls so no interposer
+ * sees them, and closed before the function returns. */
+#ifndef RCLEAK_PROCFS_H
+#define RCLEAK_PROCFS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Call fn(fd, arg) for every descriptor open in this process, excluding the
+ * one used for the listing itself.  Returns the count, -1 on error. */
+int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg);
+
+/* Read up to len-1 bytes of a file into buf, NUL-terminated; returns the byte
+ * count or -1. */
+ssize_t rc_read_file(const char *path, char *buf, size_t len);
+
+/* readlink into buf, NUL-terminated; -1 on error. */
+ssize_t rc_readlink(const char *path, char *buf, size_t len);
+
+/* Raw open/close that bypass every interposer. */
+int rc_sys_open(const char *path, int flags, int mode);
+int rc_sys_openat(int dirfd, const char *path, int flags, int mode);
+void rc_sys_close(int fd);
+
+#endif

@@ -1,0 +1,62 @@
+/* Common definitions of the shim: export macro, thread-local mode, process
+ * identity, clock.  Everything in the shim is hidden (-fvisibility=hidden)
+ * except the interposed functions, which are marked RC_EXPORT. */
+#ifndef RCLEAK_RC_H
+#define RCLEAK_RC_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define RC_EXPORT __attribute__((visibility("default")))
+#define RC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Resource kinds (enum rc_kind, rc_kind_name) are shared with the tool. */
+#include "suppress.h"
+
+/* What the calling thread is doing, read by every wrapper first.
+ *  APP:   the application called us: track what it acquires.
+ *  SHIM:  rcleak itself (or libunwind/dlsym/libdw called from rcleak) is
+ *         acquiring: pass through, and mark descriptors as rcleak's own so
+ *         they are never reported.  Saved and restored, never a global flag.
+ *  VFORK: this thread is a vfork child sharing the parent's memory: pass
+ *         through and touch no rcleak state at all.
+ * initial-exec TLS: no allocation, no lock, usable from the signal path. */
+enum { RC_MODE_APP = 0, RC_MODE_SHIM = 1, RC_MODE_VFORK = 2 };
+extern __thread int rc_tls_mode __attribute__((tls_model("initial-exec")));
+extern __thread pid_t rc_tls_tid __attribute__((tls_model("initial-exec")));
+
+static inline int rc_enter(void)
+{
+  int old = rc_tls_mode;
+  if (old != RC_MODE_VFORK)
+    rc_tls_mode = RC_MODE_SHIM;
+  return old;
+}
+static inline void rc_leave(int old) { rc_tls_mode = old; }
+
+/* This process: pid cached (glibc's getpid() is a syscall), refreshed in the
+ * fork child; ppid as it was when the process started. */
+extern pid_t rc_pid;
+extern pid_t rc_ppid;
+pid_t rc_gettid(void);
+
+static inline uint64_t rc_now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Stand-in for a real function missing from this libc: fails with ENOSYS. */
+long rc_missing_function(void);
+
+/* Library initialisation (constructor; idempotent). */
+void rc_init(void);
+
+#endif

@@ -1,0 +1,271 @@
+/* Exit report orchestration (see report.h). */
+#include "report.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "handover.h"
+#include "lines.h"
+#include "options.h"
+#include "procfs.h"
+#include "rc.h"
+#include "stacks.h"
+#include "suppressions.h"
+
+#define RC_MAX_LEAKS (1u << 22)
+
+/* The family table: one row per resource family, in report order. */
+extern const struct rc_family rc_family_child, rc_family_timer, rc_family_itimer,
+    rc_family_tmpdir, rc_family_tmpfile, rc_family_thread;
+__attribute__((weak)) const struct rc_family rc_family_child, rc_family_timer,
+    rc_family_itimer, rc_family_tmpdir, rc_family_tmpfile, rc_family_thread;
+
+static const struct rc_family *const rc_families[] = {
+  &rc_family_fd, &rc_family_child, &rc_family_timer, &rc_family_itimer,
+  &rc_family_tmpdir, &rc_family_tmpfile, &rc_family_thread,
+};
+
+const struct rc_family *rc_family_of(unsigned kind)
+{
+  for (size_t i = 0; i < RC_ARRAY_SIZE(rc_families); i++)
+    if (rc_families[i]->collect && rc_families[i]->kind == kind)
+      return rc_families[i];
+  return NULL;
+}
+
+struct rc_leak *rc_leak_add(struct rc_leakset *ls, unsigned kind)
+{
+  if (ls->n == ls->cap)
+    return NULL;
+  struct rc_leak *lk = &ls->v[ls->n++];
+  memset(lk, 0, sizeof *lk);
+  lk->kind = (uint8_t)kind;
+  return lk;
+}
+
+/* Symbolized stacks, by stack id, filled once per distinct stack. */
+struct rc_symstack {
+  struct rc_frame *frames;
+  uint32_t n;
+  bool done;
+};
+static struct rc_symstack *rc_symstacks;
+static uint32_t rc_nsymstacks;
+static bool rc_want_lines;
+
+static const struct rc_symstack *symbolize_stack(uint32_t id)
+{
+  if (rc_symstacks == NULL || id == 0 || id >= rc_nsymstacks)
+    return NULL;
+  struct rc_symstack *s = &rc_symstacks[id];
+  if (s->done)
+    return s;
+  s->done = true;
+  const struct rc_stack *st = rc_stack_get(id);
+  if (st == NULL)
+    return s;
+  s->frames = rc_arena_alloc(st->depth * sizeof *s->frames);
+  if (s->frames == NULL)
+    return s;
+  for (uint32_t i = 0; i < st->depth; i++) {
+    struct rc_frame *f = &s->frames[i];
+    /* Return addresses point after the call; one byte back is inside it,
+     * which is the line people expect to see. */
+    f->pc = st->pc[i] - 1;
+    rc_sym_frame(f);
+    if (rc_want_lines)
+      rc_lines_frame(f);
+  }
+  s->n = st->depth;
+  return s;
+}
+
+const struct rc_frame *rc_leak_frames(const struct rc_leak *lk, uint32_t *n)
+{
+  *n = 0;
+  if (lk->flags & RC_LEAK_UNTRACKED)
+    return NULL;
+  if (lk->flags & RC_LEAK_FOREIGN_STACK)
+    return rc_handover_frames(lk->stack_id, n);
+  const struct rc_symstack *s = symbolize_stack(lk->stack_id);
+  if (s == NULL)
+    return NULL;
+  *n = s->n;
+  return s->frames;
+}
+
+unsigned long long rc_leak_age_ms(const struct rc_leakset *ls, const struct rc_leak *lk)
+{
+  if (lk->t_ns == 0 || lk->t_ns > ls->now_ns)
+    return 0;
+  return (ls->now_ns - lk->t_ns) / 1000000u;
+}
+
+const char *rc_signal_name(int sig)
+{
+  static const char *const names[] = {
+    [SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
+    [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE",
+    [SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+    [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+    [SIGSTKFLT] = "SIGSTKFLT", [SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT",
+    [SIGSTOP] = "SIGSTOP", [SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN", [SIGTTOU] = "SIGTTOU",
+    [SIGURG] = "SIGURG", [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
+    [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH",
+    [SIGIO] = "SIGIO", [SIGPWR] = "SIGPWR", [SIGSYS] = "SIGSYS",
+  };
+  if (sig > 0 && (size_t)sig < RC_ARRAY_SIZE(names) && names[sig])
+    return names[sig];
+  return "SIGNAL";
+}
+
+const char *rc_cleanup_name(unsigned c)
+{
+  static const char *const names[] = {
+    [RC_CLEAN_NONE] = "none", [RC_CLEAN_KILLED] = "killed", [RC_CLEAN_REAPED] = "reaped",
+    [RC_CLEAN_REMOVED] = "removed", [RC_CLEAN_UNLINKED] = "unlinked",
+    [RC_CLEAN_DELETED] = "deleted", [RC_CLEAN_DISARMED] = "disarmed",
+    [RC_CLEAN_FAILED] = "failed",
+  };
+  return c < RC_ARRAY_SIZE(names) ? names[c] : "none";
+}
+
+static const char *errno_text(int e)
+{
+  switch (e) {
+  case ENOENT: return "no such file or directory";
+  case EACCES: return "permission denied";
+  case ENOTDIR: return "not a directory";
+  case EROFS: return "read-only file system";
+  case ENOSPC: return "no space left on device";
+  case EISDIR: return "is a directory";
+  case EMFILE: return "too many open files";
+  default: return "I/O error";
+  }
+}
+
+static void complain_path(const char *what, const char *path, int err)
+{
+  struct rc_strbuf b;
+  char buf[PATH_MAX + 200];
+  rc_sb_init(&b, buf, sizeof buf);
+  rc_sb_puts(&b, "rcleak: cannot write ");
+  rc_sb_puts(&b, what);
+  rc_sb_puts(&b, " to ");
+  rc_sb_puts(&b, path);
+  rc_sb_puts(&b, ": ");
+  rc_sb_puts(&b, errno_text(err));
+  rc_sb_putc(&b, '\n');
+  (void)rc_write_all(2, b.buf, b.len);
+}
+
+static void write_text(const struct rc_leakset *ls, const struct rc_exit *ex)
+{
+  if (!rc_options.text_report || ls->n - ls->suppressed == 0)
+    return;
+  int fd = 2;
+  if (rc_options.log_path[0]) {
+    char path[PATH_MAX];
+    rc_options_expand_path(rc_options.log_path, rc_pid, path, sizeof path);
+    fd = rc_sys_open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) {
+      complain_path("the text report", path, errno);
+      fd = 2;
+    }
+  }
+  rc_report_text(fd, ls, ex);
+  if (fd != 2)
+    rc_sys_close(fd);
+}
+
+/* Whole or nothing: write a temporary file beside the target, then rename. */
+static void write_json(const struct rc_leakset *ls, const struct rc_exit *ex)
+{
+  if (!rc_options.json_path[0])
+    return;
+  char path[PATH_MAX], tmp[PATH_MAX + 32];
+  rc_options_expand_path(rc_options.json_path, rc_pid, path, sizeof path);
+  struct rc_strbuf tb;
+  rc_sb_init(&tb, tmp, sizeof tmp);
+  rc_sb_puts(&tb, path);
+  rc_sb_puts(&tb, ".tmp.");
+  rc_sb_putu(&tb, (unsigned)rc_pid);
+  rc_sb_cstr(&tb);
+  int fd = rc_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    complain_path("the JSON report", path, errno);
+    return;
+  }
+  bool ok = rc_report_json(fd, ls, ex);
+  rc_sys_close(fd);
+  if (!ok || rename(tmp, path) != 0) {
+    complain_path("the JSON report", path, errno);
+    (void)unlink(tmp);
+  }
+}
+
+static void clean_survivors(struct rc_leakset *ls)
+{
+  for (uint32_t i = 0; i < ls->n; i++) {
+    struct rc_leak *lk = &ls->v[i];
+    if (lk->flags & (RC_LEAK_SUPPRESSED | RC_LEAK_UNTRACKED))
+      continue;
+    if (!(rc_options.cleanup_kinds & (1u << lk->kind)))
+      continue;
+    const struct rc_family *f = rc_family_of(lk->kind);
+    if (f && f->clean)
+      f->clean(lk);
+  }
+}
+
+static int report_once(const struct rc_exit *ex)
+{
+  int saved = errno;
+  struct rc_leakset ls = {0};
+  ls.now_ns = rc_now_ns();
+  ls.cap = RC_MAX_LEAKS;
+  ls.v = rc_arena_alloc(RC_MAX_LEAKS * sizeof *ls.v);
+  if (ls.v == NULL)
+    return 0;
+  for (size_t i = 0; i < RC_ARRAY_SIZE(rc_families); i++)
+    if (rc_families[i]->collect)
+      rc_families[i]->collect(&ls);
+
+  rc_nsymstacks = rc_stack_count() + 1;
+  rc_symstacks = rc_arena_alloc(rc_nsymstacks * sizeof *rc_symstacks);
+  rc_want_lines = !ex->in_signal_handler && ls.n > 0;
+  rc_sym_begin();
+  rc_suppress_apply(&ls);
+  clean_survivors(&ls);
+  write_text(&ls, ex);
+  write_json(&ls, ex);
+  errno = saved;
+  return (int)(ls.n - ls.suppressed);
+}
+
+static _Atomic int rc_report_state; /* 0 not run, 1 running, 2 done */
+static int rc_report_result;
+
+int rc_report_run(const struct rc_exit *ex)
+{
+  int expected = 0;
+  if (!atomic_compare_exchange_strong(&rc_report_state, &expected, 1)) {
+    /* Someone else is reporting (another thread exiting, or the thread we
+     * interrupted): wait for it, so the process does not die mid-report. */
+    struct timespec ts = {0, 1000000};
+    while (atomic_load(&rc_report_state) != 2)
+      nanosleep(&ts, NULL);
+    return rc_report_result;
+  }
+  int mode = rc_enter();
+  rc_report_result = report_once(ex);
+  rc_leave(mode);
+  atomic_store(&rc_report_state, 2);
+  return rc_report_result;
+}

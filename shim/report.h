@@ -1,0 +1,37 @@
+/* The exit report: find the leaks of every family, apply suppressions, clean
+ * the survivors, write the text and JSON reports.
+ *
+ * Async-signal-safe by construction, because the same code runs from exit()
+ * and from rcleak's handler of a terminating signal: only system calls
+ * (open, read, write, readlink, fstat, mmap, kill, waitid, rename, ...), the
+ * report arena (mmap) and static buffers; no malloc, no stdio, no locks.  The
+ * one exception is file:line lookup (lines.c, libdw), which allocates and is
+ * therefore only done when the report does not run in a signal handler. */
+#ifndef RCLEAK_REPORT_H
+#define RCLEAK_REPORT_H
+
+#include <stdbool.h>
+
+#include "leaks.h"
+
+struct rc_exit {
+  bool by_signal;
+  bool in_signal_handler; /* forbids everything that is not async-signal-safe */
+  int status;             /* exit status, or the signal number */
+};
+
+/* Run the report once per process; later calls (another thread, a signal
+ * during exit) wait for the first and return its result.  Returns the number
+ * of unsuppressed leaks. */
+int rc_report_run(const struct rc_exit *ex);
+
+/* Writers (report_text.c, report_json.c); `groups` orders ls->v for text. */
+void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *ex);
+bool rc_report_json(int fd, const struct rc_leakset *ls, const struct rc_exit *ex);
+
+/* Helpers shared by the writers. */
+const char *rc_signal_name(int sig);
+const char *rc_cleanup_name(unsigned c);
+unsigned long long rc_leak_age_ms(const struct rc_leakset *ls, const struct rc_leak *lk);
+
+#endif

@@ -1,0 +1,282 @@
+/* The text report, LeakSanitizer style, for people.  Leaks from the same
+ * acquisition site (same kind, same acquirer, same stack) are one entry, so a
+ * leak in a loop reads as one problem.  Async-signal-safe. */
+#include <string.h>
+
+#include "arena.h"
+#include "leaks.h"
+#include "options.h"
+#include "rc.h"
+#include "real.h"
+#include "report.h"
+
+#define RC_GROUP_LIST_MAX 8 /* identities listed per group before "+N more" */
+
+struct rc_text {
+  struct rc_strbuf o;
+  const struct rc_leakset *ls;
+  char prefix[32];
+};
+
+static void line_start(struct rc_text *t)
+{
+  rc_sb_puts(&t->o, t->prefix);
+}
+
+static bool same_site(const struct rc_leak *a, const struct rc_leak *b)
+{
+  if ((a->flags | b->flags) & RC_LEAK_UNTRACKED)
+    return (a->flags & b->flags & RC_LEAK_UNTRACKED) && a->kind == b->kind;
+  return a->kind == b->kind && a->fn == b->fn && a->stack_id == b->stack_id && a->stack_id &&
+         ((a->flags ^ b->flags) & RC_LEAK_FOREIGN_STACK) == 0;
+}
+
+static int site_cmp(const struct rc_leak *a, const struct rc_leak *b)
+{
+  if (a->kind != b->kind)
+    return a->kind < b->kind ? -1 : 1;
+  unsigned ua = a->flags & RC_LEAK_UNTRACKED, ub = b->flags & RC_LEAK_UNTRACKED;
+  if (ua != ub)
+    return ua < ub ? -1 : 1;
+  if (a->flags != b->flags)
+    return a->flags < b->flags ? -1 : 1;
+  if (a->stack_id != b->stack_id)
+    return a->stack_id < b->stack_id ? -1 : 1;
+  if (a->fn != b->fn)
+    return a->fn < b->fn ? -1 : 1;
+  return a < b ? -1 : (a > b);
+}
+
+/* Heapsort of an index array: no allocation, no recursion, O(n log n). */
+static void sift(uint32_t *ix, const struct rc_leak *v, uint32_t root, uint32_t n)
+{
+  for (;;) {
+    uint32_t child = 2 * root + 1;
+    if (child >= n)
+      return;
+    if (child + 1 < n && site_cmp(&v[ix[child]], &v[ix[child + 1]]) < 0)
+      child++;
+    if (site_cmp(&v[ix[root]], &v[ix[child]]) >= 0)
+      return;
+    uint32_t tmp = ix[root];
+    ix[root] = ix[child];
+    ix[child] = tmp;
+    root = child;
+  }
+}
+
+static void sort_sites(uint32_t *ix, const struct rc_leak *v, uint32_t n)
+{
+  for (uint32_t i = n / 2; i-- > 0;)
+    sift(ix, v, i, n);
+  for (uint32_t end = n; end-- > 1;) {
+    uint32_t tmp = ix[0];
+    ix[0] = ix[end];
+    ix[end] = tmp;
+    sift(ix, v, 0, end);
+  }
+}
+
+static const char *basename_of(const char *p)
+{
+  const char *s = strrchr(p, '/');
+  return s ? s + 1 : p;
+}
+
+static void put_frames(struct rc_text *t, const struct rc_leak *lk)
+{
+  uint32_t n;
+  const struct rc_frame *fr = rc_leak_frames(lk, &n);
+  for (uint32_t i = 0; i < n; i++) {
+    const struct rc_frame *f = &fr[i];
+    line_start(t);
+    rc_sb_puts(&t->o, "    #");
+    rc_sb_putu(&t->o, i);
+    rc_sb_putc(&t->o, ' ');
+    if (f->function)
+      rc_sb_puts(&t->o, f->function);
+    else
+      rc_sb_puthex(&t->o, f->pc);
+    if (f->file) {
+      rc_sb_putc(&t->o, ' ');
+      rc_sb_puts(&t->o, f->file);
+      rc_sb_putc(&t->o, ':');
+      rc_sb_puti(&t->o, f->line);
+    }
+    if (f->module) {
+      rc_sb_puts(&t->o, " (");
+      rc_sb_puts(&t->o, basename_of(f->module));
+      rc_sb_putc(&t->o, '+');
+      rc_sb_puthex(&t->o, f->offset);
+      rc_sb_putc(&t->o, ')');
+    }
+    rc_sb_putc(&t->o, '\n');
+  }
+}
+
+static void put_cleanup(struct rc_text *t, const struct rc_leak *lk)
+{
+  if (lk->cleanup == RC_CLEAN_NONE)
+    return;
+  rc_sb_puts(&t->o, ", cleanup: ");
+  rc_sb_puts(&t->o, rc_cleanup_name(lk->cleanup));
+  if (lk->cleanup == RC_CLEAN_KILLED) {
+    rc_sb_puts(&t->o, " with ");
+    rc_sb_puts(&t->o, rc_signal_name(lk->cleanup_sig));
+  } else if (lk->cleanup == RC_CLEAN_FAILED && lk->detail) {
+    rc_sb_puts(&t->o, ": ");
+    rc_sb_puts(&t->o, lk->detail);
+  }
+}
+
+/* "(opened with openat, 0.52 s before exit, thread 4242)" */
+static void put_origin(struct rc_text *t, const struct rc_leak *lk)
+{
+  struct rc_strbuf *o = &t->o;
+  rc_sb_puts(o, " (");
+  if (lk->flags & RC_LEAK_UNTRACKED) {
+    rc_sb_puts(o, "untracked: no interposed call created it");
+  } else {
+    rc_sb_puts(o, "acquired with ");
+    rc_sb_puts(o, rc_fn_name(lk->fn) ? rc_fn_name(lk->fn) : "?");
+    rc_sb_puts(o, ", ");
+    rc_sb_putfixed(o, rc_leak_age_ms(t->ls, lk), 2);
+    rc_sb_puts(o, " s before exit, thread ");
+    rc_sb_puti(o, lk->tid);
+    if (lk->flags & RC_LEAK_ACROSS_EXEC)
+      rc_sb_puts(o, ", before exec");
+  }
+  put_cleanup(t, lk);
+  rc_sb_puts(o, ")\n");
+}
+
+static void put_group(struct rc_text *t, const struct rc_family *fam, const uint32_t *ix,
+                      uint32_t n)
+{
+  const struct rc_leak *first = &t->ls->v[ix[0]];
+  line_start(t);
+  rc_sb_putc(&t->o, ' ');
+  if (n > 1) {
+    rc_sb_putu(&t->o, n);
+    rc_sb_putc(&t->o, ' ');
+    rc_sb_puts(&t->o, fam->plural);
+    rc_sb_puts(&t->o, (first->flags & RC_LEAK_UNTRACKED) ? " not seen by any interposer:\n"
+                                                         : " leaked from the same site:\n");
+    for (uint32_t i = 0; i < n && i < RC_GROUP_LIST_MAX; i++) {
+      const struct rc_leak *lk = &t->ls->v[ix[i]];
+      line_start(t);
+      rc_sb_puts(&t->o, "  ");
+      fam->describe(&t->o, lk);
+      put_origin(t, lk);
+    }
+    if (n > RC_GROUP_LIST_MAX) {
+      line_start(t);
+      rc_sb_puts(&t->o, "  ... and ");
+      rc_sb_putu(&t->o, n - RC_GROUP_LIST_MAX);
+      rc_sb_puts(&t->o, " more\n");
+    }
+  } else {
+    fam->describe(&t->o, first);
+    put_origin(t, first);
+  }
+  put_frames(t, first);
+  line_start(t);
+  rc_sb_putc(&t->o, '\n');
+}
+
+void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *ex)
+{
+  static char buf[1 << 16];
+  static struct rc_text t;
+  t.ls = ls;
+  rc_sb_init_fd(&t.o, buf, sizeof buf, fd);
+  struct rc_strbuf pb;
+  rc_sb_init(&pb, t.prefix, sizeof t.prefix);
+  rc_sb_puts(&pb, "==");
+  rc_sb_puti(&pb, rc_pid);
+  rc_sb_puts(&pb, "==");
+  rc_sb_cstr(&pb);
+
+  uint32_t total = ls->n - ls->suppressed;
+  uint32_t counts[RC_KIND_COUNT] = {0};
+  uint32_t *ix = rc_arena_alloc((size_t)total * sizeof *ix + 16);
+  if (ix == NULL)
+    return;
+  uint32_t m = 0;
+  for (uint32_t i = 0; i < ls->n; i++) {
+    if (ls->v[i].flags & RC_LEAK_SUPPRESSED)
+      continue;
+    counts[ls->v[i].kind]++;
+    ix[m++] = i;
+  }
+  sort_sites(ix, ls->v, m);
+
+  unsigned kinds = 0, only = 0;
+  for (unsigned k = 0; k < RC_KIND_COUNT; k++)
+    if (counts[k]) {
+      kinds++;
+      only = k;
+    }
+  line_start(&t);
+  rc_sb_puts(&t.o, "ERROR: rcleak: ");
+  rc_sb_putu(&t.o, total);
+  if (kinds == 1) {
+    rc_sb_puts(&t.o, " leaked ");
+    rc_sb_puts(&t.o, total == 1 ? rc_family_of(only)->noun : rc_family_of(only)->plural);
+  } else {
+    rc_sb_puts(&t.o, " leaked resources");
+  }
+  if (ex->by_signal) {
+    rc_sb_puts(&t.o, " (process ended by ");
+    rc_sb_puts(&t.o, rc_signal_name(ex->status));
+    rc_sb_putc(&t.o, ')');
+  }
+  rc_sb_putc(&t.o, '\n');
+  line_start(&t);
+  rc_sb_putc(&t.o, '\n');
+
+  for (uint32_t i = 0; i < m;) {
+    uint32_t j = i + 1;
+    while (j < m && same_site(&ls->v[ix[i]], &ls->v[ix[j]]))
+      j++;
+    const struct rc_family *fam = rc_family_of(ls->v[ix[i]].kind);
+    if (fam != NULL)
+      put_group(&t, fam, ix + i, j - i);
+    i = j;
+  }
+
+  uint32_t cleaned = 0;
+  for (uint32_t i = 0; i < m; i++) {
+    unsigned c = ls->v[ix[i]].cleanup;
+    if (c != RC_CLEAN_NONE && c != RC_CLEAN_FAILED)
+      cleaned++;
+  }
+  rc_sb_puts(&t.o, "SUMMARY: rcleak: ");
+  rc_sb_putu(&t.o, total);
+  rc_sb_puts(&t.o, total == 1 ? " leak (" : " leaks (");
+  bool first = true;
+  for (unsigned k = 0; k < RC_KIND_COUNT; k++) {
+    if (!counts[k])
+      continue;
+    if (!first)
+      rc_sb_puts(&t.o, ", ");
+    first = false;
+    rc_sb_putu(&t.o, counts[k]);
+    rc_sb_putc(&t.o, ' ');
+    rc_sb_puts(&t.o, rc_kind_name(k));
+  }
+  rc_sb_puts(&t.o, ") in pid ");
+  rc_sb_puti(&t.o, rc_pid);
+  if (cleaned) {
+    rc_sb_puts(&t.o, "; ");
+    rc_sb_putu(&t.o, cleaned);
+    rc_sb_puts(&t.o, " cleaned");
+  }
+  if (ls->suppressed) {
+    rc_sb_puts(&t.o, "; ");
+    rc_sb_putu(&t.o, ls->suppressed);
+    rc_sb_puts(&t.o, " suppressed");
+  }
+  rc_sb_putc(&t.o, '\n');
+  rc_sb_flush(&t.o);
+}

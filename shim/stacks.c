@@ -1,0 +1,195 @@
+/* Stack capture and the deduplicating stack store (see stacks.h). */
+#define UNW_LOCAL_ONLY
+#include "stacks.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <libunwind.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "options.h"
+#include "rc.h"
+
+/* Virtual reservations; Linux commits pages only when they are touched, so an
+ * idle process pays nothing and a busy one pays for what it stores. */
+#define RC_STACK_MAX_IDS (1u << 20)
+#define RC_STACK_SLOTS (1u << 21) /* power of two, load factor <= 0.5 */
+#define RC_STACK_ARENA (256u << 20)
+
+struct rc_stack_store {
+  uint32_t *slots;   /* hash slot -> id (0 = empty) */
+  uint32_t *offsets; /* id -> offset of its record in arena */
+  char *arena;
+  uint64_t arena_used;
+  uint32_t nids;
+};
+
+static struct rc_stack_store *_Atomic rc_store;
+static uintptr_t rc_self_lo, rc_self_hi; /* librcleak.so's mapped range */
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+  (void)size;
+  uintptr_t self = (uintptr_t)data;
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD)
+      continue;
+    uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+    if (a < lo)
+      lo = a;
+    if (a + ph->p_memsz > hi)
+      hi = a + ph->p_memsz;
+  }
+  if (self >= lo && self < hi) {
+    rc_self_lo = lo;
+    rc_self_hi = hi;
+    return 1;
+  }
+  return 0;
+}
+
+void rc_stacks_init(void)
+{
+  dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+}
+
+static void *reserve(size_t bytes)
+{
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static struct rc_stack_store *store_get(void)
+{
+  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
+  if (RC_LIKELY(s != NULL))
+    return s;
+  /* First capture in the process: reserve the store.  A thread that loses the
+   * race unmaps its copy. */
+  struct rc_stack_store *n = reserve(sizeof *n);
+  if (n == NULL)
+    return NULL;
+  n->slots = reserve(RC_STACK_SLOTS * sizeof(uint32_t));
+  n->offsets = reserve(RC_STACK_MAX_IDS * sizeof(uint32_t));
+  n->arena = reserve(RC_STACK_ARENA);
+  if (n->slots == NULL || n->offsets == NULL || n->arena == NULL)
+    return NULL; /* leaks a reservation on a failure that disables stacks anyway */
+  n->arena_used = 64; /* offset 0 means "unpublished" */
+  struct rc_stack_store *expected = NULL;
+  if (!atomic_compare_exchange_strong(&rc_store, &expected, n)) {
+    munmap(n->slots, RC_STACK_SLOTS * sizeof(uint32_t));
+    munmap(n->offsets, RC_STACK_MAX_IDS * sizeof(uint32_t));
+    munmap(n->arena, RC_STACK_ARENA);
+    munmap(n, sizeof *n);
+    return expected;
+  }
+  return n;
+}
+
+static uint64_t hash_pcs(void *const *pcs, int n)
+{
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+  for (int i = 0; i < n; i++) {
+    h ^= (uint64_t)(uintptr_t)pcs[i];
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  return h;
+}
+
+static const struct rc_stack *record_at(const struct rc_stack_store *s, uint32_t id)
+{
+  uint32_t off = __atomic_load_n(&s->offsets[id], __ATOMIC_ACQUIRE);
+  return off ? (const struct rc_stack *)(s->arena + off) : NULL;
+}
+
+static uint32_t publish(struct rc_stack_store *s, void *const *pcs, int n, uint64_t h)
+{
+  uint64_t size = (sizeof(struct rc_stack) + (size_t)n * sizeof(uintptr_t) + 7) & ~7ull;
+  uint64_t off = __atomic_fetch_add(&s->arena_used, size, __ATOMIC_RELAXED);
+  if (off + size > RC_STACK_ARENA)
+    return 0;
+  uint32_t id = __atomic_add_fetch(&s->nids, 1, __ATOMIC_RELAXED);
+  if (id >= RC_STACK_MAX_IDS)
+    return 0;
+  struct rc_stack *rec = (struct rc_stack *)(s->arena + off);
+  rec->hash = h;
+  rec->depth = (uint32_t)n;
+  memcpy(rec->pc, pcs, (size_t)n * sizeof(uintptr_t));
+  __atomic_store_n(&s->offsets[id], (uint32_t)off, __ATOMIC_RELEASE);
+  return id;
+}
+
+static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
+{
+  uint64_t h = hash_pcs(pcs, n);
+  uint32_t slot = (uint32_t)h & (RC_STACK_SLOTS - 1);
+  uint32_t fresh = 0;
+  for (uint32_t probes = 0; probes < RC_STACK_SLOTS; probes++) {
+    uint32_t id = __atomic_load_n(&s->slots[slot], __ATOMIC_ACQUIRE);
+    if (id == 0) {
+      if (fresh == 0 && (fresh = publish(s, pcs, n, h)) == 0)
+        return 0;
+      if (__atomic_compare_exchange_n(&s->slots[slot], &id, fresh, false,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return fresh;
+      /* Another thread filled this slot: look at what it put there. */
+    }
+    const struct rc_stack *r = record_at(s, id);
+    if (r && r->hash == h && r->depth == (uint32_t)n &&
+        memcmp(r->pc, pcs, (size_t)n * sizeof(uintptr_t)) == 0)
+      return id; /* a fresh record, if any, stays unused: rare and harmless */
+    slot = (slot + 1) & (RC_STACK_SLOTS - 1);
+  }
+  return 0;
+}
+
+uint32_t rc_stack_capture(void)
+{
+  int depth = rc_options.stack_depth;
+  if (depth <= 0)
+    return 0;
+  struct rc_stack_store *s = store_get();
+  if (s == NULL)
+    return 0;
+  void *buf[RC_STACK_MAX_DEPTH + 16];
+  int n = unw_backtrace(buf, depth + 16 < (int)RC_ARRAY_SIZE(buf) ? depth + 16
+                                                                : (int)RC_ARRAY_SIZE(buf));
+  /* Drop rcleak's own frames: the wrappers on top, and rc_main (the main
+   * wrapper, exit_hook.c) below the program's main. */
+  int kept = 0;
+  for (int i = 0; i < n && kept < depth; i++)
+    if ((uintptr_t)buf[i] < rc_self_lo || (uintptr_t)buf[i] >= rc_self_hi)
+      buf[kept++] = buf[i];
+  if (kept == 0)
+    return 0;
+  return intern(s, buf, kept);
+}
+
+const struct rc_stack *rc_stack_get(uint32_t id)
+{
+  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
+  if (s == NULL || id == 0 || id > __atomic_load_n(&s->nids, __ATOMIC_ACQUIRE) ||
+      id >= RC_STACK_MAX_IDS)
+    return NULL;
+  return record_at(s, id);
+}
+
+uint32_t rc_stack_count(void)
+{
+  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
+  return s ? __atomic_load_n(&s->nids, __ATOMIC_ACQUIRE) : 0;
+}
+
+uint64_t rc_stack_bytes(void)
+{
+  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
+  return s ? s->arena_used + (uint64_t)s->nids * 8u : 0;
+}

@@ -1,0 +1,36 @@
+/* Acquisition stacks: captured with libunwind's unw_backtrace (its per-thread
+ * trace cache makes a capture ~10 ns a frame), stored once per distinct stack
+ * and referred to by a 32-bit id.  Readers (the report, possibly from a
+ * signal handler) never take a lock: records are immutable once published. */
+#ifndef RCLEAK_STACKS_H
+#define RCLEAK_STACKS_H
+
+#include <stdint.h>
+
+#define RC_STACK_MAX_DEPTH 256
+
+struct rc_stack {
+  uint64_t hash;
+  uint32_t depth;
+  uint32_t reserved;
+  uintptr_t pc[]; /* return addresses, innermost first; rcleak's frames removed */
+};
+
+/* Capture the caller's stack (frames inside librcleak.so are skipped) and
+ * return its id; 0 when stacks are disabled (stack_depth=0) or storage is full.
+ * Must be called in RC_MODE_SHIM. */
+uint32_t rc_stack_capture(void);
+
+/* The stack with this id, or NULL for 0 or an id not (yet) published. */
+const struct rc_stack *rc_stack_get(uint32_t id);
+
+/* Highest id published so far. */
+uint32_t rc_stack_count(void);
+
+/* Bytes of memory the store has touched (for verbosity / benchmarks). */
+uint64_t rc_stack_bytes(void);
+
+/* Called once from rc_init: our own text range, libunwind's cache policy. */
+void rc_stacks_init(void);
+
+#endif

@@ -1,0 +1,159 @@
+/* Async-signal-safe text building (see strbuf.h). */
+#include "strbuf.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+bool rc_write_all(int fd, const char *p, size_t n)
+{
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return true;
+}
+
+void rc_sb_init(struct rc_strbuf *b, char *buf, size_t cap)
+{
+  b->buf = buf;
+  b->cap = cap;
+  b->len = 0;
+  b->fd = -1;
+  b->failed = false;
+  if (cap)
+    buf[0] = '\0';
+}
+
+void rc_sb_init_fd(struct rc_strbuf *b, char *buf, size_t cap, int fd)
+{
+  rc_sb_init(b, buf, cap);
+  b->fd = fd;
+}
+
+bool rc_sb_flush(struct rc_strbuf *b)
+{
+  if (b->fd >= 0 && b->len > 0) {
+    if (!rc_write_all(b->fd, b->buf, b->len))
+      b->failed = true;
+    b->len = 0;
+  }
+  return !b->failed;
+}
+
+void rc_sb_putn(struct rc_strbuf *b, const char *s, size_t n)
+{
+  while (n > 0) {
+    size_t room = b->cap - b->len;
+    if (room == 0) {
+      if (b->fd < 0) {
+        b->failed = true;
+        return;
+      }
+      rc_sb_flush(b);
+      room = b->cap;
+    }
+    size_t k = n < room ? n : room;
+    memcpy(b->buf + b->len, s, k);
+    b->len += k;
+    s += k;
+    n -= k;
+  }
+}
+
+void rc_sb_puts(struct rc_strbuf *b, const char *s) { rc_sb_putn(b, s, strlen(s)); }
+void rc_sb_putc(struct rc_strbuf *b, char c) { rc_sb_putn(b, &c, 1); }
+
+void rc_sb_putu(struct rc_strbuf *b, unsigned long long v)
+{
+  char tmp[24];
+  int i = (int)sizeof tmp;
+  do {
+    tmp[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  rc_sb_putn(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void rc_sb_puti(struct rc_strbuf *b, long long v)
+{
+  if (v < 0) {
+    rc_sb_putc(b, '-');
+    rc_sb_putu(b, 0ull - (unsigned long long)v);
+  } else {
+    rc_sb_putu(b, (unsigned long long)v);
+  }
+}
+
+void rc_sb_puthex(struct rc_strbuf *b, unsigned long long v)
+{
+  char tmp[18];
+  int i = (int)sizeof tmp;
+  do {
+    tmp[--i] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  tmp[--i] = 'x';
+  tmp[--i] = '0';
+  rc_sb_putn(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void rc_sb_putfixed(struct rc_strbuf *b, unsigned long long milli, int decimals)
+{
+  rc_sb_putu(b, milli / 1000);
+  if (decimals <= 0)
+    return;
+  rc_sb_putc(b, '.');
+  unsigned long long frac = milli % 1000;
+  char d[3] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10), (char)('0' + frac % 10)};
+  rc_sb_putn(b, d, decimals > 3 ? 3 : (size_t)decimals);
+}
+
+void rc_sb_put_json_str(struct rc_strbuf *b, const char *s)
+{
+  if (s == NULL) {
+    rc_sb_puts(b, "null");
+    return;
+  }
+  rc_sb_putc(b, '"');
+  const unsigned char *p = (const unsigned char *)s;
+  const unsigned char *run = p;
+  for (; *p; p++) {
+    unsigned char c = *p;
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+      continue;
+    rc_sb_putn(b, (const char *)run, (size_t)(p - run));
+    run = p + 1;
+    switch (c) {
+    case '"': rc_sb_puts(b, "\\\""); break;
+    case '\\': rc_sb_puts(b, "\\\\"); break;
+    case '\n': rc_sb_puts(b, "\\n"); break;
+    case '\t': rc_sb_puts(b, "\\t"); break;
+    case '\r': rc_sb_puts(b, "\\r"); break;
+    default: {
+      char u[6] = {'\\', 'u', '0', '0', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]};
+      rc_sb_putn(b, u, 6);
+    }
+    }
+  }
+  rc_sb_putn(b, (const char *)run, (size_t)(p - run));
+  rc_sb_putc(b, '"');
+}
+
+const char *rc_sb_cstr(struct rc_strbuf *b)
+{
+  if (b->cap == 0)
+    return "";
+  if (b->len >= b->cap) {
+    b->len = b->cap - 1;
+    b->failed = true;
+  }
+  b->buf[b->len] = '\0';
+  return b->buf;
+}

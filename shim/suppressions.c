@@ -1,0 +1,88 @@
+/* In-process suppressions (see suppressions.h). */
+#include "suppressions.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "procfs.h"
+#include "rc.h"
+#include "strbuf.h"
+
+#define RC_SUPP_MAX_RULES 4096
+#define RC_SUPP_MAX_TEXT (1u << 20)
+
+static struct rc_supp_rule *rc_rules;
+static size_t rc_nrules;
+
+static void say(const char *a, const char *b)
+{
+  char buf[PATH_MAX + 300];
+  struct rc_strbuf s;
+  rc_sb_init(&s, buf, sizeof buf);
+  rc_sb_puts(&s, "rcleak: suppressions: ");
+  rc_sb_puts(&s, a);
+  rc_sb_puts(&s, b);
+  rc_sb_putc(&s, '\n');
+  (void)rc_write_all(2, s.buf, s.len);
+}
+
+void rc_suppress_load(void)
+{
+  if (!rc_options.suppressions[0])
+    return;
+  /* Text and rules live for the whole process: map them once. */
+  size_t size = RC_SUPP_MAX_TEXT + RC_SUPP_MAX_RULES * sizeof(struct rc_supp_rule);
+  char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED)
+    return;
+  char *text = mem;
+  struct rc_supp_rule *rules = (struct rc_supp_rule *)(mem + RC_SUPP_MAX_TEXT);
+  if (rc_read_file(rc_options.suppressions, text, RC_SUPP_MAX_TEXT) < 0) {
+    say("cannot read ", rc_options.suppressions);
+    munmap(mem, size);
+    return;
+  }
+  char err[PATH_MAX + 200];
+  size_t n = 0;
+  if (rc_supp_parse(text, rc_options.suppressions, rules, RC_SUPP_MAX_RULES, &n, err,
+                    sizeof err) != 0) {
+    say(err, "; no suppression applied");
+    munmap(mem, size);
+    return;
+  }
+  rc_rules = rules;
+  rc_nrules = n;
+}
+
+#define RC_SUPP_MAX_STRS (4 * 256 + 2)
+
+static bool suppressed(const struct rc_leak *lk)
+{
+  static const char *strs[RC_SUPP_MAX_STRS];
+  size_t k = 0;
+  uint32_t n;
+  const struct rc_frame *fr = rc_leak_frames(lk, &n);
+  for (uint32_t i = 0; i < n && k + 4 <= RC_SUPP_MAX_STRS - 2; i++) {
+    strs[k++] = fr[i].function;
+    strs[k++] = fr[i].module ? rc_supp_basename(fr[i].module) : NULL;
+    strs[k++] = fr[i].file;
+    strs[k++] = fr[i].file ? rc_supp_basename(fr[i].file) : NULL;
+  }
+  if (lk->target)
+    strs[k++] = lk->target;
+  return rc_supp_find(rc_rules, rc_nrules, lk->kind, strs, k) >= 0;
+}
+
+void rc_suppress_apply(struct rc_leakset *ls)
+{
+  if (rc_nrules == 0)
+    return;
+  for (uint32_t i = 0; i < ls->n; i++) {
+    if (suppressed(&ls->v[i])) {
+      ls->v[i].flags |= RC_LEAK_SUPPRESSED;
+      ls->suppressed++;
+    }
+  }
+}

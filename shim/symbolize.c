@@ -1,0 +1,285 @@
+/* Module map and ELF symbol lookup (see symbolize.h). */
+#include "symbolize.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "procfs.h"
+
+struct rc_mapping {
+  uintptr_t start, end, file_off;
+  int module; /* index in modules */
+};
+
+struct rc_module {
+  const char *path;
+  const char *build_id;
+  const unsigned char *image; /* whole file mapped read-only, or NULL */
+  size_t size;
+  bool loaded;
+  const Elf64_Phdr *phdr;
+  int phnum;
+  const Elf64_Sym *syms;
+  size_t nsyms;
+  const char *strtab;
+  size_t strtab_size;
+};
+
+#define RC_MAX_MAPPINGS 8192
+#define RC_MAX_MODULES 1024
+
+static struct rc_mapping *maps;
+static int nmaps;
+static struct rc_module *mods;
+static int nmods;
+
+static uintptr_t parse_hex(const char **p)
+{
+  uintptr_t v = 0;
+  for (;;) {
+    char c = **p;
+    int d;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return v;
+    v = v * 16 + (uintptr_t)d;
+    (*p)++;
+  }
+}
+
+static int module_index(const char *path, size_t len)
+{
+  for (int i = nmods - 1; i >= 0; i--)
+    if (strncmp(mods[i].path, path, len) == 0 && mods[i].path[len] == '\0')
+      return i;
+  if (nmods == RC_MAX_MODULES)
+    return -1;
+  mods[nmods].path = rc_arena_strndup(path, len);
+  return mods[nmods].path ? nmods++ : -1;
+}
+
+void rc_sym_begin(void)
+{
+  if (maps == NULL) {
+    maps = rc_arena_alloc(RC_MAX_MAPPINGS * sizeof *maps);
+    mods = rc_arena_alloc(RC_MAX_MODULES * sizeof *mods);
+  }
+  nmaps = 0;
+  if (maps == NULL || mods == NULL)
+    return;
+  /* /proc/self/maps of a large process can be big: read it in one go into
+   * arena memory sized generously. */
+  size_t cap = 4u << 20;
+  char *text = rc_arena_alloc(cap);
+  if (text == NULL || rc_read_file("/proc/self/maps", text, cap) <= 0)
+    return;
+  for (const char *p = text; *p && nmaps < RC_MAX_MAPPINGS;) {
+    const char *line = p;
+    while (*p && *p != '\n')
+      p++;
+    const char *eol = p;
+    if (*p)
+      p++;
+    const char *q = line;
+    uintptr_t start = parse_hex(&q);
+    if (*q++ != '-')
+      continue;
+    uintptr_t end = parse_hex(&q);
+    if (*q++ != ' ')
+      continue;
+    bool exec = q[2] == 'x';
+    q += 5;
+    uintptr_t off = parse_hex(&q);
+    /* skip " dev inode " to the path */
+    int fields = 0;
+    while (q < eol && fields < 2) {
+      while (q < eol && *q == ' ')
+        q++;
+      while (q < eol && *q != ' ')
+        q++;
+      fields++;
+    }
+    while (q < eol && *q == ' ')
+      q++;
+    if (!exec || q >= eol || *q != '/')
+      continue;
+    size_t plen = (size_t)(eol - q);
+    if (plen > 10 && memcmp(eol - 10, " (deleted)", 10) == 0)
+      plen -= 10;
+    int m = module_index(q, plen);
+    if (m < 0)
+      continue;
+    maps[nmaps++] = (struct rc_mapping){start, end, off, m};
+  }
+}
+
+static const char *hex_of(const unsigned char *p, size_t n)
+{
+  char *s = rc_arena_alloc(n * 2 + 1);
+  if (s == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    s[2 * i] = "0123456789abcdef"[p[i] >> 4];
+    s[2 * i + 1] = "0123456789abcdef"[p[i] & 15];
+  }
+  return s;
+}
+
+static bool in_image(const struct rc_module *m, uint64_t off, uint64_t len)
+{
+  return off <= m->size && len <= m->size - off;
+}
+
+static void find_build_id(struct rc_module *m, const Elf64_Ehdr *eh)
+{
+  for (int i = 0; i < m->phnum; i++) {
+    const Elf64_Phdr *ph = &m->phdr[i];
+    if (ph->p_type != PT_NOTE || !in_image(m, ph->p_offset, ph->p_filesz))
+      continue;
+    const unsigned char *p = m->image + ph->p_offset, *end = p + ph->p_filesz;
+    while (p + sizeof(Elf64_Nhdr) <= end) {
+      const Elf64_Nhdr *nh = (const Elf64_Nhdr *)p;
+      const unsigned char *name = p + sizeof *nh;
+      const unsigned char *desc = name + ((nh->n_namesz + 3) & ~3u);
+      if (desc + nh->n_descsz > end)
+        break;
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+        m->build_id = hex_of(desc, nh->n_descsz);
+        return;
+      }
+      p = desc + ((nh->n_descsz + 3) & ~3u);
+    }
+  }
+  (void)eh;
+}
+
+static void find_symbols(struct rc_module *m, const Elf64_Ehdr *eh)
+{
+  if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+      !in_image(m, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)))
+    return;
+  const Elf64_Shdr *sh = (const Elf64_Shdr *)(m->image + eh->e_shoff);
+  const Elf64_Shdr *best = NULL;
+  for (int i = 0; i < eh->e_shnum; i++) {
+    if (sh[i].sh_type == SHT_SYMTAB)
+      best = &sh[i];
+    else if (sh[i].sh_type == SHT_DYNSYM && best == NULL)
+      best = &sh[i];
+  }
+  if (best == NULL || best->sh_link >= eh->e_shnum || best->sh_entsize != sizeof(Elf64_Sym))
+    return;
+  const Elf64_Shdr *str = &sh[best->sh_link];
+  if (!in_image(m, best->sh_offset, best->sh_size) || !in_image(m, str->sh_offset, str->sh_size))
+    return;
+  m->syms = (const Elf64_Sym *)(m->image + best->sh_offset);
+  m->nsyms = best->sh_size / sizeof(Elf64_Sym);
+  m->strtab = (const char *)(m->image + str->sh_offset);
+  m->strtab_size = str->sh_size;
+}
+
+static void load_module(struct rc_module *m)
+{
+  m->loaded = true;
+  int fd = rc_sys_open(m->path, O_RDONLY, 0);
+  if (fd < 0)
+    return;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(Elf64_Ehdr)) {
+    void *img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (img != MAP_FAILED) {
+      m->image = img;
+      m->size = (size_t)st.st_size;
+    }
+  }
+  rc_sys_close(fd);
+  if (m->image == NULL)
+    return;
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)m->image;
+  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh->e_phentsize != sizeof(Elf64_Phdr) ||
+      !in_image(m, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr))) {
+    munmap((void *)m->image, m->size);
+    m->image = NULL;
+    return;
+  }
+  m->phdr = (const Elf64_Phdr *)(m->image + eh->e_phoff);
+  m->phnum = eh->e_phnum;
+  find_build_id(m, eh);
+  find_symbols(m, eh);
+}
+
+static const struct rc_mapping *mapping_of(uintptr_t pc)
+{
+  for (int i = 0; i < nmaps; i++)
+    if (pc >= maps[i].start && pc < maps[i].end)
+      return &maps[i];
+  return NULL;
+}
+
+/* File offset -> ELF virtual address, through the PT_LOAD that holds it. */
+static bool vaddr_of(const struct rc_module *m, uintptr_t file_off, uintptr_t *out)
+{
+  for (int i = 0; i < m->phnum; i++) {
+    const Elf64_Phdr *ph = &m->phdr[i];
+    if (ph->p_type == PT_LOAD && file_off >= ph->p_offset &&
+        file_off < ph->p_offset + ph->p_filesz) {
+      *out = file_off - ph->p_offset + ph->p_vaddr;
+      return true;
+    }
+  }
+  return false;
+}
+
+static const char *symbol_at(const struct rc_module *m, uintptr_t vaddr)
+{
+  const Elf64_Sym *best = NULL;
+  for (size_t i = 0; i < m->nsyms; i++) {
+    const Elf64_Sym *s = &m->syms[i];
+    if (ELF64_ST_TYPE(s->st_info) != STT_FUNC && ELF64_ST_TYPE(s->st_info) != STT_GNU_IFUNC)
+      continue;
+    if (s->st_shndx == SHN_UNDEF || s->st_name >= m->strtab_size)
+      continue;
+    if (vaddr >= s->st_value && vaddr < s->st_value + (s->st_size ? s->st_size : 1)) {
+      best = s;
+      if (ELF64_ST_BIND(s->st_info) == STB_GLOBAL)
+        break; /* prefer the public name among aliases */
+    }
+  }
+  return best ? m->strtab + best->st_name : NULL;
+}
+
+void rc_sym_frame(struct rc_frame *f)
+{
+  const struct rc_mapping *mp = mapping_of(f->pc);
+  if (mp == NULL)
+    return;
+  struct rc_module *m = &mods[mp->module];
+  if (!m->loaded)
+    load_module(m);
+  f->module = m->path;
+  f->build_id = m->build_id;
+  uintptr_t file_off = f->pc - mp->start + mp->file_off;
+  f->offset = file_off;
+  if (m->image == NULL)
+    return;
+  uintptr_t va;
+  if (vaddr_of(m, file_off, &va)) {
+    f->offset = va;
+    f->function = symbol_at(m, va);
+  }
+}
+
+const char *rc_sym_name(uintptr_t addr)
+{
+  struct rc_frame f = {.pc = addr};
+  rc_sym_frame(&f);
+  return f.function;
+}
