@@ -23,6 +23,7 @@ struct options {
 	int error_exitcode;
 	bool verbose;
 	bool no_symbolize;
+	const char *source_root; /* base of relative paths in SARIF/GitHub; default cwd */
 	/* run */
 	const char *report_dir;
 	bool keep_reports;

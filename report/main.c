@@ -32,6 +32,8 @@ static const char usage_main[] =
 	"      --error-exitcode=N    exit status when leaks were found and the command\n"
 	"                            succeeded (default 23; 0 disables)\n"
 	"      --no-symbolize        do not read DWARF/ELF symbols for missing names\n"
+	"      --source-root=DIR     sarif, github: paths under DIR are written relative\n"
+	"                            to it (default: the current directory)\n"
 	"  -v, --verbose             text: print the process tree even when clean\n"
 	"  -h, --help                this help (rcleak run --help: the run options)\n"
 	"      --version             print the version\n"
@@ -67,7 +69,7 @@ static const char usage_run[] =
 	"                            survivors are not cleaned either\n"
 	"\n"
 	"Report options: --format, --output, --baseline, --write-baseline,\n"
-	"--error-exitcode, --no-symbolize, --verbose (see rcleak --help).\n"
+	"--error-exitcode, --no-symbolize, --source-root, --verbose (rcleak --help).\n"
 	"\n"
 	"Environment: RCLEAK_LIBRARY overrides the path of librcleak.so.\n";
 
@@ -83,6 +85,7 @@ enum {
 	OPT_CLEANUP,
 	OPT_SIGNALS,
 	OPT_VERSION,
+	OPT_SOURCE_ROOT,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +96,7 @@ static const struct option long_opts[] = {
 	{ "write-baseline", required_argument, NULL, OPT_WRITE_BASELINE },
 	{ "error-exitcode", required_argument, NULL, OPT_ERROR_EXITCODE },
 	{ "no-symbolize", no_argument, NULL, OPT_NO_SYMBOLIZE },
+	{ "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -171,6 +175,7 @@ static int parse_options(int argc, char **argv, bool run_mode, struct options *o
 			o->error_exitcode = (int)v;
 			break;
 		case OPT_NO_SYMBOLIZE: o->no_symbolize = true; break;
+		case OPT_SOURCE_ROOT: o->source_root = optarg; break;
 		case OPT_REPORT_DIR:
 		case OPT_KEEP_REPORTS:
 		case OPT_STACK_DEPTH:

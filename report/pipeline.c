@@ -26,7 +26,9 @@ long process_and_render(struct report *r, const struct options *o, bool run_mode
 	if (o->write_baseline && baseline_write(r, o->write_baseline) < 0)
 		return -1;
 
-	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	_cleanup_free_ char *cwd = o->source_root ? xstrdup(o->source_root) : getcwd(NULL, 0);
+	while (cwd && strlen(cwd) > 1 && cwd[strlen(cwd) - 1] == '/')
+		cwd[strlen(cwd) - 1] = '\0';
 	struct render_opts ro = { .cwd = cwd, .verbose = o->verbose,
 				  .command = run_mode ? "run" : "report" };
 	FILE *out = run_mode ? stderr : stdout;

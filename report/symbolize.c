@@ -17,7 +17,9 @@
 #include "model.h"
 #include "util.h"
 
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -107,6 +109,20 @@ static void symbolize_frame(struct symbolizer *s, struct frame *f)
 		Dwfl_Line *line = dwfl_module_getsrc(m->mod, addr);
 		int lineno = 0;
 		const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+		_cleanup_free_ char *full = NULL;
+		if (src && *src && src[0] != '/') {
+			/* A relative name is relative to the compilation directory. */
+			Dwarf_Addr bias;
+			Dwarf_Die *cu = dwfl_module_addrdie(m->mod, addr, &bias);
+			Dwarf_Attribute attr;
+			const char *dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+			if (dir && *dir)
+				src = full = xasprintf("%s/%s", dir, src);
+		}
+		/* Tidy "build/../src/x.c" when the file is there to resolve it. */
+		_cleanup_free_ char *real = src && strstr(src, "/../") ? realpath(src, NULL) : NULL;
+		if (real)
+			src = real;
 		if (src && *src) {
 			json_object_object_add(f->obj, "file", json_object_new_string(src));
 			if (lineno > 0)

@@ -143,6 +143,9 @@ static int cmp_leakp_sig(const void *a, const void *b)
 static int cmp_site(const void *a, const void *b)
 {
 	const struct site *x = a, *y = b;
+	/* With a baseline, new sites come first: they are what failed. */
+	if ((x->status == LEAK_NEW) != (y->status == LEAK_NEW))
+		return x->status == LEAK_NEW ? -1 : 1;
 	if (x->nleaks != y->nleaks)
 		return x->nleaks < y->nleaks ? 1 : -1;
 	int c = strcmp(x->kind, y->kind);
