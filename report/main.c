@@ -189,8 +189,8 @@ static int parse_options(int argc, char **argv, bool run_mode, struct options *o
 			else if (c == OPT_KEEP_REPORTS)
 				o->keep_reports = true;
 			else if (c == OPT_STACK_DEPTH) {
-				if (!parse_uint(optarg, 1024, &v) || v == 0)
-					return usage_error("--stack-depth wants 1..1024, got", optarg);
+				if (!parse_uint(optarg, 256, &v) || v == 0)
+					return usage_error("--stack-depth wants 1..256, got", optarg);
 				o->stack_depth = optarg;
 			} else if (c == OPT_CLEANUP)
 				o->cleanup = optarg;

@@ -82,9 +82,36 @@ static void symbolizer_free(struct symbolizer *s)
 	free(s->mods);
 }
 
+/* The compilation directory of the CU holding addr: relative DWARF file names
+ * are relative to it. */
+static const char *comp_dir(Dwfl_Module *mod, GElf_Addr addr)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
+	Dwarf_Attribute attr;
+	const char *dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+	return dir && *dir ? dir : NULL;
+}
+
+/* Sets "file" to an absolute path: joined with the comp dir, and tidied
+ * ("build/../src/x.c") when the file is there to resolve it. */
+static void set_file(struct frame *f, Dwfl_Module *mod, GElf_Addr addr, const char *src)
+{
+	_cleanup_free_ char *full = NULL;
+	if (src[0] != '/') {
+		const char *dir = comp_dir(mod, addr);
+		if (dir)
+			src = full = xasprintf("%s/%s", dir, src);
+	}
+	_cleanup_free_ char *real = strstr(src, "/../") || strstr(src, "/./") ? realpath(src, NULL) : NULL;
+	json_object_object_add(f->obj, "file", json_object_new_string(real ? real : src));
+}
+
 static void symbolize_frame(struct symbolizer *s, struct frame *f)
 {
-	if ((f->function && f->file && f->line) || !f->module || !f->has_offset)
+	bool need_name = !f->function, need_line = !f->file || !f->line;
+	bool need_abs = f->file && f->file[0] != '/';
+	if (!(need_name || need_line || need_abs) || !f->module || !f->has_offset)
 		return;
 	struct module_cache *m = module_get(s, f->module);
 	if (!m->mod)
@@ -93,41 +120,30 @@ static void symbolize_frame(struct symbolizer *s, struct frame *f)
 		/* Rebuilt (or replaced) since the report was written. */
 		json_object_object_add(f->obj, "build_id_mismatch", json_object_new_boolean(1));
 		frame_load(f, f->obj);
-		f->build_id_mismatch = true;
 		return;
 	}
 	/* Stack entries are return addresses: look up the call instruction. */
 	GElf_Addr addr = f->offset > 0 ? f->offset - 1 : 0;
-	if (!f->function) {
+	if (need_name) {
 		GElf_Off off;
 		GElf_Sym sym;
 		const char *name = dwfl_module_addrinfo(m->mod, addr, &off, &sym, NULL, NULL, NULL);
 		if (name && *name)
 			json_object_object_add(f->obj, "function", json_object_new_string(name));
 	}
-	if (!f->file) {
+	if (need_line) {
 		Dwfl_Line *line = dwfl_module_getsrc(m->mod, addr);
 		int lineno = 0;
 		const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-		_cleanup_free_ char *full = NULL;
-		if (src && *src && src[0] != '/') {
-			/* A relative name is relative to the compilation directory. */
-			Dwarf_Addr bias;
-			Dwarf_Die *cu = dwfl_module_addrdie(m->mod, addr, &bias);
-			Dwarf_Attribute attr;
-			const char *dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
-			if (dir && *dir)
-				src = full = xasprintf("%s/%s", dir, src);
-		}
-		/* Tidy "build/../src/x.c" when the file is there to resolve it. */
-		_cleanup_free_ char *real = src && strstr(src, "/../") ? realpath(src, NULL) : NULL;
-		if (real)
-			src = real;
 		if (src && *src) {
-			json_object_object_add(f->obj, "file", json_object_new_string(src));
+			set_file(f, m->mod, addr, src);
 			if (lineno > 0)
 				json_object_object_add(f->obj, "line", json_object_new_int(lineno));
 		}
+	} else if (need_abs) {
+		/* The shim wrote the DWARF name as it is: make it absolute. */
+		_cleanup_free_ char *src = xstrdup(f->file);
+		set_file(f, m->mod, addr, src);
 	}
 	frame_load(f, f->obj);
 }
