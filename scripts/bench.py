@@ -1,0 +1,832 @@
+#!/usr/bin/env python3
+"""rcleak benchmarks: rcleak beside native, Valgrind and strace, in one run.
+
+    scripts/bench.py [--quick] [--reps N] [--rows LIST] [--variants LIST]
+                     [--build-dir DIR] [--lib PATH] [--json FILE] [--markdown FILE]
+
+Builds librcleak.so in its own build directory (default /work/build-bench,
+or $BUILD_DIR) and the benchmark programs of tests/bench/ with gcc -O2, then
+runs every row (workload) under every variant, round-robin within each
+repetition so that machine drift hits all variants alike, and prints one
+table of medians and ratios to native, then the issue's targets as
+PASS/MISS (informational only).
+
+Exit status: 0 when everything ran, 1 when some run failed (crashed, timed
+out, printed no result), 2 on a usage or build error. Never a timing.
+
+Only the Python standard library is used.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH_SRC = os.path.join(REPO, "tests", "bench")
+
+# ---------------------------------------------------------------- variants
+
+VARIANTS = ["native", "rcleak8", "rcleak32", "vg-none", "memcheck", "strace"]
+VARIANT_TITLE = {
+    "native": "native",
+    "rcleak8": "rcleak d8",
+    "rcleak32": "rcleak d32",
+    "vg-none": "vg none+fds",
+    "memcheck": "memcheck+fds",
+    "strace": "strace -f",
+}
+# Variants that run the same iteration count as native (the rcleak ratios
+# must compare equal work); the others are scaled so one run stays short.
+FAST_VARIANTS = ("native", "rcleak8", "rcleak32")
+
+
+def wrap(variant, row, argv, ctx):
+    """Return (argv, extra_env) running ARGV under VARIANT."""
+    env = {}
+    if variant.startswith("rcleak"):
+        depth = variant[len("rcleak"):]
+        opts = ["stack_depth=" + depth] + row.get("rcleak_opts", [])
+        env["LD_PRELOAD"] = ctx["lib"]
+        env["RCLEAK_OPTIONS"] = ":".join(opts)
+        return argv, env
+    if variant in ("vg-none", "memcheck"):
+        tool = "none" if variant == "vg-none" else "memcheck"
+        vg = ["valgrind", "-q", "--tool=" + tool, "--track-fds=yes"]
+        if row.get("multi_process"):
+            # Without it Valgrind would watch only the shell / make itself.
+            vg.append("--trace-children=yes")
+        return vg + argv, env
+    if variant == "strace":
+        return ["strace", "-f", "-qq", "-o", "/dev/null",
+                "-e", "trace=" + row["strace"]] + argv, env
+    return argv, env
+
+
+# -------------------------------------------------------------------- rows
+#
+# kind "loop":   rcbench_loops W N, in-program ns/iter.
+# kind "server": rcbench_server N, in-program ns/connection.
+# kind "short":  many_short.sh N rcbench_short, whole wall / N.
+# kind "make":   make -j2 NFILES=N in a generated project, whole wall / files.
+# kind "scale":  rcbench_scale FDS TIMERS, memory and exit (report) time.
+
+LOOP_ROWS = [
+    # name, label, strace set, native probe n, slow probe n
+    ("open", "open+close", "open,openat,close", 20000, 1000),
+    ("socket", "socket+close", "socket,close", 5000, 500),
+    ("pipe", "pipe+close", "pipe,pipe2,close", 5000, 500),
+    ("timer", "timer_create+timer_delete", "timer_create,timer_delete", 20000, 1000),
+    ("setitimer", "setitimer arm+disarm", "setitimer", 20000, 1000),
+    ("mkdtemp", "mkdtemp+rmdir", "mkdir,rmdir", 500, 100),
+    ("fork", "fork+waitpid", "clone,clone3,fork,vfork,wait4,waitid,exit_group", 300, 10),
+    ("pthread", "pthread_create+join", "clone,clone3,exit,futex", 3000, 200),
+]
+
+
+def make_rows(quick):
+    rows = []
+    for name, label, st, probe_fast, probe_slow in LOOP_ROWS:
+        rows.append({
+            "name": name, "label": label, "kind": "loop", "strace": st,
+            "probe": {"fast": probe_fast, "slow": probe_slow},
+            "unit": "ns/iter", "syscall_loop": True,
+        })
+    rows.append({
+        "name": "short", "label": "1,000 short processes (sh loop)",
+        "kind": "short", "multi_process": True,
+        "strace": "%process,open,openat,close",
+        "full_n": 300 if quick else 1000,
+        "probe": {"fast": None, "slow": 3},
+        "unit": "us/proc",
+    })
+    rows.append({
+        "name": "make", "label": "make -j2, generated C project",
+        "kind": "make", "multi_process": True,
+        "strace": "%process,open,openat,close,pipe,pipe2,dup2",
+        "full_n": 16 if quick else 50,
+        "probe": {"fast": None, "slow": 1},
+        "unit": "ms/file",
+    })
+    rows.append({
+        "name": "server", "label": "loopback server, 127.0.0.1",
+        "kind": "server",
+        "strace": "socket,bind,listen,accept,accept4,connect,close,clone,clone3,wait4",
+        "full_n": 5000 if quick else 20000,
+        "probe": {"fast": None, "slow": 300},
+        "unit": "us/conn",
+    })
+    # Two sizes: the small one gives the fixed cost (libraries mapped,
+    # tables) so that the per-resource slope can be computed.
+    for name, n in (("scale-1k", 1000), ("scale", 100000)):
+        rows.append({
+            "name": name,
+            "label": "scale: %s fds + %s timers live at exit" % (
+                "1k" if n == 1000 else "100k", "1k" if n == 1000 else "100k"),
+            "kind": "scale",
+            "strace": "open,openat,close,timer_create,prlimit64,setrlimit",
+            "full_n": n,
+            "unit": "ms wall",
+            "variants": FAST_VARIANTS if n == 1000 else None,
+            # Report cost alone: cleanup (deleting 100k timers) is a separate job.
+            "rcleak_opts": ["cleanup=0"],
+        })
+    return rows
+
+
+# ----------------------------------------------------------------- running
+
+class RunFailure(Exception):
+    pass
+
+
+def run_once(argv, env_extra, ctx, timeout, cwd=None, stdout_path=None):
+    """Run ARGV; return dict(wall_ns, reaped_ns, status, maxrss_kb, stdout, stderr)."""
+    env = dict(ctx["base_env"])
+    env.update(env_extra)
+    out_path = stdout_path or os.path.join(ctx["tmp"], "run.out")
+    err_path = os.path.join(ctx["tmp"], "run.err")
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        t0 = time.monotonic_ns()
+        try:
+            p = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                 env=env, cwd=cwd, start_new_session=True)
+        except OSError as e:
+            raise RunFailure("cannot start %s: %s" % (argv[0], e))
+        killed = []
+
+        def kill():
+            killed.append(1)
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, ru = os.wait4(p.pid, 0)
+        finally:
+            timer.cancel()
+        t1 = time.monotonic_ns()
+        p.returncode = os.waitstatus_to_exitcode(status)
+    with open(out_path, "r", errors="replace") as f:
+        stdout = f.read()
+    with open(err_path, "r", errors="replace") as f:
+        stderr = f.read()
+    if killed:
+        raise RunFailure("timed out after %d s: %s" % (timeout, " ".join(argv)))
+    if p.returncode != 0:
+        raise RunFailure("exit status %d: %s\n%s" % (p.returncode, " ".join(argv),
+                                                      tail(stderr)))
+    return {"wall_ns": t1 - t0, "reaped_ns": t1, "maxrss_kb": ru.ru_maxrss,
+            "stdout": stdout, "stderr": stderr}
+
+
+def tail(text, lines=12):
+    return "\n".join("    " + l for l in text.rstrip().splitlines()[-lines:])
+
+
+def parse_result(stdout):
+    for line in stdout.splitlines():
+        if line.startswith("RESULT "):
+            return dict(kv.split("=", 1) for kv in line.split()[1:])
+    raise RunFailure("no RESULT line in output:\n" + tail(stdout))
+
+
+def rcleak_lines(stderr):
+    return sum(1 for l in stderr.splitlines() if "rcleak" in l)
+
+
+def run_row(row, variant, n, ctx):
+    """Run ROW once under VARIANT with size N; return a measurement dict."""
+    kind = row["kind"]
+    prog = ctx["progs"]
+    timeout = ctx["timeout"]
+    cwd = None
+    if kind == "loop":
+        argv = [prog["loops"], row["name"], str(n)]
+    elif kind == "server":
+        argv = [prog["server"], str(n)]
+    elif kind == "short":
+        argv = ["/bin/sh", os.path.join(BENCH_SRC, "many_short.sh"), str(n), prog["short"]]
+    elif kind == "make":
+        cwd = ctx["project"]
+        clean = subprocess.run(["make", "-s", "clean"], cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        if clean.returncode != 0:
+            raise RunFailure("make clean failed:\n" + tail(clean.stderr))
+        argv = ["make", "-s", "-j2", "NFILES=%d" % n]
+    elif kind == "scale":
+        n_timers = n
+        argv = [prog["scale"], str(n), str(n_timers)]
+    else:
+        raise AssertionError(kind)
+    wargv, env = wrap(variant, row, argv, ctx)
+    json_path = None
+    if kind == "scale" and variant.startswith("rcleak"):
+        json_path = os.path.join(ctx["tmp"], "scale-report.json")
+        if os.path.exists(json_path):
+            os.unlink(json_path)
+        env["RCLEAK_OPTIONS"] += ":json_path=" + json_path
+    r = run_once(wargv, env, ctx, timeout, cwd=cwd)
+    m = {"n": n, "wall_ns": r["wall_ns"], "maxrss_kb": r["maxrss_kb"]}
+    if variant.startswith("rcleak"):
+        m["rcleak_lines"] = rcleak_lines(r["stderr"])
+    if kind in ("loop", "server"):
+        res = parse_result(r["stdout"])
+        m["metric"] = float(res["ns_per_iter"])
+    elif kind == "short":
+        m["metric"] = r["wall_ns"] / n
+    elif kind == "make":
+        if not os.path.exists(os.path.join(cwd, "app")):
+            raise RunFailure("make produced no app")
+        m["metric"] = r["wall_ns"] / (n + 1)   # + main.c
+    elif kind == "scale":
+        res = parse_result(r["stdout"])
+        m["fds"] = int(res["fds"])
+        m["timers"] = int(res["timers"])
+        m["capped"] = res.get("capped") == "1"
+        m["rss_kb"] = int(res["rss_kb"])
+        m["setup_ns"] = int(res["setup_ns"])
+        m["exit_ns"] = r["reaped_ns"] - int(res["exit_mono_ns"])
+        m["metric"] = r["wall_ns"]
+        m["capped_msg"] = " ".join(l.strip() for l in r["stderr"].splitlines()
+                                   if l.startswith("rcbench:"))
+        if json_path:
+            m["json_leaks"] = count_json_leaks(json_path)
+            m["json_bytes"] = os.path.getsize(json_path) if os.path.exists(json_path) else 0
+            m["text_bytes"] = len(r["stderr"])
+    return m
+
+
+def count_json_leaks(path):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+        return len(doc.get("leaks", []))
+    except (OSError, ValueError) as e:
+        return "invalid (%s)" % e
+
+
+# ------------------------------------------------------------ calibration
+
+def calibrate(row, variant, ctx):
+    """Pick the size N for ROW under VARIANT."""
+    kind = row["kind"]
+    if kind == "scale":
+        return row["full_n"]
+    fast = variant in FAST_VARIANTS
+    if not fast and variant in ctx["calibrated"].get(row["name"], {}):
+        return ctx["calibrated"][row["name"]][variant]
+    if kind == "loop":
+        # native, rcleak8 and rcleak32 all run native's count, sized from a
+        # native probe; the slow tools never run more than that.
+        key = row["name"]
+        if key not in ctx["fast_n"]:
+            probe = row["probe"]["fast"]
+            ns = run_row(row, "native", probe, ctx)["metric"]
+            ctx["fast_n"][key] = clamp(int(ctx["target_fast"] / ns), 200, 2000000)
+        if fast:
+            return ctx["fast_n"][key]
+        probe = row["probe"]["slow"]
+        ns = run_row(row, variant, probe, ctx)["metric"]
+        n = clamp(int(ctx["target_slow"] / ns), 5, ctx["fast_n"][key])
+    else:
+        if fast:
+            return row["full_n"]
+        probe = row["probe"]["slow"]
+        ns = run_row(row, variant, probe, ctx)["metric"]
+        n = clamp(int(ctx["target_slow_proc"] / ns), min(probe, row["full_n"]), row["full_n"])
+    ctx["calibrated"].setdefault(row["name"], {})[variant] = n
+    return n
+
+
+def clamp(v, lo, hi):
+    return max(lo, min(hi, v))
+
+
+# ------------------------------------------------------------------ report
+
+def med(ms, key="metric"):
+    vals = [m[key] for m in ms if isinstance(m.get(key), (int, float))]
+    return statistics.median(vals) if vals else None
+
+
+def fmt_metric(row, ns):
+    if ns is None:
+        return "-"
+    u = row["unit"]
+    if u == "ns/iter":
+        return "%.0f" % ns if ns < 100000 else "%.3g" % ns
+    if u == "us/proc" or u == "us/conn":
+        return "%.1f" % (ns / 1e3)
+    if u == "ms/file":
+        return "%.0f" % (ns / 1e6)
+    if u == "ms wall":
+        return "%.0f" % (ns / 1e6)
+    return "%g" % ns
+
+
+def fmt_ratio(r):
+    if r is None:
+        return ""
+    if r >= 100:
+        return "%.0fx" % r
+    if r >= 10:
+        return "%.1fx" % r
+    return "%.2fx" % r
+
+
+def build_tables(rows, results, variants):
+    out = []
+    vs = [v for v in variants]
+    out.append("| row | unit | " + " | ".join(VARIANT_TITLE[v] for v in vs) +
+               " | +ns/acq d8 | +ns/acq d32 |")
+    out.append("|---|---|" + "---|" * len(vs) + "---|---|")
+    for row in rows:
+        res = results[row["name"]]
+        if row["kind"] == "scale":
+            continue
+        nat = med(res.get("native", []))
+        cells = []
+        for v in vs:
+            ms = res.get(v)
+            if not ms:
+                cells.append("-")
+                continue
+            x = med(ms)
+            c = fmt_metric(row, x)
+            if v != "native" and nat:
+                c += " (%s)" % fmt_ratio(x / nat)
+            cells.append(c)
+        added = []
+        for v in ("rcleak8", "rcleak32"):
+            x = med(res.get(v, []))
+            if x is None or nat is None:
+                added.append("-")
+            elif row["kind"] == "loop":
+                added.append("%+.0f" % (x - nat))
+            else:
+                added.append("")
+        out.append("| %s | %s | %s | %s |" % (row["label"], row["unit"], " | ".join(cells),
+                                            " | ".join(added)))
+    # Sizes actually run (Valgrind and strace runs are scaled down).
+    out.append("")
+    out.append("Iterations per run (the slow tools run fewer; every number above is per iteration):")
+    out.append("")
+    out.append("| row | " + " | ".join(VARIANT_TITLE[v] for v in vs) + " |")
+    out.append("|---|" + "---|" * len(vs))
+    for row in rows:
+        if row["kind"] == "scale":
+            continue
+        res = results[row["name"]]
+        cells = []
+        for v in vs:
+            ms = res.get(v)
+            cells.append(str(ms[0]["n"]) if ms else "-")
+        out.append("| %s | %s |" % (row["name"], " | ".join(cells)))
+    out.append("")
+    out.append("Whole-process wall time, median ms (start-up and exit included):")
+    out.append("")
+    out.append("| row | " + " | ".join(VARIANT_TITLE[v] for v in vs) + " |")
+    out.append("|---|" + "---|" * len(vs))
+    for row in rows:
+        if row["kind"] == "scale":
+            continue
+        res = results[row["name"]]
+        nat = med(res.get("native", []), "wall_ns")
+        cells = []
+        for v in vs:
+            x = med(res.get(v, []), "wall_ns")
+            if x is None:
+                cells.append("-")
+                continue
+            c = "%.0f" % (x / 1e6)
+            if v in FAST_VARIANTS and v != "native" and nat:
+                c += " (%s)" % fmt_ratio(x / nat)
+            cells.append(c)
+        out.append("| %s | %s |" % (row["name"], " | ".join(cells)))
+    return out
+
+
+def scale_table(rows, results, variants):
+    out = []
+    srows = [r for r in rows if r["kind"] == "scale"]
+    if not srows:
+        return out
+    out.append("| scale row | variant | fds | timers | setup ns/res | VmRSS before exit KB "
+               "| peak RSS KB | exit ms | wall ms | JSON leaks |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    for row in srows:
+        res = results[row["name"]]
+        for v in variants:
+            ms = res.get(v)
+            if not ms:
+                continue
+            m0 = ms[0]
+            total = m0["fds"] + m0["timers"]
+            out.append("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.0f | %s |" % (
+                row["name"], VARIANT_TITLE[v], m0["fds"], m0["timers"],
+                med(ms, "setup_ns") / total, med(ms, "rss_kb"), med(ms, "maxrss_kb"),
+                med(ms, "exit_ns") / 1e6, med(ms, "wall_ns") / 1e6,
+                m0.get("json_leaks", "")))
+    return out
+
+
+def scale_derived(results):
+    """Per-resource memory and report time for rcleak, from the scale rows."""
+    d = {}
+    big = results.get("scale", {})
+    small = results.get("scale-1k", {})
+    if not big.get("native"):
+        return d
+    nb = big["native"][0]
+    res_big = nb["fds"] + nb["timers"]
+    for v in ("rcleak8", "rcleak32"):
+        if not big.get(v):
+            continue
+        e = {}
+        live_added = (med(big[v], "rss_kb") - med(big["native"], "rss_kb")) * 1024
+        peak_added = (med(big[v], "maxrss_kb") - med(big["native"], "maxrss_kb")) * 1024
+        e["live_added_bytes"] = live_added
+        e["peak_added_bytes"] = peak_added
+        e["live_per_res"] = live_added / res_big
+        e["peak_per_res"] = peak_added / res_big
+        if small.get(v) and small.get("native"):
+            ns = small["native"][0]
+            res_small = ns["fds"] + ns["timers"]
+            live_small = (med(small[v], "rss_kb") - med(small["native"], "rss_kb")) * 1024
+            peak_small = (med(small[v], "maxrss_kb") - med(small["native"], "maxrss_kb")) * 1024
+            e["live_slope"] = (live_added - live_small) / (res_big - res_small)
+            e["peak_slope"] = (peak_added - peak_small) / (res_big - res_small)
+            e["fixed_bytes"] = live_small
+        e["report_ms"] = (med(big[v], "exit_ns") - med(big["native"], "exit_ns")) / 1e6
+        e["resources"] = res_big
+        d[v] = e
+    return d
+
+
+def targets(rows, results, derived):
+    """Evaluate the issue's targets; return (lines, list of (ok, text))."""
+    checks = []
+
+    def ratio(row, v, ref="native"):
+        a = med(results.get(row, {}).get(v, []))
+        b = med(results.get(row, {}).get(ref, []))
+        if a is None or b is None or b == 0:
+            return None
+        return a / b
+
+    def add(ok, text):
+        checks.append((ok, text))
+
+    names = {r["name"]: r for r in rows}
+    for name, label, *_ in LOOP_ROWS:
+        if name not in names:
+            continue
+        res = results[name]
+        a, b = med(res.get("rcleak32", [])), med(res.get("native", []))
+        if a is not None and b is not None:
+            added = a - b
+            add(added <= 300, "%-28s added ns/acquisition at depth 32 <= 300: %+.0f ns%s" % (
+                label, added, "" if added <= 300 else " (%.0f ns over)" % (added - 300)))
+    r = ratio("open", "rcleak32") if "open" in names else None
+    if r is not None:
+        add(r <= 1.10, "open+close loop at depth 32 <= 1.10x native: %.3fx%s" % (
+            r, "" if r <= 1.10 else " (%.0f%% over)" % ((r / 1.10 - 1) * 100)))
+    r = ratio("short", "rcleak32") if "short" in names else None
+    if r is not None:
+        add(r <= 1.3, "many short processes <= 1.3x native wall: %.3fx%s" % (
+            r, "" if r <= 1.3 else " (%.0f%% over)" % ((r / 1.3 - 1) * 100)))
+    r = ratio("make", "rcleak32") if "make" in names else None
+    if r is not None:
+        add(r <= 1.05, "make -j2 <= 1.05x native wall: %.3fx%s" % (
+            r, "" if r <= 1.05 else " (%.0f%% over)" % ((r / 1.05 - 1) * 100)))
+    r = ratio("server", "rcleak32") if "server" in names else None
+    if r is not None:
+        thr = 1 / r
+        add(thr >= 0.95, "loopback server >= 95%% of native throughput: %.1f%%" % (thr * 100))
+    e = derived.get("rcleak32")
+    if e:
+        per = e.get("live_slope", e["live_per_res"])
+        add(per <= 96, "memory per live resource <= 96 B (+ distinct stacks): %.0f B/resource "
+            "(live VmRSS slope 1k->100k; at 100k: %.0f B/res live, %.0f B/res peak)" % (
+                per, e["live_per_res"], e["peak_per_res"]))
+        add(e["report_ms"] < 1000, "100k-leak report (text + JSON) written < 1 s: %.0f ms" % (
+            e["report_ms"]))
+    for row in rows:
+        if row["kind"] == "scale" and row["name"] != "scale":
+            continue
+        res = results[row["name"]]
+        if row["kind"] == "scale":
+            a, b = med(res.get("rcleak32", []), "wall_ns"), med(res.get("vg-none", []), "wall_ns")
+        else:
+            a, b = med(res.get("rcleak32", [])), med(res.get("vg-none", []))
+        if a is None or b is None:
+            continue
+        speedup = b / a
+        need = 1.0
+        if row.get("syscall_loop"):
+            need = 2.0
+        if row["kind"] == "short":
+            need = 50.0
+        add(speedup >= need if need > 1 else speedup > 1.0,
+            "%-28s faster than Valgrind none+fds by >= %gx: %.1fx" % (
+                row["label"][:28], need, speedup))
+    return checks
+
+
+# ------------------------------------------------------------------- build
+
+def sh(argv, **kw):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def build_shim(build_dir):
+    """Configure and build librcleak.so in BUILD_DIR; return its path or raise."""
+    lib = os.path.join(build_dir, "shim", "librcleak.so")
+    if not os.path.exists(os.path.join(REPO, "shim", "meson.build")):
+        raise RunFailure("shim/meson.build does not exist yet")
+    if not os.path.exists(os.path.join(build_dir, "build.ninja")):
+        r = sh(["meson", "setup", build_dir, REPO, "-Dwerror_ci=false", "-Dbenchmarks=false"])
+        if r.returncode != 0:
+            raise RunFailure("meson setup failed:\n" + tail(r.stdout, 30))
+    r = sh(["ninja", "-C", build_dir, "shim/librcleak.so"])
+    if r.returncode != 0:
+        raise RunFailure("ninja failed:\n" + tail(r.stdout, 30))
+    if not os.path.exists(lib):
+        raise RunFailure("%s missing after build" % lib)
+    return lib
+
+
+def build_progs(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    progs = {}
+    cflags = ["-std=gnu17", "-O2", "-Wall", "-Wextra", "-Werror"]
+    for name, libs in (("loops", ["-pthread", "-lrt"]), ("server", []), ("short", []),
+                       ("scale", ["-lrt"])):
+        src = os.path.join(BENCH_SRC, "rcbench_%s.c" % name)
+        exe = os.path.join(outdir, "rcbench_%s" % name)
+        deps = [src, os.path.join(BENCH_SRC, "bench.h")]
+        if not os.path.exists(exe) or any(os.path.getmtime(d) > os.path.getmtime(exe)
+                                          for d in deps):
+            r = sh(["gcc"] + cflags + ["-o", exe, src] + libs)
+            if r.returncode != 0:
+                raise RunFailure("building %s failed:\n%s" % (exe, r.stdout))
+        progs[name] = exe
+    return progs
+
+
+def gen_project(path, nfiles):
+    """Write a C project of NFILES modules + main.c and a Makefile into PATH.
+
+    `make NFILES=k` builds main.c and the first k modules only (main calls into
+    module 0 only), so the slow tools can build a subset."""
+    for i in range(nfiles):
+        with open(os.path.join(path, "m%02d.c" % i), "w") as f:
+            f.write("#include <stdio.h>\n#include <string.h>\n\n")
+            for j in range(4):
+                f.write("""static int tab_%(j)d[64];
+
+static unsigned hash_%(j)d(const char *s)
+{
+\tunsigned h = %(seed)du;
+\twhile (*s)
+\t\th = h * 33u ^ (unsigned char)*s++;
+\treturn h;
+}
+
+int f%(i)d_%(j)d(int n)
+{
+\tchar buf[64] = "";
+\tint acc = 0;
+\tfor (int k = 0; k < n; k++) {
+\t\tsnprintf(buf, sizeof(buf), "%%d-%%d", k, %(j)d);
+\t\tacc += (int)(hash_%(j)d(buf) %% 97u);
+\t\ttab_%(j)d[k & 63] += acc;
+\t\tif (k %% 7 == 3)
+\t\t\tacc ^= tab_%(j)d[(k * 5) & 63];
+\t}
+\treturn acc + (int)strlen(buf);
+}
+
+""" % {"i": i, "j": j, "seed": 5381 + i * 7 + j})
+    with open(os.path.join(path, "main.c"), "w") as f:
+        f.write('#include <stdio.h>\n\nint f0_0(int n);\n\nint main(void)\n{\n'
+                '\tprintf("%d\\n", f0_0(3));\n\treturn 0;\n}\n')
+    mods = " ".join("m%02d.o" % i for i in range(nfiles))
+    with open(os.path.join(path, "Makefile"), "w") as f:
+        f.write("""CC = gcc
+CFLAGS = -O2 -Wall
+NFILES = %d
+ALL = %s
+OBJS = main.o $(wordlist 1,$(NFILES),$(ALL))
+
+app: $(OBJS)
+\t$(CC) -o $@ $(OBJS)
+
+%%.o: %%.c
+\t$(CC) $(CFLAGS) -c -o $@ $<
+
+clean:
+\trm -f app *.o
+""" % (nfiles, mods))
+
+
+# -------------------------------------------------------------------- main
+
+def machine_info():
+    info = {"nproc": str(os.cpu_count())}
+    try:
+        lscpu = sh(["lscpu"]).stdout
+        m = re.search(r"Model name:\s*(.*)", lscpu)
+        info["cpu"] = m.group(1).strip() if m else "?"
+    except OSError:
+        info["cpu"] = "?"
+    info["kernel"] = platform.release()
+    try:
+        info["glibc"] = sh(["ldd", "--version"]).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        info["glibc"] = "?"
+    for tool in ("valgrind", "strace"):
+        try:
+            info[tool] = sh([tool, "--version"]).stdout.splitlines()[0]
+        except (OSError, IndexError):
+            info[tool] = "missing"
+    info["date"] = time.strftime("%Y-%m-%d %H:%M %Z")
+    return info
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions and iterations (~2 min)")
+    ap.add_argument("--reps", type=int, help="repetitions per variant (default 5, quick 3)")
+    ap.add_argument("--rows", help="comma-separated row names (default all)")
+    ap.add_argument("--variants", help="comma-separated variants (default all): " + ",".join(VARIANTS))
+    ap.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", "/work/build-bench"))
+    ap.add_argument("--lib", help="use this librcleak.so instead of building one")
+    ap.add_argument("--json", help="write raw results here")
+    ap.add_argument("--markdown", help="write the tables here (for BENCHMARKS.md)")
+    ap.add_argument("--timeout", type=int, default=180, help="per-run timeout, s")
+    args = ap.parse_args()
+
+    quick = args.quick
+    reps = args.reps or (3 if quick else 5)
+    variants = args.variants.split(",") if args.variants else list(VARIANTS)
+    for v in variants:
+        if v not in VARIANTS:
+            ap.error("unknown variant %s" % v)
+    rows = make_rows(quick)
+    if args.rows:
+        want = args.rows.split(",")
+        unknown = set(want) - {r["name"] for r in rows}
+        if unknown:
+            ap.error("unknown rows: %s" % ", ".join(sorted(unknown)))
+        rows = [r for r in rows if r["name"] in want]
+        if "scale" in want and "scale-1k" not in want:
+            rows.insert(rows.index(next(r for r in rows if r["name"] == "scale")),
+                        next(r for r in make_rows(quick) if r["name"] == "scale-1k"))
+
+    for tool, vs in (("valgrind", ("vg-none", "memcheck")), ("strace", ("strace",))):
+        if any(v in variants for v in vs) and not shutil.which(tool):
+            print("bench: %s not found; install it or pass --variants" % tool, file=sys.stderr)
+            return 2
+
+    tmp = tempfile.mkdtemp(prefix="rcbench.")
+    ctx = {
+        "tmp": tmp, "timeout": args.timeout, "fast_n": {}, "calibrated": {},
+        "target_fast": (0.12 if quick else 0.5) * 1e9,
+        "target_slow": (0.4 if quick else 1.5) * 1e9,
+        "target_slow_proc": (1.5 if quick else 4.0) * 1e9,
+    }
+    base_env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "RCLEAK_OPTIONS",
+                                                                 "MAKEFLAGS", "MFLAGS")}
+    base_env["TMPDIR"] = tmp
+    base_env["LC_ALL"] = "C"
+    ctx["base_env"] = base_env
+    try:
+        ctx["progs"] = build_progs(os.path.join(args.build_dir, "bench-progs"))
+        if any(v.startswith("rcleak") for v in variants):
+            ctx["lib"] = os.path.abspath(args.lib) if args.lib else build_shim(args.build_dir)
+            if not os.path.exists(ctx["lib"]):
+                raise RunFailure("%s does not exist" % ctx["lib"])
+        if any(r["kind"] == "make" for r in rows):
+            ctx["project"] = os.path.join(tmp, "project")
+            os.makedirs(ctx["project"])
+            gen_project(ctx["project"], max(r["full_n"] for r in rows if r["kind"] == "make"))
+    except RunFailure as e:
+        print("bench: %s" % e, file=sys.stderr)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 2
+
+    info = machine_info()
+    print("# rcleak benchmarks (%s, %d repetitions)" % ("quick" if quick else "full", reps))
+    print("machine: %s CPUs, %s; kernel %s; %s; %s; %s; %s" % (
+        info["nproc"], info["cpu"], info["kernel"], info["glibc"], info["valgrind"],
+        info["strace"], info["date"]))
+    if "lib" in ctx:
+        print("librcleak: %s" % ctx["lib"])
+    sys.stdout.flush()
+
+    results = {r["name"]: {} for r in rows}
+    failures = []
+    t_start = time.monotonic()
+    for row in rows:
+        rv = [v for v in variants if row.get("variants") is None or v in row["variants"]]
+        t_row = time.monotonic()
+        try:
+            sizes = {v: calibrate(row, v, ctx) for v in rv}
+            for rep in range(reps):
+                # Round-robin, rotated each repetition so no variant always
+                # runs first (or right after the slowest one).
+                k = rep % len(rv)
+                for v in rv[k:] + rv[:k]:
+                    results[row["name"]].setdefault(v, []).append(run_row(row, v, sizes[v], ctx))
+        except RunFailure as e:
+            failures.append("%s: %s" % (row["name"], e))
+            print("bench: row %s FAILED: %s" % (row["name"], e), file=sys.stderr)
+        print("  row %-10s done in %5.1f s" % (row["name"], time.monotonic() - t_row),
+              file=sys.stderr)
+        sys.stderr.flush()
+
+    derived = scale_derived(results)
+    lines = []
+    lines.append("")
+    lines.append("Medians of %d runs per variant, variants alternated round-robin; "
+                 "(ratio) = variant / native." % reps)
+    lines.append("")
+    lines += build_tables(rows, results, variants)
+    st = scale_table(rows, results, variants)
+    if st:
+        lines.append("")
+        lines.append("Scale (rcleak runs with cleanup=0 and json_path set; exit ms = from main's "
+                     "return to the process being reaped):")
+        lines.append("")
+        lines += st
+        notes = {m.get("capped_msg") for r in ("scale", "scale-1k") for ms in
+                 results.get(r, {}).values() for m in ms if m.get("capped")}
+        for n in sorted(x for x in notes if x):
+            lines.append("")
+            lines.append("Note: " + n)
+        for v, e in sorted(derived.items()):
+            lines.append("")
+            lines.append("%s: %d resources; live memory added %.0f KB (%.0f B/resource, slope "
+                         "1k->100k %s B/resource, fixed %s KB); peak RSS added %.0f KB "
+                         "(%.0f B/resource); report time %.0f ms" % (
+                             VARIANT_TITLE[v], e["resources"], e["live_added_bytes"] / 1024,
+                             e["live_per_res"],
+                             "%.0f" % e["live_slope"] if "live_slope" in e else "?",
+                             "%.0f" % (e["fixed_bytes"] / 1024) if "fixed_bytes" in e else "?",
+                             e["peak_added_bytes"] / 1024, e["peak_per_res"], e["report_ms"]))
+    noisy = []
+    for row in rows:
+        for v in ("rcleak8", "rcleak32"):
+            ms = results[row["name"]].get(v, [])
+            if ms and row["kind"] != "scale" and any(m.get("rcleak_lines") for m in ms):
+                noisy.append("%s/%s (%d lines)" % (row["name"], v,
+                                                   max(m.get("rcleak_lines", 0) for m in ms)))
+    if noisy:
+        lines.append("")
+        lines.append("rcleak printed a report in: " + ", ".join(noisy) +
+                     " (a leak the workload really has, e.g. a shell's script fd, or a bug)")
+    checks = targets(rows, results, derived)
+    if checks:
+        lines.append("")
+        lines.append("Targets (issue 5; informational, never an exit status):")
+        lines.append("")
+        for ok, text in checks:
+            lines.append("- %s %s" % ("PASS" if ok else "MISS", text))
+    if failures:
+        lines.append("")
+        lines.append("FAILED rows: " + "; ".join(f.splitlines()[0] for f in failures))
+    lines.append("")
+    lines.append("total time %.0f s" % (time.monotonic() - t_start))
+    print("\n".join(lines))
+
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("Machine: %s CPUs, %s; kernel %s; %s; %s; %s; run %s, %s mode.\n" % (
+                info["nproc"], info["cpu"], info["kernel"], info["glibc"], info["valgrind"],
+                info["strace"], info["date"], "quick" if quick else "full"))
+            f.write("\n".join(lines) + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "reps": reps, "quick": quick, "results": results,
+                       "derived": derived,
+                       "targets": [{"pass": ok, "text": t} for ok, t in checks],
+                       "failures": failures}, f, indent=1)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+"""Descriptor family end-to-end tests: `cases.py NAME` runs one case (TAP)."""
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (check, check_clean, check_eq, check_leaks, done, prog, run,
+                    top_function, SHIM)
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def leaked_fds(res):
+    return [int(x) for x in re.findall(r"^leaked (\d+)$", res.stdout, re.M)]
+
+
+# One leaking run per interposed acquirer: (case, acquired_by, type, target check)
+ACQUIRERS = [
+    ("open", "open", "file"), ("open64", "open64", "file"), ("openat", "openat", "file"),
+    ("openat64", "openat64", "file"), ("creat", "creat", "file"), ("creat64", "creat64", "file"),
+    ("devnull", "open", "chardev"), ("dup", "dup", "chardev"), ("dup2", "dup2", "chardev"),
+    ("dup3", "dup3", "chardev"), ("fcntl", "fcntl", "chardev"), ("pipe", "pipe", "pipe"),
+    ("pipe2", "pipe2", "pipe"), ("socket", "socket", "socket"),
+    ("socketpair", "socketpair", "socket"), ("accept", "accept", "socket"),
+    ("accept4", "accept4", "socket"), ("eventfd", "eventfd", "eventfd"),
+    ("timerfd", "timerfd_create", "timerfd"), ("signalfd", "signalfd", "signalfd"),
+    ("epoll_create", "epoll_create", "epoll"), ("epoll_create1", "epoll_create1", "epoll"),
+    ("inotify_init", "inotify_init", "inotify"), ("inotify_init1", "inotify_init1", "inotify"),
+    ("memfd_create", "memfd_create", "memfd"), ("fopen", "fopen", "file"),
+    ("fopen64", "fopen64", "file"), ("fdopen", "open", "file"), ("freopen", "freopen", "file"),
+    ("tmpfile", "tmpfile", "file"), ("opendir", "opendir", "dir"),
+    ("fdopendir", "open", "dir"), ("recvmsg", "recvmsg", "chardev"),
+]
+
+
+def make_acquirer_case(name, acquired_by, ftype):
+    def fn():
+        res = run([prog("acquirers"), name])
+        check_eq(res.status, 0, "%s: program exit status unchanged" % name)
+        fds = leaked_fds(res)
+        check(len(fds) >= 1, "%s: the program reported what it leaked" % name)
+        # the top frame is the program's leak_<case> function (fdopen/fdopendir keep the
+        # record of the open that created the descriptor, in the same function)
+        top = "accepted" if name.startswith("accept") else "leak_" + name
+        want = [{"kind": "fd", "fd": fd, "type": ftype, "acquired_by": acquired_by,
+                 "untracked": False, "across_exec": False, "top": top, "in_stack": "leak_" + name}
+                for fd in fds]
+        check_leaks(res.leaks, want, "%s: exactly the leaked descriptors, acquirer and site" % name)
+        check_eq(res.report["summary"], {"total": len(fds), "fd": len(fds), "suppressed": 0},
+                 "%s: summary" % name)
+        for lk in res.leaks:
+            fr = lk["stack"][0]
+            check(fr.get("file", "").endswith("acquirers.c") and fr.get("line", 0) > 0,
+                  "%s: top frame has file:line (%s:%s)" % (name, fr.get("file"), fr.get("line")))
+            check(fr["module"].endswith("/acquirers") and fr["offset"].startswith("0x"),
+                  "%s: top frame has module and offset" % name)
+            check(lk["tid"] == res.pid, "%s: acquiring thread is the main thread" % name)
+        if name in ("open", "creat", "fopen"):
+            check(all(lk["target"].endswith("/scratch.txt") for lk in res.leaks),
+                  "%s: target is the path" % name)
+        if name == "devnull":
+            check_eq(res.leaks[0]["target"], "/dev/null", "devnull: target")
+            check_eq(res.leaks[0]["cloexec"], False, "devnull: cloexec false")
+        if name == "dup3":
+            check_eq(res.leaks[0]["cloexec"], True, "dup3 O_CLOEXEC: cloexec true")
+            check_eq(res.leaks[0]["fd"], 41, "dup3: onto the requested number")
+        if name == "pipe":
+            check(all(re.match(r"pipe:\[\d+\]$", lk["target"]) for lk in res.leaks), "pipe: target")
+        if name == "socketpair":
+            check(all(lk["target"].startswith("AF_UNIX") for lk in res.leaks), "socketpair: AF_UNIX")
+        if name in ("accept", "accept4"):
+            m = re.search(r"^target (.*)$", res.stdout, re.M)
+            check_eq(res.leaks[0]["target"], m.group(1) if m else None, "%s: socket target" % name)
+        if name == "timerfd":
+            check_eq(res.leaks[0].get("armed"), True, "timerfd: armed")
+        # text report on stderr, for people
+        check("ERROR: rcleak: %d leaked file descriptor" % len(fds) in res.stderr,
+              "%s: text report header" % name)
+        check(re.search(r"^SUMMARY: rcleak: %d leaks? \(%d fd\) in pid %d$" % (len(fds), len(fds), res.pid),
+                        res.stderr, re.M) is not None, "%s: SUMMARY line" % name)
+        check(re.search(r"#0 %s .*acquirers\.c:\d+ \(acquirers\+0x[0-9a-f]+\)" % top, res.stderr)
+              is not None, "%s: text frame with function file:line (module+offset)" % name)
+    fn.__name__ = "acquirer_" + name
+    return fn
+
+
+for _n, _a, _t in ACQUIRERS:
+    case(make_acquirer_case(_n, _a, _t))
+
+
+@case
+def fortify():
+    out = subprocess.run(["nm", "-D", prog("fortify")], capture_output=True, text=True).stdout
+    check("__open_2" in out and "__openat_2" in out, "fortify build calls __open_2 and __openat_2")
+    res = run([prog("fortify")])
+    fds = leaked_fds(res)
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "__open_2", "top": "main"},
+                            {"kind": "fd", "fd": fds[1], "acquired_by": "__openat_2", "top": "main"}],
+                "FORTIFY entry points tracked")
+
+
+@case
+def clean_100k():
+    res = run([prog("programs"), "clean_100k"])
+    check_eq(res.status, 0, "exit status 0")
+    check_clean(res, "100k opened and closed")
+    check_eq(res.stderr, "", "nothing at all on stderr")
+
+
+@case
+def clean_no_json_silent():
+    res = run([prog("programs"), "nothing"], json=False)
+    check_eq((res.status, res.stdout, res.stderr), (0, "", ""), "clean program, no options: no output")
+
+
+@case
+def dup2_onto_open():
+    res = run([prog("programs"), "dup2_onto_open"])
+    fds = leaked_fds(res)
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "dup2", "type": "chardev",
+                             "target": "/dev/null", "top": "dup2_onto_open"}],
+                "dup2 onto an open fd: one leak, owned by dup2, pointing at the new file")
+
+
+@case
+def close_range():
+    res = run([prog("programs"), "close_range"])
+    fds = leaked_fds(res)
+    check_eq(len(fds), 3, "three left open")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": f, "acquired_by": "open", "top": "close_range_case"}
+                            for f in fds], "close_range releases its range; CLOEXEC flag releases nothing")
+    check_eq(res.leaks and [lk["cloexec"] for lk in res.leaks if lk["fd"] == fds[2]], [True],
+             "close_range CLOSE_RANGE_CLOEXEC set cloexec")
+
+
+@case
+def closefrom():
+    res = run([prog("programs"), "closefrom"])
+    fds = leaked_fds(res)
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "open"}],
+                "closefrom releases everything above")
+
+
+@case
+def stdio_clean():
+    res = run([prog("programs"), "stdio_clean"])
+    check_clean(res, "fopen/fclose, opendir/closedir, tmpfile, freopen, fdopen(dir)")
+
+
+@case
+def stdio_leaks():
+    res = run([prog("programs"), "stdio_leaks"])
+    fds = leaked_fds(res)
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "fopen", "type": "chardev"},
+                            {"kind": "fd", "fd": fds[1], "acquired_by": "opendir", "type": "dir",
+                             "target": "/"}], "FILE and DIR leaks")
+
+
+def _fork_case(how):
+    res = run([prog("programs"), "fork_child_inherits", how])
+    fds = leaked_fds(res)
+    child = int(re.search(r"^child (\d+)$", res.stdout, re.M).group(1))
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "open"}], "parent: its own leak")
+    check(child in res.reports, "child (%s) wrote a report" % how)
+    if child in res.reports:
+        cr = res.reports[child]
+        check_eq(cr["leaks"], [], "child (%s): inherited fds are not its leaks" % how)
+        check_eq(cr["ppid"], res.pid, "child: ppid is its creator")
+        check_eq(cr["exit"], {"reason": "exit", "status": 0}, "child: exit status")
+    check_eq(res.stderr.count("ERROR: rcleak"), 1, "only the parent prints a report")
+
+
+@case
+def fork_child_exit():
+    _fork_case("exit")
+
+
+@case
+def fork_child__exit():
+    _fork_case("_exit")
+
+
+@case
+def fork_child_own_leak():
+    res = run([prog("programs"), "child_own_leak"])
+    m = re.search(r"^child (\d+) leaked (\d+)$", res.stdout, re.M)
+    child, fd = int(m.group(1)), int(m.group(2))
+    check_eq(res.leaks, [], "parent: clean")
+    check_leaks(res.reports[child]["leaks"], [{"kind": "fd", "fd": fd, "acquired_by": "open",
+                                              "target": "/dev/zero", "tid": child}],
+                "child: exactly its own leak")
+
+
+@case
+def threads8():
+    res = run([prog("programs"), "threads8"])
+    fds = leaked_fds(res)
+    check_eq(len(fds), 12, "8 threads leave 12 open")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": f, "acquired_by": "open", "target": "/dev/zero",
+                             "top": "worker"} for f in fds], "exactly the 12 left open, from worker")
+    tids = {lk["tid"] for lk in res.leaks}
+    check(len(tids) == 8 and res.pid not in tids, "acquired by 8 distinct non-main threads")
+
+
+@case
+def untracked():
+    res = run([prog("programs"), "untracked"])
+    fds = leaked_fds(res)
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "untracked": True, "acquired_by": None,
+                             "stack": [], "type": "chardev", "target": "/dev/null"}],
+                "raw syscall fd reported untracked, no stack")
+    check_eq(res.report["summary"]["total"], 1, "untracked counts in summary")
+
+
+@case
+def errno_preserved():
+    res = run([prog("programs"), "errno"])
+    check("errno ok" in res.stdout, "program saw the real functions' errno: " + res.stdout.strip())
+    check_clean(res, "errno program")
+
+
+@case
+def grouped_text():
+    res = run([prog("programs"), "open_in_loop"])
+    check_eq(len(res.leaks), 5, "five leaks in JSON")
+    check("5 file descriptors leaked from the same site" in res.stderr, "grouped in text")
+    check_eq(res.stderr.count("#0 open_in_loop"), 1, "one stack for the group")
+
+
+@case
+def bad_options():
+    for opts, word in (("stack_depth=banana", "stack_depth"), ("bogus_option=1", "bogus_option"),
+                       ("json_path", "json_path"), ("exitcode=-5", "exitcode")):
+        res = run([prog("programs"), "nothing"], options=opts, json=False)
+        lines = [l for l in res.stderr.splitlines() if l]
+        check_eq(len(lines), 1, "%s: exactly one line" % opts)
+        check(lines and lines[0].startswith("rcleak: RCLEAK_OPTIONS: ") and word in lines[0],
+              "%s: names the problem: %r" % (opts, lines[:1]))
+        check_eq(res.status, 0, "%s: program runs on" % opts)
+    # a bad option does not disable the good ones
+    res = run([prog("programs"), "open_in_loop"], options="nonsense=1")
+    check_eq(len(res.leaks), 5, "other options (json_path) still apply")
+
+
+@case
+def exitcode():
+    res = run([prog("programs"), "open_in_loop"], options="exitcode=23")
+    check_eq(res.status, 23, "leaks + exitcode=23: status 23")
+    res = run([prog("programs"), "nothing"], options="exitcode=23")
+    check_eq(res.status, 0, "clean + exitcode=23: status 0")
+    res = run([prog("programs"), "fail_with_leak"], options="exitcode=23")
+    check_eq(res.status, 3, "a failing status is never replaced")
+    check_eq(res.report["exit"], {"reason": "exit", "status": 3}, "JSON exit status is the program's")
+    res = run([prog("programs"), "open_in_loop"])
+    check_eq(res.status, 0, "default: status left alone")
+
+
+@case
+def log_path():
+    res = run([prog("programs"), "open_in_loop"], options="log_path=%s/log.%%p" % "LOGDIR")
+    # the test's workdir is only known after the run: use a fixed dir instead
+    import tempfile
+    d = tempfile.mkdtemp()
+    res = run([prog("programs"), "open_in_loop"], options="log_path=%s/log.%%p" % d)
+    path = os.path.join(d, "log.%d" % res.pid)
+    check(os.path.exists(path), "log_path with %p expanded to the pid")
+    text = open(path).read() if os.path.exists(path) else ""
+    check("SUMMARY: rcleak: 5 leaks (5 fd)" in text, "text report in the log file")
+    check_eq(res.stderr, "", "nothing on stderr")
+    res = run([prog("programs"), "nothing"], options="log_path=%s/clean.%%p" % d)
+    check(not os.path.exists(os.path.join(d, "clean.%d" % res.pid)), "clean: no log file")
+
+
+@case
+def report_inherited():
+    r, w = os.pipe()
+    try:
+        def go(opts):
+            e = dict(os.environ, LD_PRELOAD=SHIM, RCLEAK_OPTIONS=opts)
+            return subprocess.run([prog("programs"), "nothing"], env=e, pass_fds=(r,),
+                                  capture_output=True, text=True)
+        import tempfile
+        d = tempfile.mkdtemp()
+        p = go("json_path=%s/a.json" % d)
+        import json
+        check_eq(json.load(open(d + "/a.json"))["leaks"], [], "inherited fd is not a leak by default")
+        p = go("json_path=%s/b.json:report_inherited=1" % d)
+        leaks = json.load(open(d + "/b.json"))["leaks"]
+        check(any(lk["fd"] == r and lk["type"] == "pipe" for lk in leaks),
+              "report_inherited=1 reports it")
+        check_eq(p.returncode, 0, "status unchanged")
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@case
+def exec_handover():
+    res = run([prog("programs"), "exec_handover"])
+    fds = leaked_fds(res)
+    check_eq(list(res.reports), [res.pid], "one report: the final image of the pid")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "open", "across_exec": True,
+                             "type": "chardev", "target": "/dev/null", "top": "open_before_exec"}],
+                "the non-CLOEXEC fd is reported once, by the new image, with its original stack")
+    check_eq(res.stderr.count("ERROR: rcleak"), 1, "one text report")
+    check("RCLEAK_HANDOVER" not in open("/proc/self/environ").read(), "handover variable not leaked to us")
+
+
+@case
+def exec_then_closed():
+    res = run([prog("programs"), "exec_closed_after"])
+    check_clean(res, "fd handed across exec and closed by the new image")
+
+
+@case
+def python_real_program():
+    res = run(["python3", "-c", "import os\nfd = os.open('/etc/hostname', os.O_RDONLY)\nprint(fd)\n"])
+    fd = int(res.stdout.strip())
+    leaks = [lk for lk in res.leaks if lk["fd"] == fd]
+    check_eq(len(leaks), 1, "python3: the leaked descriptor is reported")
+    if leaks:
+        check(leaks[0]["acquired_by"] in ("open", "open64", "openat", "openat64"), "acquired by open")
+        check_eq(leaks[0]["target"], "/etc/hostname", "target")
+        check(len(leaks[0]["stack"]) > 2, "with a stack")
+    check_eq([lk["fd"] for lk in res.leaks], [fd], "and nothing else from python itself")
+    res = run(["python3", "-c", "with open('/etc/hostname') as f: f.read()"])
+    check_clean(res, "python3 closing its file")
+
+
+@case
+def shell_real_program():
+    res = run(["bash", "-c", "exec 7</etc/hostname; exec 8</dev/null; exec 8<&-; true"])
+    check_leaks(res.leaks, [{"kind": "fd", "fd": 7, "target": "/etc/hostname", "type": "file"}],
+                "bash: fd 7 left open is reported, fd 8 closed is not")
+    res = run(["bash", "-c", "ls / >/dev/null; cat /etc/hostname >/dev/null"])
+    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0, "bash pipeline: no leak in any process")
+    check(len(res.reports) >= 3, "every process of the tree wrote a report (%d)" % len(res.reports))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--list":
+        print("\n".join(CASES))
+        sys.exit(0)
+    CASES[sys.argv[1]]()
+    done()

@@ -1,0 +1,253 @@
+/* Descriptor scenarios other than "one acquirer leaks": `programs CASE`.
+ * Each prints "leaked FD" for every descriptor it deliberately leaves open. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void leaked(int fd) { printf("leaked %d\n", fd); }
+
+/* 100,000 descriptors through every common path, all released: no leak. */
+static void clean_100k(void)
+{
+  for (int i = 0; i < 100000; i++) {
+    switch (i % 5) {
+    case 0: close(open("/dev/null", O_RDONLY)); break;
+    case 1: close(socket(AF_UNIX, SOCK_STREAM, 0)); break;
+    case 2: { int p[2]; pipe(p); close(p[0]); close(p[1]); break; }
+    case 3: fclose(fopen("/dev/null", "r")); break;
+    case 4: closedir(opendir("/")); break;
+    }
+  }
+}
+
+/* dup2 onto an open descriptor closes it implicitly; the target is then the
+ * dup2's, and the original (closed) is released. */
+static void dup2_onto_open(void)
+{
+  int a = open("/dev/null", O_RDONLY);
+  int b = open("/dev/zero", O_RDONLY);
+  dup2(a, b);
+  close(a);
+  leaked(b);
+}
+
+static void close_range_case(void)
+{
+  int fds[10];
+  for (int i = 0; i < 10; i++)
+    fds[i] = open("/dev/null", O_RDONLY);
+  close_range((unsigned)fds[0], (unsigned)fds[7], 0);
+  leaked(fds[8]);
+  leaked(fds[9]);
+  int c = open("/dev/null", O_RDONLY);
+  close_range((unsigned)c, (unsigned)c, CLOSE_RANGE_CLOEXEC); /* not a close */
+  leaked(c);
+}
+
+static void closefrom_case(void)
+{
+  int keep = open("/dev/null", O_RDONLY);
+  int fd = open("/dev/null", O_RDONLY);
+  for (int i = 0; i < 5; i++)
+    open("/dev/null", O_RDONLY);
+  leaked(keep);
+  /* everything from fd up goes, including numbers we never saw */
+  closefrom(fd);
+}
+
+static void stdio_clean(void)
+{
+  FILE *f = fopen("/dev/null", "r");
+  fclose(f);
+  DIR *d = opendir("/");
+  closedir(d);
+  f = tmpfile();
+  fclose(f);
+  f = fopen("/dev/null", "r");
+  f = freopen("/dev/zero", "r", f);
+  fclose(f);
+  int fd = open("/", O_RDONLY | O_DIRECTORY);
+  d = fdopendir(fd);
+  closedir(d);
+  fd = open("/dev/null", O_RDONLY);
+  f = fdopen(fd, "r");
+  fclose(f);
+}
+
+static void stdio_leaks(void)
+{
+  FILE *f = fopen("/dev/null", "r");
+  leaked(fileno(f));
+  DIR *d = opendir("/");
+  leaked(dirfd(d));
+}
+
+/* The child inherits the parent's table; exits without acquiring anything:
+ * it has nothing to report.  argv: exit | _exit */
+static void fork_child_inherits(const char *how)
+{
+  int fd = open("/dev/null", O_RDONLY);
+  leaked(fd); /* the parent's own leak */
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    printf("child %d\n", getpid());
+    fflush(stdout);
+    if (strcmp(how, "_exit") == 0)
+      _exit(0);
+    exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+}
+
+static void child_own_leak(void)
+{
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open("/dev/zero", O_RDONLY);
+    printf("child %d leaked %d\n", getpid(), fd);
+    fflush(stdout);
+    exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+}
+
+static void *worker(void *arg)
+{
+  int keep = (int)(long)arg;
+  for (int i = 0; i < 2000; i++)
+    close(open("/dev/null", O_RDONLY));
+  int fd = -1;
+  for (int i = 0; i < keep; i++) {
+    fd = open("/dev/zero", O_RDONLY);
+    printf("leaked %d\n", fd);
+  }
+  return NULL;
+}
+
+/* 8 threads opening and closing concurrently; thread i leaves i%2+1 open. */
+static void threads8(void)
+{
+  pthread_t t[8];
+  for (long i = 0; i < 8; i++)
+    pthread_create(&t[i], NULL, worker, (void *)(i % 2 + 1));
+  for (int i = 0; i < 8; i++)
+    pthread_join(t[i], NULL);
+}
+
+static void untracked(void)
+{
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
+  leaked(fd);
+}
+
+/* errno as the caller sees it must be the real function's. */
+static int check(int cond, const char *what)
+{
+  if (!cond) {
+    printf("errno check failed: %s (errno %d)\n", what, errno);
+    exit(3);
+  }
+  return 0;
+}
+
+static void errno_case(void)
+{
+  errno = 1234;
+  int fd = open("/dev/null", O_RDONLY);
+  check(errno == 1234, "successful open leaves errno alone");
+  errno = 1234;
+  close(fd);
+  check(errno == 1234, "successful close leaves errno alone");
+  check(open("/nonexistent/x", O_RDONLY) == -1 && errno == ENOENT, "open ENOENT");
+  check(close(-1) == -1 && errno == EBADF, "close EBADF");
+  check(fopen("/nonexistent/x", "r") == NULL && errno == ENOENT, "fopen ENOENT");
+  check(opendir("/nonexistent") == NULL && errno == ENOENT, "opendir ENOENT");
+  check(dup(-1) == -1 && errno == EBADF, "dup EBADF");
+  check(socket(12345, SOCK_STREAM, 0) == -1 && errno == EAFNOSUPPORT, "socket EAFNOSUPPORT");
+  errno = 4321;
+  FILE *f = fopen("/dev/null", "r");
+  check(errno == 4321, "successful fopen leaves errno alone");
+  fclose(f);
+  errno = 77;
+  int p[2];
+  pipe(p);
+  check(errno == 77, "successful pipe leaves errno alone");
+  close(p[0]);
+  close(p[1]);
+  printf("errno ok\n");
+}
+
+/* Leaks in a loop: one site, five descriptors. */
+static void open_in_loop(void)
+{
+  for (int i = 0; i < 5; i++)
+    leaked(open("/dev/null", O_RDONLY));
+}
+
+static void fail_with_leak(void)
+{
+  leaked(open("/dev/null", O_RDONLY));
+  exit(3);
+}
+
+static void nothing(void) {}
+
+/* Survives exec: a descriptor without CLOEXEC is still this pid's leak in the
+ * new image; a CLOEXEC one is released by the exec. */
+static int open_before_exec(void) { return open("/dev/null", O_RDONLY); }
+
+static void exec_handover(const char *self)
+{
+  int fd = open_before_exec();
+  int ce = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  printf("leaked %d\nclosed-by-exec %d\n", fd, ce);
+  fflush(stdout);
+  execl(self, self, "nothing", (char *)NULL);
+  perror("execl");
+}
+
+static void exec_closed_after(const char *self)
+{
+  /* the new image closes it: no leak anywhere */
+  int fd = open("/dev/null", O_RDONLY);
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", fd);
+  execl(self, self, "close_arg", arg, (char *)NULL);
+}
+
+int main(int argc, char **argv)
+{
+  setvbuf(stdout, NULL, _IONBF, 0);
+  const char *c = argc > 1 ? argv[1] : "";
+  if (!strcmp(c, "clean_100k")) clean_100k();
+  else if (!strcmp(c, "dup2_onto_open")) dup2_onto_open();
+  else if (!strcmp(c, "close_range")) close_range_case();
+  else if (!strcmp(c, "closefrom")) closefrom_case();
+  else if (!strcmp(c, "stdio_clean")) stdio_clean();
+  else if (!strcmp(c, "stdio_leaks")) stdio_leaks();
+  else if (!strcmp(c, "fork_child_inherits")) fork_child_inherits(argc > 2 ? argv[2] : "exit");
+  else if (!strcmp(c, "child_own_leak")) child_own_leak();
+  else if (!strcmp(c, "threads8")) threads8();
+  else if (!strcmp(c, "untracked")) untracked();
+  else if (!strcmp(c, "errno")) errno_case();
+  else if (!strcmp(c, "open_in_loop")) open_in_loop();
+  else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
+  else if (!strcmp(c, "nothing")) nothing();
+  else if (!strcmp(c, "exec_handover")) exec_handover(argv[0]);
+  else if (!strcmp(c, "exec_closed_after")) exec_closed_after(argv[0]);
+  else if (!strcmp(c, "close_arg")) close(atoi(argv[2]));
+  else { fprintf(stderr, "unknown case %s\n", c); return 2; }
+  return 0;
+}
