@@ -174,6 +174,23 @@ struct orphan {
 	int status;
 };
 
+/* The command line of a live process, spaces between arguments; NULL if none
+ * (a zombie's is empty). */
+static char *read_cmdline(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/cmdline", (int)pid);
+	size_t len = 0;
+	char *s = read_file(path, &len);
+	if (!s || len == 0) {
+		free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i + 1 < len; i++)
+		if (s[i] == '\0')
+			s[i] = ' ';
+	return s;
+}
+
 static char *read_comm(pid_t pid)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/%d/comm", (int)pid);
@@ -231,6 +248,39 @@ static int reap(pid_t cmd, bool nonblock, struct orphan **orphans, size_t *n, si
 		(*orphans)[*n].status = st;
 		(*n)++;
 	}
+}
+
+/* Descendants that outlived CMD and are still running were reparented to
+ * rcleak (the subreaper): find them by their parent pid in /proc. */
+static void find_survivors(struct orphan **orphans, size_t *n, size_t *cap)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return;
+	long self = (long)getpid();
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		_cleanup_free_ char *path = xasprintf("/proc/%ld/stat", pid);
+		size_t len = 0;
+		_cleanup_free_ char *stat = read_file(path, &len);
+		/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+		char *rp = stat ? strrchr(stat, ')') : NULL;
+		char state;
+		long ppid;
+		if (!rp || sscanf(rp + 1, " %c %ld", &state, &ppid) != 2 || ppid != self)
+			continue;
+		grow(orphans, cap, *n, sizeof(**orphans));
+		(*orphans)[*n].pid = pid;
+		char *cmd = read_cmdline((pid_t)pid);
+		(*orphans)[*n].comm = cmd ? cmd : read_comm((pid_t)pid);
+		(*orphans)[*n].status = -1; /* still running */
+		(*n)++;
+	}
+	(void)closedir(d);
 }
 
 static char *join_argv(char **argv, int argc)
@@ -302,6 +352,7 @@ int cmd_run(const struct options *o)
 	(void)reap(pid, false, &orphans, &norphans, &cap, &status);
 	child_pid = 0;
 	(void)reap(pid, true, &orphans, &norphans, &cap, &status);
+	find_survivors(&orphans, &norphans, &cap);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaction(forwarded[i], &saved[i], NULL);
 
@@ -314,7 +365,10 @@ int cmd_run(const struct options *o)
 				       "exec failed, or killed with SIGKILL)");
 	}
 	for (size_t i = 0; i < norphans; i++) {
-		if (!report_find_pid(&r, orphans[i].pid)) {
+		if (orphans[i].status == -1 && !report_find_pid(&r, orphans[i].pid)) {
+			report_add_not_covered(&r, orphans[i].pid, 0, orphans[i].comm,
+					       "no report yet: still running after CMD exited");
+		} else if (!report_find_pid(&r, orphans[i].pid)) {
 			_cleanup_free_ char *why = xasprintf(
 				"no report; outlived its parent, %s %d (statically linked or "
 				"LD_PRELOAD cleared?)",

@@ -66,7 +66,7 @@ static struct module_cache *module_get(struct symbolizer *s, const char *path)
 	if (len > 0) {
 		m->build_id = xmalloc((size_t)len * 2 + 1);
 		for (int i = 0; i < len; i++)
-			snprintf(m->build_id + 2 * i, 3, "%02x", bits[i]);
+			snprintf(m->build_id + (size_t)i * 2, 3, "%02x", bits[i]);
 	}
 	return m;
 }

@@ -865,6 +865,36 @@ def run_signal_report():
 
 
 @case
+def run_not_covered():
+    """A process that cleared LD_PRELOAD writes no report and is listed as not covered."""
+    need_shim()
+    with TempDir() as d:
+        pidfile = os.path.join(d, "bg")
+        # The background sleep outlives sh: either the shim in sh reports it as
+        # a leaked child (child family) or rcleak finds it reparented to itself.
+        r, m = run_json("--error-exitcode=0", "--", "sh", "-c",
+                        f"env -u LD_PRELOAD sleep 2 & echo $! > {pidfile}")
+        with open(pidfile) as f:
+            bg = int(f.read())
+        if pid_alive(bg):
+            os.kill(bg, signal.SIGKILL)
+        eq(r.returncode, 0, f"exit status; stderr {r.stderr}")
+        eq([e["pid"] for e in m["not_covered"]], [bg], "not covered")
+        check("sleep" in m["not_covered"][0]["command"], m["not_covered"][0]["command"])
+        eq([os.path.basename(p["exe"]) for p in m["processes"]], ["dash" if os.path.realpath(
+            "/bin/sh").endswith("dash") else os.path.basename(os.path.realpath("/bin/sh"))],
+           "covered processes")
+        r = rcleak("run", "--error-exitcode=0", "--", "sh", "-c",
+                   f"env -u LD_PRELOAD sleep 2 & echo $! > {pidfile}; sleep 0.3")
+        with open(pidfile) as f:
+            bg = int(f.read())
+        if pid_alive(bg):
+            os.kill(bg, signal.SIGKILL)
+        check(re.search(rf"\n  +pid {bg}: .*sleep 2 \[not covered: ", r.stderr), r.stderr)
+        check("; 1 not covered" in r.stderr.splitlines()[-1], r.stderr)
+
+
+@case
 def run_shell_child():
     """bash -c 'sleep 30 & exit' reports the sleep (and it is killed); exit 23."""
     need_shim("fork")
@@ -931,7 +961,7 @@ def run_make():
 def run_python_popen():
     """python3 leaking a child through subprocess.Popen."""
     need_shim("fork")
-    py = shutil.which("python3")
+    py = os.path.realpath(sys.executable)  # the interpreter itself, not a wrapper script
     code = "import subprocess, sys\np = subprocess.Popen(['sleep', '30'])\nsys.exit(0)\n"
     r, m = run_json("--", py, "-c", code)
     eq(r.returncode, 23, f"exit status; stderr {r.stderr}")
