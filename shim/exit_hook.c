@@ -51,7 +51,7 @@ void rc_atexit_handler(void)
   if (status != rc_exit_status) {
     /* Leave with the new status; stdio is flushed first because _exit
      * skips what exit() would still do after this handler. */
-    fflush(NULL);
+    (void)fflush(NULL);
     REAL(_exit)(status);
   }
 }

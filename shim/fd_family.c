@@ -167,7 +167,7 @@ static void describe_socket(int fd, struct rc_strbuf *b, const char *link)
     char pbuf[256];
     rc_sb_init(&rb, pbuf, sizeof pbuf);
     if (put_sockaddr(&rb, &peer, pl)) {
-      rc_sb_puts(b, have_local ? " <-> " : " <-> ");
+      rc_sb_puts(b, " <-> ");
       rc_sb_puts(b, rc_sb_cstr(&rb));
     }
   }

@@ -58,12 +58,11 @@ static bool needs_mode(int flags)
 
 #define RC_OPEN_MODE(flags)                                                     \
   int mode = 0;                                                                  \
-  if (needs_mode(flags)) {                                                       \
-    va_list ap;                                                                  \
-    va_start(ap, flags);                                                         \
+  va_list ap;                                                                    \
+  va_start(ap, flags);                                                           \
+  if (needs_mode(flags))                                                         \
     mode = va_arg(ap, int);                                                      \
-    va_end(ap);                                                                  \
-  }
+  va_end(ap)
 
 RC_EXPORT int open(const char *path, int flags, ...)
 {

@@ -71,8 +71,8 @@ void rc_init(void)
   rc_suppress_load();
   if (rc_families_init)
     rc_families_init();
-  pthread_atfork(NULL, NULL, after_fork_child);
-  atexit(rc_atexit_handler);
+  (void)pthread_atfork(NULL, NULL, after_fork_child);
+  (void)atexit(rc_atexit_handler);
   /* Resolved now so that the exit path never needs dlsym. */
   (void)REAL(_exit);
   rc_leave(mode);

@@ -237,12 +237,16 @@ static int report_once(const struct rc_exit *ex)
     if (rc_families[i]->collect)
       rc_families[i]->collect(&ls);
 
-  rc_nsymstacks = rc_stack_count() + 1;
-  rc_symstacks = rc_arena_alloc(rc_nsymstacks * sizeof *rc_symstacks);
-  rc_want_lines = !ex->in_signal_handler && ls.n > 0;
-  rc_sym_begin();
-  rc_suppress_apply(&ls);
-  clean_survivors(&ls);
+  if (ls.n > 0) {
+    /* Symbols are only needed when there is something to show (or to match
+     * against suppressions): a clean process reads no /proc/self/maps. */
+    rc_nsymstacks = rc_stack_count() + 1;
+    rc_symstacks = rc_arena_alloc(rc_nsymstacks * sizeof *rc_symstacks);
+    rc_want_lines = !ex->in_signal_handler;
+    rc_sym_begin();
+    rc_suppress_apply(&ls);
+    clean_survivors(&ls);
+  }
   write_text(&ls, ex);
   write_json(&ls, ex);
   errno = saved;

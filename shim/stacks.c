@@ -56,7 +56,6 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 void rc_stacks_init(void)
 {
   dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
 static void *reserve(size_t bytes)
@@ -82,6 +81,10 @@ static struct rc_stack_store *store_get(void)
   if (n->slots == NULL || n->offsets == NULL || n->arena == NULL)
     return NULL; /* leaks a reservation on a failure that disables stacks anyway */
   n->arena_used = 64; /* offset 0 means "unpublished" */
+  /* libunwind initialises itself (and opens a pipe of its own) on first use:
+   * first capture, not process start, so a process that acquires nothing
+   * pays nothing. */
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   struct rc_stack_store *expected = NULL;
   if (!atomic_compare_exchange_strong(&rc_store, &expected, n)) {
     munmap(n->slots, RC_STACK_SLOTS * sizeof(uint32_t));

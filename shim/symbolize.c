@@ -169,9 +169,8 @@ static void find_symbols(struct rc_module *m, const Elf64_Ehdr *eh)
   const Elf64_Shdr *sh = (const Elf64_Shdr *)(m->image + eh->e_shoff);
   const Elf64_Shdr *best = NULL;
   for (int i = 0; i < eh->e_shnum; i++) {
-    if (sh[i].sh_type == SHT_SYMTAB)
-      best = &sh[i];
-    else if (sh[i].sh_type == SHT_DYNSYM && best == NULL)
+    /* .symtab (static functions too) wins over .dynsym, whatever the order */
+    if (sh[i].sh_type == SHT_SYMTAB || (sh[i].sh_type == SHT_DYNSYM && best == NULL))
       best = &sh[i];
   }
   if (best == NULL || best->sh_link >= eh->e_shnum || best->sh_entsize != sizeof(Elf64_Sym))
