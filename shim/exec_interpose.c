@@ -70,18 +70,18 @@ RC_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 RC_EXPORT int execl(const char *path, const char *arg, ...)
 {
   RC_COLLECT_ARGS(arg, argv, (void)0);
-  return execv(path, (char *const *)argv);
+  return execv(path, (char *const *)argv); /* our own wrapper, on purpose */
 }
 
 RC_EXPORT int execlp(const char *file, const char *arg, ...)
 {
   RC_COLLECT_ARGS(arg, argv, (void)0);
-  return execvp(file, (char *const *)argv);
+  return execvp(file, (char *const *)argv); /* our own wrapper, on purpose */
 }
 
 RC_EXPORT int execle(const char *path, const char *arg, ...)
 {
   char *const *envp;
   RC_COLLECT_ARGS(arg, argv, envp = va_arg(ap, char *const *));
-  return execve(path, (char *const *)argv, envp);
+  return execve(path, (char *const *)argv, envp); /* our own wrapper, on purpose */
 }
