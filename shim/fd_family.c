@@ -242,6 +242,27 @@ static void describe_fd(int fd, struct rc_leak *lk)
   }
 }
 
+/* Shells keep the script they are reading open until they exit (bash on fd
+ * 255, dash on fd 10+), with CLOEXEC: that is the interpreter's program, not
+ * a leak.  Recognised by identity: a CLOEXEC regular file that is the same
+ * file (device and inode) as one of the process's arguments. */
+static bool is_interpreter_script(int fd)
+{
+  struct stat st;
+  long fl = syscall(SYS_fcntl, fd, F_GETFD);
+  if (fl < 0 || !(fl & FD_CLOEXEC) || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    return false;
+  static char args[8192];
+  ssize_t n = rc_read_file("/proc/self/cmdline", args, sizeof args);
+  size_t first = strlen(args) + 1; /* skip argv[0], the interpreter itself */
+  for (size_t i = first; n > 0 && i < (size_t)n; i += strlen(args + i) + 1) {
+    struct stat a;
+    if (args[i] && stat(args + i, &a) == 0 && a.st_dev == st.st_dev && a.st_ino == st.st_ino)
+      return true;
+  }
+  return false;
+}
+
 static void collect_one(int fd, void *arg)
 {
   struct rc_leakset *ls = arg;
@@ -251,6 +272,8 @@ static void collect_one(int fd, void *arg)
     return;
   bool inherited = known && (e.state == RC_FD_INHERITED || e.owner != rc_pid);
   if ((inherited || fd <= 2) && !rc_options.report_inherited)
+    return;
+  if (is_interpreter_script(fd))
     return;
   struct rc_leak *lk = rc_leak_add(ls, RC_KIND_FD);
   if (lk == NULL)

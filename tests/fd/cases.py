@@ -343,6 +343,22 @@ def shell_real_program():
     check(len(res.reports) >= 3, "every process of the tree wrote a report (%d)" % len(res.reports))
 
 
+@case
+def shell_script_file():
+    import tempfile
+    d = tempfile.mkdtemp()
+    script = os.path.join(d, "s.sh")
+    with open(script, "w") as f:
+        f.write("exec 6</dev/null\necho hi\n")
+    for shell in ("bash", "dash"):
+        if subprocess.run(["which", shell], capture_output=True).returncode:
+            continue
+        res = run([shell, script])
+        check_eq(res.stdout, "hi\n", "%s ran the script" % shell)
+        check_leaks(res.leaks, [{"kind": "fd", "fd": 6, "target": "/dev/null"}],
+                    "%s: the script's own leak is reported, the script file the shell reads is not" % shell)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--list":
         print("\n".join(CASES))
