@@ -256,8 +256,14 @@ static int report_once(const struct rc_exit *ex)
 static _Atomic int rc_report_state; /* 0 not run, 1 running, 2 done */
 static int rc_report_result;
 
+/* Set while this thread writes the report: a signal that interrupts it (or
+ * an exit called from a cleanup) must not wait for itself. */
+static __thread int rc_tls_reporting __attribute__((tls_model("initial-exec")));
+
 int rc_report_run(const struct rc_exit *ex)
 {
+  if (rc_tls_reporting)
+    return rc_report_result;
   int expected = 0;
   if (!atomic_compare_exchange_strong(&rc_report_state, &expected, 1)) {
     /* Someone else is reporting (another thread exiting, or the thread we
@@ -267,9 +273,19 @@ int rc_report_run(const struct rc_exit *ex)
       nanosleep(&ts, NULL);
     return rc_report_result;
   }
+  /* Every signal is blocked while this thread reports: a fatal signal that
+   * arrives now would otherwise run rcleak's handler on this very thread,
+   * which would wait forever for the report it interrupted.  It stays
+   * pending and is delivered (report complete) when the mask is restored. */
+  sigset_t all, saved_mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &saved_mask);
   int mode = rc_enter();
+  rc_tls_reporting = 1;
   rc_report_result = report_once(ex);
+  rc_tls_reporting = 0;
   rc_leave(mode);
   atomic_store(&rc_report_state, 2);
+  pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
   return rc_report_result;
 }
