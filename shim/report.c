@@ -224,6 +224,28 @@ static void clean_survivors(struct rc_leakset *ls)
   }
 }
 
+/* verbosity=1: one line of what the report cost, for people tuning rcleak. */
+static void say_stats(const struct rc_leakset *ls)
+{
+  char buf[256];
+  struct rc_strbuf b;
+  rc_sb_init(&b, buf, sizeof buf);
+  rc_sb_puts(&b, "rcleak: pid ");
+  rc_sb_puti(&b, rc_pid);
+  rc_sb_puts(&b, ": ");
+  rc_sb_putu(&b, ls->n - ls->suppressed);
+  rc_sb_puts(&b, " leaks, ");
+  rc_sb_putu(&b, ls->suppressed);
+  rc_sb_puts(&b, " suppressed; ");
+  rc_sb_putu(&b, rc_stack_count());
+  rc_sb_puts(&b, " distinct stacks in ");
+  rc_sb_putu(&b, rc_stack_bytes());
+  rc_sb_puts(&b, " bytes; report took ");
+  rc_sb_putu(&b, (rc_now_ns() - ls->now_ns) / 1000u);
+  rc_sb_puts(&b, " us\n");
+  (void)rc_write_all(2, b.buf, b.len);
+}
+
 static int report_once(const struct rc_exit *ex)
 {
   int saved = errno;
@@ -249,6 +271,8 @@ static int report_once(const struct rc_exit *ex)
   }
   write_text(&ls, ex);
   write_json(&ls, ex);
+  if (rc_options.verbosity > 0)
+    say_stats(&ls);
   errno = saved;
   return (int)(ls.n - ls.suppressed);
 }
