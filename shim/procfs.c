@@ -35,6 +35,66 @@ void rc_sys_close(int fd)
     (void)syscall(SYS_close, fd);
 }
 
+/* Iterate an open directory descriptor with getdents64. */
+static int dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char type, void *arg),
+                       void *arg)
+{
+  int count = 0;
+  bool go = true;
+  char buf[4096] __attribute__((aligned(8)));
+  while (go) {
+    long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    for (long off = 0; off < n && go;) {
+      struct rc_dirent64 *d = (struct rc_dirent64 *)(buf + off);
+      off += d->d_reclen;
+      if (d->d_name[0] == '.' &&
+          (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))
+        continue;
+      count++;
+      go = fn(d->d_name, d->d_type, arg);
+    }
+  }
+  return count;
+}
+
+int rc_dir_each(int dirfd, const char *path, bool nofollow,
+                bool (*fn)(const char *name, unsigned char type, void *arg), void *arg)
+{
+  int saved = errno;
+  int dfd = rc_sys_openat(dirfd, path, O_RDONLY | O_DIRECTORY | (nofollow ? O_NOFOLLOW : 0), 0);
+  if (dfd < 0) {
+    errno = saved;
+    return -1;
+  }
+  int count = dir_iterate(dfd, fn, arg);
+  rc_sys_close(dfd);
+  errno = saved;
+  return count;
+}
+
+struct fd_each {
+  void (*fn)(int fd, void *arg);
+  void *arg;
+  int self; /* the listing's own descriptor */
+  int count;
+};
+
+static bool fd_entry(const char *name, unsigned char type, void *arg)
+{
+  (void)type;
+  struct fd_each *e = arg;
+  int fd = 0;
+  for (const char *s = name; *s >= '0' && *s <= '9'; s++)
+    fd = fd * 10 + (*s - '0');
+  if (fd != e->self) {
+    e->fn(fd, e->arg);
+    e->count++;
+  }
+  return true;
+}
+
 int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg)
 {
   int saved = errno;
@@ -43,30 +103,11 @@ int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg)
     errno = saved;
     return -1;
   }
-  int count = 0;
-  char buf[4096] __attribute__((aligned(8)));
-  for (;;) {
-    long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
-    if (n <= 0)
-      break;
-    for (long off = 0; off < n;) {
-      struct rc_dirent64 *d = (struct rc_dirent64 *)(buf + off);
-      off += d->d_reclen;
-      const char *s = d->d_name;
-      if (*s < '0' || *s > '9')
-        continue;
-      int fd = 0;
-      while (*s >= '0' && *s <= '9')
-        fd = fd * 10 + (*s++ - '0');
-      if (fd == dfd)
-        continue;
-      fn(fd, arg);
-      count++;
-    }
-  }
+  struct fd_each e = {fn, arg, dfd, 0};
+  (void)dir_iterate(dfd, fd_entry, &e);
   rc_sys_close(dfd);
   errno = saved;
-  return count;
+  return e.count;
 }
 
 ssize_t rc_read_file(const char *path, char *buf, size_t len)

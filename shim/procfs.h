@@ -4,12 +4,20 @@
 #ifndef RCLEAK_PROCFS_H
 #define RCLEAK_PROCFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 /* Call fn(fd, arg) for every descriptor open in this process, excluding the
  * one used for the listing itself.  Returns the count, -1 on error. */
 int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg);
+
+/* Call fn(name, d_type, arg) for every entry of the directory `path`
+ * (relative to dirfd), "." and ".." excluded, with getdents64 on a raw
+ * descriptor; fn returns false to stop.  O_NOFOLLOW applies to the last path
+ * component when nofollow is set.  Returns the entry count, -1 on error. */
+int rc_dir_each(int dirfd, const char *path, bool nofollow,
+                bool (*fn)(const char *name, unsigned char type, void *arg), void *arg);
 
 /* Read up to len-1 bytes of a file into buf, NUL-terminated; returns the byte
  * count or -1. */
