@@ -28,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -113,7 +112,7 @@ def make_rows(quick):
         "name": "make", "label": "make -j2, generated C project",
         "kind": "make", "multi_process": True,
         "strace": "%process,open,openat,close,pipe,pipe2,dup2",
-        "full_n": 16 if quick else 50,
+        "full_n": 8 if quick else 50,
         "probe": {"fast": None, "slow": 1},
         "unit": "ms/file",
     })
@@ -149,35 +148,35 @@ class RunFailure(Exception):
     pass
 
 
-def run_once(argv, env_extra, ctx, timeout, cwd=None, stdout_path=None):
-    """Run ARGV; return dict(wall_ns, reaped_ns, status, maxrss_kb, stdout, stderr)."""
+def run_once(argv, env_extra, ctx, timeout, cwd=None):
+    """Run ARGV under rcbench_run; return dict(wall_ns, reaped_ns, maxrss_kb, stdout, stderr)."""
     env = dict(ctx["base_env"])
     env.update(env_extra)
-    out_path = stdout_path or os.path.join(ctx["tmp"], "run.out")
+    if "LD_PRELOAD" in env:
+        # rcbench_run hands it to the command only, not to itself.
+        env["RCBENCH_PRELOAD"] = env.pop("LD_PRELOAD")
+    out_path = os.path.join(ctx["tmp"], "run.out")
     err_path = os.path.join(ctx["tmp"], "run.err")
+    meas_path = os.path.join(ctx["tmp"], "run.meas")
+    if os.path.exists(meas_path):
+        os.unlink(meas_path)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        t0 = time.monotonic_ns()
         try:
-            p = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                 env=env, cwd=cwd, start_new_session=True)
+            p = subprocess.Popen([ctx["progs"]["run"], meas_path] + argv, stdout=out, stderr=err,
+                                 stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                 start_new_session=True)
         except OSError as e:
             raise RunFailure("cannot start %s: %s" % (argv[0], e))
-        killed = []
-
-        def kill():
-            killed.append(1)
+        try:
+            p.wait(timeout=timeout)
+            killed = False
+        except subprocess.TimeoutExpired:
+            killed = True
             try:
                 os.killpg(p.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        try:
-            _, status, ru = os.wait4(p.pid, 0)
-        finally:
-            timer.cancel()
-        t1 = time.monotonic_ns()
-        p.returncode = os.waitstatus_to_exitcode(status)
+            p.wait()
     with open(out_path, "r", errors="replace") as f:
         stdout = f.read()
     with open(err_path, "r", errors="replace") as f:
@@ -187,8 +186,13 @@ def run_once(argv, env_extra, ctx, timeout, cwd=None, stdout_path=None):
     if p.returncode != 0:
         raise RunFailure("exit status %d: %s\n%s" % (p.returncode, " ".join(argv),
                                                       tail(stderr)))
-    return {"wall_ns": t1 - t0, "reaped_ns": t1, "maxrss_kb": ru.ru_maxrss,
-            "stdout": stdout, "stderr": stderr}
+    try:
+        with open(meas_path) as f:
+            meas = dict(kv.split("=", 1) for kv in f.read().split())
+    except (OSError, ValueError) as e:
+        raise RunFailure("no measurement from rcbench_run: %s" % e)
+    return {"wall_ns": int(meas["wall_ns"]), "reaped_ns": int(meas["reaped_ns"]),
+            "maxrss_kb": int(meas["maxrss_kb"]), "stdout": stdout, "stderr": stderr}
 
 
 def tail(text, lines=12):
@@ -256,6 +260,8 @@ def run_row(row, variant, n, ctx):
         m["timers"] = int(res["timers"])
         m["capped"] = res.get("capped") == "1"
         m["rss_kb"] = int(res["rss_kb"])
+        # ru_maxrss lags VmRSS by the kernel's batched RSS counters.
+        m["maxrss_kb"] = max(m["maxrss_kb"], m["rss_kb"])
         m["setup_ns"] = int(res["setup_ns"])
         m["exit_ns"] = r["reaped_ns"] - int(res["exit_mono_ns"])
         m["metric"] = r["wall_ns"]
@@ -298,15 +304,19 @@ def calibrate(row, variant, ctx):
         if fast:
             return ctx["fast_n"][key]
         probe = row["probe"]["slow"]
-        ns = run_row(row, variant, probe, ctx)["metric"]
-        n = clamp(int(ctx["target_slow"] / ns), 5, ctx["fast_n"][key])
+        m = run_row(row, variant, probe, ctx)
+        n = clamp(int(ctx["target_slow"] / m["metric"]), 5, ctx["fast_n"][key])
     else:
         if fast:
             return row["full_n"]
         probe = row["probe"]["slow"]
-        ns = run_row(row, variant, probe, ctx)["metric"]
-        n = clamp(int(ctx["target_slow_proc"] / ns), min(probe, row["full_n"]), row["full_n"])
+        m = run_row(row, variant, probe, ctx)
+        n = clamp(int(ctx["target_slow_proc"] / m["metric"]), min(probe, row["full_n"]),
+                  row["full_n"])
     ctx["calibrated"].setdefault(row["name"], {})[variant] = n
+    if n == probe:
+        # The probe already was a run of the chosen size: keep it as one.
+        ctx["probe_runs"][(row["name"], variant)] = m
     return n
 
 
@@ -573,7 +583,7 @@ def build_progs(outdir):
     progs = {}
     cflags = ["-std=gnu17", "-O2", "-Wall", "-Wextra", "-Werror"]
     for name, libs in (("loops", ["-pthread", "-lrt"]), ("server", []), ("short", []),
-                       ("scale", ["-lrt"])):
+                       ("scale", ["-lrt"]), ("run", [])):
         src = os.path.join(BENCH_SRC, "rcbench_%s.c" % name)
         exe = os.path.join(outdir, "rcbench_%s" % name)
         deps = [src, os.path.join(BENCH_SRC, "bench.h")]
@@ -681,7 +691,13 @@ def main():
 
     quick = args.quick
     reps = args.reps or (3 if quick else 5)
-    variants = args.variants.split(",") if args.variants else list(VARIANTS)
+    # Quick mode: the slow tools run once per row (their probe run is reused
+    # when it has the right size) and memcheck only when asked for.
+    slow_reps = 1 if quick else reps
+    if args.variants:
+        variants = args.variants.split(",")
+    else:
+        variants = [v for v in VARIANTS if not (quick and v == "memcheck")]
     for v in variants:
         if v not in VARIANTS:
             ap.error("unknown variant %s" % v)
@@ -703,7 +719,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="rcbench.")
     ctx = {
-        "tmp": tmp, "timeout": args.timeout, "fast_n": {}, "calibrated": {},
+        "tmp": tmp, "timeout": args.timeout, "fast_n": {}, "calibrated": {}, "probe_runs": {},
         "target_fast": (0.12 if quick else 0.5) * 1e9,
         "target_slow": (0.4 if quick else 1.5) * 1e9,
         "target_slow_proc": (1.5 if quick else 4.0) * 1e9,
@@ -745,12 +761,18 @@ def main():
         t_row = time.monotonic()
         try:
             sizes = {v: calibrate(row, v, ctx) for v in rv}
+            res = results[row["name"]]
+            for v in rv:
+                if (row["name"], v) in ctx["probe_runs"]:
+                    res.setdefault(v, []).append(ctx["probe_runs"][(row["name"], v)])
             for rep in range(reps):
                 # Round-robin, rotated each repetition so no variant always
                 # runs first (or right after the slowest one).
                 k = rep % len(rv)
                 for v in rv[k:] + rv[:k]:
-                    results[row["name"]].setdefault(v, []).append(run_row(row, v, sizes[v], ctx))
+                    want = reps if v in FAST_VARIANTS else slow_reps
+                    if len(res.get(v, [])) < want:
+                        res.setdefault(v, []).append(run_row(row, v, sizes[v], ctx))
         except RunFailure as e:
             failures.append("%s: %s" % (row["name"], e))
             print("bench: row %s FAILED: %s" % (row["name"], e), file=sys.stderr)
@@ -761,8 +783,10 @@ def main():
     derived = scale_derived(results)
     lines = []
     lines.append("")
-    lines.append("Medians of %d runs per variant, variants alternated round-robin; "
-                 "(ratio) = variant / native." % reps)
+    lines.append("Medians of %d runs per variant (%s), variants alternated round-robin; "
+                 "(ratio) = variant / native." % (
+                     reps, "Valgrind and strace: %d" % slow_reps if slow_reps != reps else
+                     "every variant"))
     lines.append("")
     lines += build_tables(rows, results, variants)
     st = scale_table(rows, results, variants)
@@ -772,11 +796,10 @@ def main():
                      "return to the process being reaped):")
         lines.append("")
         lines += st
-        notes = {m.get("capped_msg") for r in ("scale", "scale-1k") for ms in
-                 results.get(r, {}).values() for m in ms if m.get("capped")}
-        for n in sorted(x for x in notes if x):
+        capped = [m for m in results.get("scale", {}).get("native", []) if m.get("capped")]
+        if capped:
             lines.append("")
-            lines.append("Note: " + n)
+            lines.append("Note (limits of this machine): " + capped[0]["capped_msg"])
         for v, e in sorted(derived.items()):
             lines.append("")
             lines.append("%s: %d resources; live memory added %.0f KB (%.0f B/resource, slope "
