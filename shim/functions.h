@@ -101,13 +101,27 @@
 #define RC_FUNCS_SIGNAL(X)
 
 /* POSIX timers and interval timers (timer_*.c). */
-#define RC_FUNCS_TIMER(X)
+#include <sys/time.h> /* struct itimerval, __itimer_which_t for the rows below */
+#define RC_FUNCS_TIMER(X)                                                       \
+  X(int, timer_create, (clockid_t clock, struct sigevent *sev, timer_t *id))     \
+  X(int, timer_delete, (timer_t id))                                             \
+  X(int, setitimer, (__itimer_which_t which, const struct itimerval *nv,         \
+                     struct itimerval *ov))                                      \
+  X(unsigned int, alarm, (unsigned int seconds))
 
 /* Temporary directories: mkdtemp (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP). */
-#define RC_FUNCS_TMPDIR(X)
+#define RC_FUNCS_TMPDIR(X)                                                      \
+  X(char *, mkdtemp, (char *tmpl))
 
 /* Threads: pthread_create, the join family, pthread_detach (thread_*.c). */
-#define RC_FUNCS_THREAD(X)
+#define RC_FUNCS_THREAD(X)                                                      \
+  X(int, pthread_create, (pthread_t *th, const pthread_attr_t *attr,             \
+                          void *(*start)(void *), void *arg))                    \
+  X(int, pthread_join, (pthread_t th, void **ret))                               \
+  X(int, pthread_tryjoin_np, (pthread_t th, void **ret))                         \
+  X(int, pthread_timedjoin_np, (pthread_t th, void **ret,                        \
+                                const struct timespec *abstime))                 \
+  X(int, pthread_detach, (pthread_t th))
 
 #define RC_FUNCS(X)                                                             \
   RC_FUNCS_FD(X) RC_FUNCS_STDIO(X) RC_FUNCS_TMP(X) RC_FUNCS_PROC(X)             \

@@ -1,0 +1,106 @@
+/* Threads at exit: a thread never joined (and not detached), or still
+ * running, is a leak.  "finished" comes from the trampoline's flag, or from
+ * the kernel: its /proc/self/task/<tid> is gone.  Async-signal-safe. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fam_util.h"
+#include "procfs.h"
+#include "thread_fam.h"
+
+static bool task_gone(int32_t tid)
+{
+  char path[64];
+  struct rc_strbuf b;
+  rc_sb_init(&b, path, sizeof path);
+  rc_sb_puts(&b, "/proc/self/task/");
+  rc_sb_puti(&b, tid);
+  rc_sb_cstr(&b);
+  struct stat st;
+  return syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0 && errno == ENOENT;
+}
+
+static bool collect_thread(struct rc_obj *o, void *arg)
+{
+  struct rc_leakset *ls = arg;
+  if (o->owner != rc_pid)
+    return true; /* the parent's: threads are not inherited by fork */
+  const struct rc_thr *s = rc_pool_get(&rc_thr_pool, (uint32_t)o->data[0]);
+  if (s == NULL)
+    return true;
+  uint32_t f = __atomic_load_n(&s->flags, __ATOMIC_ACQUIRE);
+  if (f & RC_THR_DONE)
+    return true;
+  int32_t tid = __atomic_load_n(&s->tid, __ATOMIC_ACQUIRE);
+  bool finished = (f & RC_THR_FINISHED) || (tid != 0 && task_gone(tid));
+  bool detached = f & RC_THR_DETACHED;
+  if (detached && finished)
+    return true; /* released */
+  struct rc_leak *lk = rc_leak_add(ls, RC_KIND_THREAD);
+  if (lk == NULL)
+    return false;
+  rc_fam_fill(lk, o);
+  lk->u.thread.tid = tid;
+  lk->u.thread.detached = detached;
+  lk->u.thread.finished = finished;
+  lk->u.thread.start_routine = (uintptr_t)s->start;
+  return true;
+}
+
+static void thread_collect(struct rc_leakset *ls)
+{
+  if (rc_thr_pool.hw == 0)
+    return; /* no thread was ever created: skip the table walk */
+  rc_obj_each(RC_KIND_THREAD, collect_thread, ls);
+}
+
+/* The symbol is looked up here, not in collect: the module map is read
+ * (rc_sym_begin) after every family has collected. */
+static const char *start_name(const struct rc_leak *lk)
+{
+  return lk->u.thread.start_routine ? rc_sym_name(lk->u.thread.start_routine) : NULL;
+}
+
+static void thread_json(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "\"thread_tid\": ");
+  if (lk->u.thread.tid)
+    rc_sb_puti(o, lk->u.thread.tid);
+  else
+    rc_sb_puts(o, "null");
+  rc_sb_puts(o, ", \"start_routine\": ");
+  rc_sb_put_json_str(o, start_name(lk));
+  rc_sb_puts(o, ", \"detached\": ");
+  rc_sb_puts(o, lk->u.thread.detached ? "true" : "false");
+  rc_sb_puts(o, ", \"state\": ");
+  rc_sb_puts(o, lk->u.thread.finished ? "\"finished\"" : "\"running\"");
+}
+
+static void thread_describe(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  const char *name = start_name(lk);
+  rc_sb_puts(o, "thread ");
+  rc_sb_puti(o, lk->u.thread.tid);
+  rc_sb_puts(o, ": ");
+  rc_sb_puts(o, name ? name : "?");
+  rc_sb_puts(o, lk->u.thread.finished ? ", finished" : ", running");
+  rc_sb_puts(o, lk->u.thread.detached ? ", detached" : ", never joined");
+}
+
+const struct rc_family rc_family_thread = {
+  .kind = RC_KIND_THREAD,
+  .noun = "thread",
+  .plural = "threads",
+  .collect = thread_collect,
+  .clean = NULL, /* threads die with the process; nothing to clean */
+  .json_fields = thread_json,
+  .describe = thread_describe,
+};
+
+void rc_thread_after_fork_child(void)
+{
+  /* The thread that held the pool lock at fork does not exist here. */
+  rc_pool_after_fork(&rc_thr_pool);
+}

@@ -1,0 +1,188 @@
+/* Interposers of pthread_create, the join family and pthread_detach.
+ *
+ * A thread is released when it is joined (pthread_join, pthread_tryjoin_np,
+ * pthread_timedjoin_np) or when it is detached and has finished.  To know
+ * when it finishes, and its kernel tid, the thread runs through a trampoline
+ * (rc_thread_start) whose cleanup handler also fires on pthread_exit and
+ * cancellation.  The per-thread state lives in rc_thr_pool, not in malloc'd
+ * memory, so the report can read it from a signal handler.  rcleak creates
+ * no thread of its own.
+ *
+ * Release happens exactly once, by whichever event completes the set
+ * "published + detached + finished" (an atomic flag word), or by a
+ * successful join.  Joins and detaches look the record up BEFORE the real
+ * call: afterwards the pthread_t may already belong to a new thread. */
+#include <pthread.h>
+
+#include "rc.h"
+#include "real.h"
+#include "thread_fam.h"
+
+struct rc_pool rc_thr_pool = RC_POOL_INIT(sizeof(struct rc_thr), 1u << 18);
+
+static struct rc_thr *thr_get(uint32_t idx)
+{
+  return rc_pool_get(&rc_thr_pool, idx);
+}
+
+static void thr_free(struct rc_thr *s)
+{
+  rc_pool_lock(&rc_thr_pool);
+  rc_pool_free_locked(&rc_thr_pool, s->idx);
+  rc_pool_unlock(&rc_thr_pool);
+}
+
+/* Set `bits`; release when the thread is published, detached and finished. */
+static void thr_set(struct rc_thr *s, uint32_t bits)
+{
+  uint32_t want = RC_THR_REG | RC_THR_DETACHED | RC_THR_FINISHED;
+  uint32_t f = __atomic_or_fetch(&s->flags, bits, __ATOMIC_ACQ_REL);
+  while ((f & (want | RC_THR_DONE)) == want) {
+    if (__atomic_compare_exchange_n(&s->flags, &f, f | RC_THR_DONE, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      if (s->obj)
+        rc_obj_remove_slot(s->obj);
+      thr_free(s);
+      return;
+    }
+  }
+}
+
+static void thr_finished(void *p)
+{
+  int saved = errno;
+  thr_set(p, RC_THR_FINISHED);
+  errno = saved;
+}
+
+static void *rc_thread_start(void *p)
+{
+  struct rc_thr *s = p;
+  __atomic_store_n(&s->tid, rc_gettid(), __ATOMIC_RELEASE);
+  void *(*start)(void *) = s->start;
+  void *arg = s->arg;
+  void *volatile ret = NULL;
+  pthread_cleanup_push(thr_finished, s);
+  ret = start(arg);
+  pthread_cleanup_pop(1);
+  return ret;
+}
+
+RC_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+                             void *arg)
+{
+  if (rc_tls_mode != RC_MODE_APP)
+    return REAL(pthread_create)(th, attr, start, arg);
+  int saved = errno;
+  rc_pool_lock(&rc_thr_pool);
+  uint32_t idx = rc_pool_alloc_locked(&rc_thr_pool);
+  rc_pool_unlock(&rc_thr_pool);
+  struct rc_thr *s = thr_get(idx);
+  if (s == NULL) {
+    errno = saved;
+    return REAL(pthread_create)(th, attr, start, arg); /* pool full: untracked */
+  }
+  s->idx = idx;
+  s->start = start;
+  s->arg = arg;
+  int det = PTHREAD_CREATE_JOINABLE;
+  if (attr != NULL && pthread_attr_getdetachstate(attr, &det) == 0 &&
+      det == PTHREAD_CREATE_DETACHED)
+    s->flags = RC_THR_DETACHED;
+  errno = saved;
+  int r = REAL(pthread_create)(th, attr, rc_thread_start, s);
+  saved = errno;
+  if (r != 0) {
+    thr_free(s);
+    errno = saved;
+    return r;
+  }
+  uint64_t key = (uint64_t)*th;
+  /* A live record under this pthread_t is stale (the parent's, after fork). */
+  struct rc_obj *old = rc_obj_find(RC_KIND_THREAD, key);
+  if (old != NULL) {
+    struct rc_thr *os = thr_get((uint32_t)old->data[0]);
+    rc_obj_remove_slot(old);
+    if (os && os != s && old->owner != rc_pid)
+      thr_free(os);
+  }
+  struct rc_obj *o = rc_obj_begin(RC_KIND_THREAD, key, RC_FN_pthread_create);
+  if (o != NULL) {
+    o->data[0] = idx;
+    s->obj = o;
+    rc_obj_publish(o);
+  }
+  thr_set(s, RC_THR_REG);
+  errno = saved;
+  return r;
+}
+
+/* The record of th (this process's), before a join or detach. */
+static struct rc_thr *find_thr(pthread_t th, struct rc_obj **op)
+{
+  if (rc_tls_mode == RC_MODE_VFORK)
+    return NULL;
+  struct rc_obj *o = rc_obj_find(RC_KIND_THREAD, (uint64_t)th);
+  if (o == NULL || o->owner != rc_pid)
+    return NULL;
+  *op = o;
+  return thr_get((uint32_t)o->data[0]);
+}
+
+/* After a successful join: the thread is gone, so is its state. */
+static void joined(struct rc_thr *s, struct rc_obj *o)
+{
+  if (s == NULL)
+    return;
+  int saved = errno;
+  uint32_t f = __atomic_fetch_or(&s->flags, RC_THR_DONE, __ATOMIC_ACQ_REL);
+  if (!(f & RC_THR_DONE)) {
+    if (o->data[0] == s->idx)
+      rc_obj_remove_slot(o);
+    thr_free(s);
+  }
+  errno = saved;
+}
+
+RC_EXPORT int pthread_join(pthread_t th, void **ret)
+{
+  struct rc_obj *o = NULL;
+  struct rc_thr *s = find_thr(th, &o);
+  int r = REAL(pthread_join)(th, ret);
+  if (r == 0)
+    joined(s, o);
+  return r;
+}
+
+RC_EXPORT int pthread_tryjoin_np(pthread_t th, void **ret)
+{
+  struct rc_obj *o = NULL;
+  struct rc_thr *s = find_thr(th, &o);
+  int r = REAL(pthread_tryjoin_np)(th, ret);
+  if (r == 0)
+    joined(s, o);
+  return r;
+}
+
+RC_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abstime)
+{
+  struct rc_obj *o = NULL;
+  struct rc_thr *s = find_thr(th, &o);
+  int r = REAL(pthread_timedjoin_np)(th, ret, abstime);
+  if (r == 0)
+    joined(s, o);
+  return r;
+}
+
+RC_EXPORT int pthread_detach(pthread_t th)
+{
+  struct rc_obj *o = NULL;
+  struct rc_thr *s = find_thr(th, &o);
+  int r = REAL(pthread_detach)(th);
+  if (r == 0 && s != NULL) {
+    int saved = errno;
+    thr_set(s, RC_THR_DETACHED);
+    errno = saved;
+  }
+  return r;
+}

@@ -1,0 +1,440 @@
+/* POSIX timers and interval timers at exit: reconcile the records with the
+ * kernel (/proc/self/timers, getitimer), describe, clean, hand interval
+ * timers across exec.  Everything on the report path is async-signal-safe:
+ * raw system calls, the report arena, no stdio. */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "fam_util.h"
+#include "procfs.h"
+#include "timer_fam.h"
+
+/* ---- /proc/self/timers ---- */
+
+struct rc_ktimer {
+  int64_t id;
+  int32_t clock;
+  bool matched;
+  uintptr_t sigval; /* glibc passes its struct timer here for SIGEV_THREAD */
+};
+
+static const char *skip_to(const char *p, const char *end, char c)
+{
+  while (p < end && *p != c)
+    p++;
+  return p;
+}
+
+static long long parse_int(const char **pp, const char *end, int base)
+{
+  const char *p = *pp;
+  bool neg = false;
+  if (p < end && *p == '-') {
+    neg = true;
+    p++;
+  }
+  long long v = 0;
+  for (; p < end; p++) {
+    int d;
+    if (*p >= '0' && *p <= '9')
+      d = *p - '0';
+    else if (base == 16 && *p >= 'a' && *p <= 'f')
+      d = *p - 'a' + 10;
+    else
+      break;
+    v = v * base + d;
+  }
+  *pp = p;
+  return neg ? -v : v;
+}
+
+/* Parse the text of /proc/self/timers ("ID: 3\nsignal: 14/0000...\nnotify:
+ * ...\nClockID: 1\n" per timer) into v; returns the count. */
+static size_t parse_timers(const char *buf, size_t len, struct rc_ktimer *v, size_t cap)
+{
+  const char *p = buf, *end = buf + len;
+  size_t n = 0;
+  while (p < end) {
+    const char *eol = skip_to(p, end, '\n');
+    if (eol - p > 4 && memcmp(p, "ID: ", 4) == 0) {
+      if (n == cap)
+        break;
+      const char *q = p + 4;
+      v[n] = (struct rc_ktimer){.id = parse_int(&q, eol, 10)};
+      n++;
+    } else if (n && eol - p > 8 && memcmp(p, "signal: ", 8) == 0) {
+      const char *q = skip_to(p, eol, '/');
+      if (q < eol) {
+        q++;
+        v[n - 1].sigval = (uintptr_t)parse_int(&q, eol, 16);
+      }
+    } else if (n && eol - p > 9 && memcmp(p, "ClockID: ", 9) == 0) {
+      const char *q = p + 9;
+      v[n - 1].clock = (int32_t)parse_int(&q, eol, 10);
+    }
+    p = eol + 1;
+  }
+  return n;
+}
+
+/* Read /proc/self/timers into `buf` (grown from the given mapping size is not
+ * possible on the signal path, so callers pass a generous buffer); -1 if the
+ * kernel has no such file (CONFIG_CHECKPOINT_RESTORE off). */
+static ssize_t read_timers_text(char *buf, size_t len)
+{
+  return rc_read_file("/proc/self/timers", buf, len);
+}
+
+/* ---- the GLIBC_2.2.5 creation path ---- */
+
+struct newest_ctx {
+  struct rc_ktimer *v;
+  size_t n;
+};
+
+static bool mark_known(struct rc_obj *o, void *arg)
+{
+  struct newest_ctx *c = arg;
+  if (o->owner != rc_pid || (o->flags & RC_TIMERF_THREAD))
+    return true;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->v[i].id == (int64_t)o->data[0])
+      c->v[i].matched = true;
+  return true;
+}
+
+int64_t rc_timer_newest_untracked(void)
+{
+  size_t len = 1u << 20;
+  char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (buf == MAP_FAILED)
+    return -1;
+  struct rc_ktimer *v = (struct rc_ktimer *)(buf + len / 2);
+  size_t cap = (len / 2) / sizeof *v;
+  ssize_t got = read_timers_text(buf, len / 2);
+  struct newest_ctx c = {v, got > 0 ? parse_timers(buf, (size_t)got, v, cap) : 0};
+  rc_obj_each(RC_KIND_TIMER, mark_known, &c);
+  int64_t best = -1;
+  /* Ids are handed out in increasing order (until they wrap at INT_MAX). */
+  for (size_t i = 0; i < c.n; i++)
+    if (!v[i].matched && v[i].id > best)
+      best = v[i].id;
+  munmap(buf, len);
+  return best;
+}
+
+/* ---- timers at exit ---- */
+
+static const char *clock_name(int32_t c)
+{
+  static const char *const names[] = {
+    [CLOCK_REALTIME] = "CLOCK_REALTIME", [CLOCK_MONOTONIC] = "CLOCK_MONOTONIC",
+    [CLOCK_PROCESS_CPUTIME_ID] = "CLOCK_PROCESS_CPUTIME_ID",
+    [CLOCK_THREAD_CPUTIME_ID] = "CLOCK_THREAD_CPUTIME_ID",
+    [CLOCK_MONOTONIC_RAW] = "CLOCK_MONOTONIC_RAW",
+    [CLOCK_REALTIME_COARSE] = "CLOCK_REALTIME_COARSE",
+    [CLOCK_MONOTONIC_COARSE] = "CLOCK_MONOTONIC_COARSE", [CLOCK_BOOTTIME] = "CLOCK_BOOTTIME",
+    [CLOCK_REALTIME_ALARM] = "CLOCK_REALTIME_ALARM",
+    [CLOCK_BOOTTIME_ALARM] = "CLOCK_BOOTTIME_ALARM", [CLOCK_TAI] = "CLOCK_TAI",
+  };
+  if (c < 0)
+    return "CLOCK_CPU"; /* clock_getcpuclockid / pthread_getcpuclockid */
+  if ((size_t)c < RC_ARRAY_SIZE(names) && names[c])
+    return names[c];
+  return "CLOCK_UNKNOWN";
+}
+
+static uint64_t ts_ns(const struct timespec *t)
+{
+  return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
+}
+
+/* Armed state and interval, from the kernel. */
+static void timer_state(struct rc_leak *lk)
+{
+  struct itimerspec its;
+  memset(&its, 0, sizeof its);
+  if (syscall(SYS_timer_gettime, (int)lk->u.timer.id, &its) == 0) {
+    lk->u.timer.armed = its.it_value.tv_sec != 0 || its.it_value.tv_nsec != 0;
+    lk->u.timer.interval_ns = ts_ns(&its.it_interval);
+  }
+}
+
+#define RC_MAX_KTIMERS (1u << 20)
+
+struct collect_ctx {
+  struct rc_leakset *ls;
+  struct rc_ktimer *v;
+  size_t n;
+  bool have_proc;
+};
+
+static bool collect_timer(struct rc_obj *o, void *arg)
+{
+  struct collect_ctx *c = arg;
+  if (o->owner != rc_pid)
+    return true; /* the parent's: POSIX timers are not inherited by fork */
+  int64_t kid = (int64_t)o->data[0];
+  struct rc_ktimer *k = NULL;
+  for (size_t i = 0; c->have_proc && i < c->n; i++) {
+    bool hit = (o->flags & RC_TIMERF_THREAD) ? c->v[i].sigval == (uintptr_t)(o->key << 1)
+                                             : c->v[i].id == kid;
+    if (hit && !c->v[i].matched) {
+      k = &c->v[i];
+      break;
+    }
+  }
+  if (c->have_proc) {
+    if (k == NULL)
+      return true; /* gone: deleted by a path we did not see */
+    k->matched = true;
+    kid = k->id;
+  } else {
+    struct itimerspec its;
+    if (kid < 0 || syscall(SYS_timer_gettime, (int)kid, &its) != 0)
+      return true;
+  }
+  struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_TIMER);
+  if (lk == NULL)
+    return false;
+  rc_fam_fill(lk, o);
+  lk->u.timer.id = kid;
+  lk->u.timer.clock = (int32_t)o->aux;
+  timer_state(lk);
+  return true;
+}
+
+static void timer_collect(struct rc_leakset *ls)
+{
+  struct collect_ctx c = {.ls = ls};
+  size_t buflen = 16u << 20; /* arena: committed only as far as the text goes */
+  char *buf = rc_arena_alloc(buflen);
+  ssize_t got = buf ? read_timers_text(buf, buflen) : -1;
+  if (got >= 0) {
+    c.v = rc_arena_alloc(RC_MAX_KTIMERS * sizeof *c.v);
+    if (c.v) {
+      c.n = parse_timers(buf, (size_t)got, c.v, RC_MAX_KTIMERS);
+      c.have_proc = true;
+    }
+  }
+  rc_obj_each(RC_KIND_TIMER, collect_timer, &c);
+  /* Kernel truth: timers no interposer saw (raw syscall) are leaks too. */
+  for (size_t i = 0; i < c.n; i++) {
+    if (c.v[i].matched)
+      continue;
+    struct rc_leak *lk = rc_leak_add(ls, RC_KIND_TIMER);
+    if (lk == NULL)
+      return;
+    lk->flags |= RC_LEAK_UNTRACKED;
+    lk->u.timer.id = c.v[i].id;
+    lk->u.timer.clock = c.v[i].clock;
+    timer_state(lk);
+  }
+}
+
+static void timer_clean(struct rc_leak *lk)
+{
+  if (syscall(SYS_timer_delete, (int)lk->u.timer.id) == 0) {
+    lk->cleanup = RC_CLEAN_DELETED;
+  } else {
+    lk->cleanup = RC_CLEAN_FAILED;
+    lk->detail = rc_fam_errtext(errno);
+  }
+}
+
+static void timer_json(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "\"timer_id\": ");
+  rc_sb_puti(o, lk->u.timer.id);
+  rc_sb_puts(o, ", \"clock\": \"");
+  rc_sb_puts(o, clock_name(lk->u.timer.clock));
+  rc_sb_puts(o, "\", \"armed\": ");
+  rc_sb_puts(o, lk->u.timer.armed ? "true" : "false");
+  rc_sb_puts(o, ", \"interval_ns\": ");
+  rc_sb_putu(o, lk->u.timer.interval_ns);
+}
+
+static void put_duration(struct rc_strbuf *o, uint64_t ns)
+{
+  rc_sb_putfixed(o, ns / 1000000u, 3);
+  rc_sb_puts(o, " s");
+}
+
+static void timer_describe(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "timer ");
+  rc_sb_puti(o, lk->u.timer.id);
+  rc_sb_puts(o, ": ");
+  rc_sb_puts(o, clock_name(lk->u.timer.clock));
+  if (lk->u.timer.armed) {
+    rc_sb_puts(o, ", armed");
+    if (lk->u.timer.interval_ns) {
+      rc_sb_puts(o, ", every ");
+      put_duration(o, lk->u.timer.interval_ns);
+    }
+  } else {
+    rc_sb_puts(o, ", not armed");
+  }
+}
+
+const struct rc_family rc_family_timer = {
+  .kind = RC_KIND_TIMER,
+  .noun = "POSIX timer",
+  .plural = "POSIX timers",
+  .collect = timer_collect,
+  .clean = timer_clean,
+  .json_fields = timer_json,
+  .describe = timer_describe,
+};
+
+/* ---- interval timers ---- */
+
+/* Interval timers armed when this image started without a record handed over
+ * (set by a program image that ran without rcleak): not ours. */
+static unsigned rc_itimer_inherited;
+
+static bool itimer_get(int which, struct itimerval *v)
+{
+  memset(v, 0, sizeof *v);
+  return syscall(SYS_getitimer, which, v) == 0 &&
+         (v->it_value.tv_sec != 0 || v->it_value.tv_usec != 0);
+}
+
+void rc_itimer_set(int which, int armed, unsigned fn)
+{
+  if (rc_tls_mode == RC_MODE_VFORK || which < 0 || which > 2)
+    return;
+  int saved = errno;
+  /* One timer per `which`: the new setting replaces the old record. */
+  struct rc_obj *old = rc_obj_find(RC_KIND_ITIMER, (uint64_t)which);
+  if (old)
+    rc_obj_remove_slot(old);
+  __atomic_and_fetch(&rc_itimer_inherited, ~(1u << which), __ATOMIC_RELAXED);
+  if (armed)
+    rc_obj_publish(rc_obj_begin(RC_KIND_ITIMER, (uint64_t)which, fn));
+  errno = saved;
+}
+
+void rc_itimer_init(void)
+{
+  for (int which = 0; which < 3; which++) {
+    struct itimerval v;
+    if (itimer_get(which, &v) && rc_obj_find(RC_KIND_ITIMER, (uint64_t)which) == NULL)
+      rc_itimer_inherited |= 1u << which;
+  }
+}
+
+void rc_itimer_after_fork_child(void)
+{
+  /* A fork child starts with no interval timer (the parent's records no
+   * longer match: their owner is the parent). */
+  rc_itimer_inherited = 0;
+}
+
+static const char *const rc_itimer_names[] = {"ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF"};
+
+static void itimer_collect(struct rc_leakset *ls)
+{
+  for (int which = 0; which < 3; which++) {
+    struct itimerval v;
+    if (!itimer_get(which, &v))
+      continue;
+    struct rc_obj *o = rc_obj_find(RC_KIND_ITIMER, (uint64_t)which);
+    if (o && o->owner != rc_pid)
+      o = NULL;
+    if (o == NULL && (rc_itimer_inherited & (1u << which)))
+      continue;
+    struct rc_leak *lk = rc_leak_add(ls, RC_KIND_ITIMER);
+    if (lk == NULL)
+      return;
+    if (o)
+      rc_fam_fill(lk, o);
+    else
+      lk->flags |= RC_LEAK_UNTRACKED;
+    lk->u.itimer.which = which;
+    lk->u.itimer.value_ns = (uint64_t)v.it_value.tv_sec * 1000000000u +
+                            (uint64_t)v.it_value.tv_usec * 1000u;
+    lk->u.itimer.interval_ns = (uint64_t)v.it_interval.tv_sec * 1000000000u +
+                               (uint64_t)v.it_interval.tv_usec * 1000u;
+  }
+}
+
+static void itimer_clean(struct rc_leak *lk)
+{
+  struct itimerval zero;
+  memset(&zero, 0, sizeof zero);
+  if (syscall(SYS_setitimer, lk->u.itimer.which, &zero, NULL) == 0) {
+    lk->cleanup = RC_CLEAN_DISARMED;
+  } else {
+    lk->cleanup = RC_CLEAN_FAILED;
+    lk->detail = rc_fam_errtext(errno);
+  }
+}
+
+static void itimer_json(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "\"which\": \"");
+  rc_sb_puts(o, rc_itimer_names[lk->u.itimer.which]);
+  rc_sb_puts(o, "\", \"value_ns\": ");
+  rc_sb_putu(o, lk->u.itimer.value_ns);
+  rc_sb_puts(o, ", \"interval_ns\": ");
+  rc_sb_putu(o, lk->u.itimer.interval_ns);
+}
+
+static void itimer_describe(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "interval timer ");
+  rc_sb_puts(o, rc_itimer_names[lk->u.itimer.which]);
+  rc_sb_puts(o, ": fires in ");
+  put_duration(o, lk->u.itimer.value_ns);
+  if (lk->u.itimer.interval_ns) {
+    rc_sb_puts(o, ", then every ");
+    put_duration(o, lk->u.itimer.interval_ns);
+  }
+}
+
+const struct rc_family rc_family_itimer = {
+  .kind = RC_KIND_ITIMER,
+  .noun = "interval timer",
+  .plural = "interval timers",
+  .collect = itimer_collect,
+  .clean = itimer_clean,
+  .json_fields = itimer_json,
+  .describe = itimer_describe,
+};
+
+/* Interval timers survive exec (same pid): "itimer <which> <fn> <tid> <t_ns> <stack>". */
+int rc_itimer_handover_write(struct rc_strbuf *b)
+{
+  int n = 0;
+  for (int which = 0; which < 3; which++) {
+    struct itimerval v;
+    struct rc_obj *o = rc_obj_find(RC_KIND_ITIMER, (uint64_t)which);
+    if (o == NULL || o->owner != rc_pid || !itimer_get(which, &v))
+      continue;
+    rc_sb_puts(b, "itimer ");
+    rc_sb_puti(b, which);
+    rc_fam_put_common(b, o);
+    n++;
+  }
+  return n;
+}
+
+bool rc_itimer_handover_read(const char *kind, char *fields, uint32_t stack)
+{
+  if (strcmp(kind, "itimer") != 0)
+    return false;
+  char *p = fields;
+  long which = strtol(rc_fam_field(&p), NULL, 10);
+  if (which < 0 || which > 2)
+    return true;
+  rc_obj_publish(rc_fam_adopt(RC_KIND_ITIMER, (uint64_t)which, &p, stack));
+  return true;
+}

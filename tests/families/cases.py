@@ -1,0 +1,301 @@
+"""Timer, itimer, tmpdir, tmpfile and thread families: `cases.py NAME` runs
+one case (TAP); `cases.py --list` names them."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import check, check_clean, check_eq, check_leaks, done, prog, run, top_function
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def printed(res, key):
+    """Values of the program's "key value" lines."""
+    return re.findall(r"^%s (.*)$" % re.escape(key), res.stdout, re.M)
+
+
+def fam(name, **kw):
+    return run([prog("fam"), name], **kw)
+
+
+def common(res, name):
+    check_eq(res.status, 0, "%s: exit status unchanged" % name)
+
+
+def kinds(res):
+    return sorted(lk["kind"] for lk in res.leaks)
+
+
+# ---- POSIX timers ----
+
+@case
+def timers_half():
+    res = fam("timers_half")
+    common(res, "timers_half")
+    ids = [int(x) for x in printed(res, "timer")]
+    check_eq(len(ids), 5, "5 timers left by the program")
+    want = [{"kind": "timer", "timer_id": i, "clock": "CLOCK_MONOTONIC", "armed": False,
+             "interval_ns": 0, "acquired_by": "timer_create", "untracked": False,
+             "across_exec": False, "top": "make_timer", "in_stack": "timers_half",
+             "cleanup": "deleted"} for i in ids]
+    check_leaks(res.leaks, want, "exactly the 5 undeleted timers, by id")
+    check_eq(res.report["summary"], {"total": 5, "timer": 5, "suppressed": 0}, "summary")
+    check("SUMMARY: rcleak:" in res.stderr, "text report written")
+
+
+@case
+def timer_armed():
+    res = fam("timer_armed")
+    common(res, "timer_armed")
+    ids = [int(x) for x in printed(res, "timer")]
+    want = [{"kind": "timer", "timer_id": ids[0], "clock": "CLOCK_REALTIME", "armed": True,
+             "interval_ns": 1500000000, "acquired_by": "timer_create", "top": "arm_timer",
+             "cleanup": "deleted"}]
+    check_leaks(res.leaks, want, "an armed timer, with its interval")
+
+
+@case
+def timer_thread():
+    res = fam("timer_thread")
+    common(res, "timer_thread")
+    want = [{"kind": "timer", "clock": "CLOCK_MONOTONIC", "armed": False, "untracked": False,
+             "acquired_by": "timer_create", "top": "timer_thread_leak", "cleanup": "deleted"}]
+    check_leaks(res.leaks, want, "a SIGEV_THREAD timer, matched to its kernel timer")
+    check(all(isinstance(lk.get("timer_id"), int) and lk["timer_id"] >= 0 for lk in res.leaks),
+          "its kernel timer id was found")
+
+
+@case
+def timers_clean():
+    res = fam("timers_clean")
+    common(res, "timers_clean")
+    check_clean(res, "timers created and deleted")
+    check_eq(res.stderr, "", "no output at all")
+
+
+@case
+def old_timers():
+    """Binaries bound to timer_create@GLIBC_2.3.3 / @GLIBC_2.2.5 are tracked too."""
+    res = fam("old_timers")
+    common(res, "old_timers")
+    ids = [int(x) for x in printed(res, "timer")]
+    want = [{"kind": "timer", "timer_id": ids[0], "clock": "CLOCK_MONOTONIC", "untracked": False,
+             "acquired_by": "timer_create", "top": "old_timers"},
+            {"kind": "timer", "clock": "CLOCK_REALTIME", "untracked": False,
+             "acquired_by": "timer_create", "top": "old_timers"}]
+    check_leaks(res.leaks, want, "one leak per old version, the deleted ones released")
+
+
+@case
+def timer_fork():
+    res = fam("timer_fork")
+    common(res, "timer_fork")
+    ids = [int(x) for x in printed(res, "timer")]
+    child = int(printed(res, "child")[0])
+    check_leaks(res.leaks, [{"kind": "timer", "timer_id": ids[0], "top": "make_timer",
+                             "in_stack": "timer_fork"}], "parent: its own timer")
+    crep = res.reports.get(child)
+    check(crep is not None, "the child wrote a report")
+    if crep:
+        check_leaks(crep["leaks"], [{"kind": "timer", "clock": "CLOCK_BOOTTIME",
+                                     "top": "make_timer"}],
+                    "child: only its own timer, not the parent's")
+
+
+# ---- interval timers ----
+
+@case
+def itimers():
+    res = fam("itimers")
+    common(res, "itimers")
+    want = [{"kind": "itimer", "which": "ITIMER_REAL", "interval_ns": 2000000000,
+             "acquired_by": "setitimer", "untracked": False, "top": "arm_itimers",
+             "cleanup": "disarmed"},
+            {"kind": "itimer", "which": "ITIMER_PROF", "interval_ns": 250000000,
+             "acquired_by": "setitimer", "top": "arm_itimers", "cleanup": "disarmed"}]
+    check_leaks(res.leaks, want, "both armed interval timers")
+    for lk in res.leaks:
+        hi = 100e9 if lk["which"] == "ITIMER_REAL" else 200e9
+        check(hi - 30e9 < lk["value_ns"] <= hi, "%s value_ns %d" % (lk["which"], lk["value_ns"]))
+
+
+@case
+def alarm():
+    res = fam("alarm")
+    common(res, "alarm")
+    check_leaks(res.leaks, [{"kind": "itimer", "which": "ITIMER_REAL", "interval_ns": 0,
+                             "acquired_by": "alarm", "top": "set_alarm",
+                             "cleanup": "disarmed"}], "alarm() still pending")
+    check(70e9 < res.leaks[0]["value_ns"] <= 100e9 if res.leaks else False, "value_ns")
+
+
+@case
+def itimers_clean():
+    res = fam("itimers_clean")
+    common(res, "itimers_clean")
+    check_clean(res, "disarmed and expired interval timers")
+    check_eq(res.stderr, "", "no output at all")
+
+
+# ---- temporary directories ----
+
+@case
+def tmpdir_files():
+    res = fam("tmpdir_files")
+    common(res, "tmpdir_files")
+    d = printed(res, "tmpdir")[0]
+    check_leaks(res.leaks, [{"kind": "tmpdir", "path": d, "entries": 4, "acquired_by": "mkdtemp",
+                             "untracked": False, "top": "make_tmpdir",
+                             "in_stack": "tmpdir_files", "cleanup": "removed"}],
+                "the temp dir, with 4 names inside")
+    check(not os.path.lexists(d), "cleanup removed it recursively")
+    check("temp dir" in res.stderr and "SUMMARY: rcleak:" in res.stderr, "text report")
+
+
+@case
+def tmpdir_symlink():
+    res = fam("tmpdir_symlink")
+    common(res, "tmpdir_symlink")
+    d2 = printed(res, "tmpdir")[0]
+    swapped = printed(res, "swapped")[0]
+    check_leaks(res.leaks, [{"kind": "tmpdir", "path": d2, "entries": 1, "top": "make_tmpdir",
+                             "cleanup": "removed"}],
+                "only the real temp dir; the one replaced by a symlink is gone")
+    victim = os.path.join(res.workdir, "victim", "precious")
+    check(os.path.isfile(victim), "files behind the symlinks survive")
+    check(os.path.islink(swapped), "the symlink put in place of a temp dir is left alone")
+    check(not os.path.lexists(d2), "the temp dir holding a symlink was removed")
+
+
+@case
+def tmpdir_child_removed():
+    res = fam("tmpdir_child_removed")
+    common(res, "tmpdir_child_removed")
+    check_clean(res, "removed by a child, renamed away")
+    check(os.path.isdir(os.path.join(res.workdir, "elsewhere")),
+          "the renamed directory is not touched")
+
+
+@case
+def tmp_loop_clean():
+    res = fam("tmp_loop_clean")
+    common(res, "tmp_loop_clean")
+    check_clean(res, "3000 mkdtemp+rmdir and mkstemp+unlink, relative template")
+    check_eq(res.stderr, "", "no output at all")
+
+
+@case
+def tmpfile_left():
+    res = fam("tmpfile_left")
+    common(res, "tmpfile_left")
+    p = printed(res, "tmpfile")[0]
+    check_leaks(res.leaks, [{"kind": "tmpfile", "path": p, "bytes": 123, "acquired_by": "mkstemp",
+                             "untracked": False, "top": "tmpfile_left", "cleanup": "unlinked"}],
+                "the file left behind, its size")
+    check(not os.path.lexists(p), "cleanup unlinked it")
+
+
+@case
+def mkstemp_fd_and_path():
+    res = fam("mkstemp_fd_and_path")
+    common(res, "mkstemp_fd_and_path")
+    fd, fd2 = int(printed(res, "fd")[0]), int(printed(res, "fd2")[0])
+    p, q = printed(res, "tmpfile")[0], printed(res, "tmpfile2")[0]
+    top = "mkstemp_fd_and_path"
+    check_leaks(res.leaks, [
+        {"kind": "fd", "fd": fd, "type": "file", "target": p, "cloexec": False,
+         "acquired_by": "mkstemp", "top": top},
+        {"kind": "tmpfile", "path": p, "bytes": 0, "acquired_by": "mkstemp", "top": top},
+        {"kind": "fd", "fd": fd2, "type": "file", "target": q, "cloexec": True,
+         "acquired_by": "mkostemps", "top": top},
+        {"kind": "tmpfile", "path": q, "bytes": 3, "acquired_by": "mkostemps", "top": top},
+    ], "the descriptor and the path, separately")
+    check_eq(res.report["summary"], {"total": 4, "fd": 2, "tmpfile": 2, "suppressed": 0}, "summary")
+
+
+@case
+def cleanup_off():
+    res = fam("tmpfile_left", options="cleanup=0")
+    p = printed(res, "tmpfile")[0]
+    check_leaks(res.leaks, [{"kind": "tmpfile", "path": p, "cleanup": "none"}], "reported")
+    check(os.path.isfile(p), "cleanup=0 leaves the file")
+    res = fam("tmpdir_files", options="cleanup=0")
+    d = printed(res, "tmpdir")[0]
+    check_leaks(res.leaks, [{"kind": "tmpdir", "path": d, "cleanup": "none"}], "reported")
+    check(os.path.isfile(os.path.join(d, "sub", "deeper", "file")), "cleanup=0 leaves the dir")
+    res = fam("itimers", options="cleanup=0")
+    check(all(lk["cleanup"] == "none" for lk in res.leaks) and len(res.leaks) == 2,
+          "cleanup=0 leaves interval timers")
+
+
+# ---- threads ----
+
+@case
+def threads_unjoined():
+    res = fam("threads_unjoined")
+    common(res, "threads_unjoined")
+    fin = [int(x) for x in printed(res, "finished")]
+    runn = [int(x) for x in printed(res, "running")]
+    want = ([{"kind": "thread", "thread_tid": t, "start_routine": "quick", "detached": False,
+              "state": "finished", "acquired_by": "pthread_create", "top": "spawn",
+              "in_stack": "threads_unjoined", "cleanup": "none"} for t in fin] +
+            [{"kind": "thread", "thread_tid": t, "start_routine": "forever", "detached": False,
+              "state": "running", "acquired_by": "pthread_create", "top": "spawn",
+              "cleanup": "none"} for t in runn])
+    check_eq(len(want), 4, "4 threads")
+    check_leaks(res.leaks, want, "4 threads never joined, as they are")
+
+
+@case
+def threads_clean():
+    res = fam("threads_clean")
+    common(res, "threads_clean")
+    check_clean(res, "joined, tryjoined, timedjoined, detached, created detached")
+    check_eq(res.stderr, "", "no output at all")
+
+
+@case
+def thread_detached_running():
+    res = fam("thread_detached_running")
+    common(res, "thread_detached_running")
+    runn = [int(x) for x in printed(res, "running")]
+    check_leaks(res.leaks, [{"kind": "thread", "thread_tid": runn[0], "start_routine": "forever",
+                             "detached": True, "state": "running",
+                             "top": "thread_detached_running"}],
+                "a detached thread still running; the finished one released")
+
+
+# ---- across exec ----
+
+@case
+def across_exec():
+    res = fam("exec")
+    common(res, "across_exec")
+    d = printed(res, "tmpdir")[0]
+    check_eq(printed(res, "exec'd"), [str(res.pid)], "the new image ran in the same pid")
+    check_leaks(res.leaks, [
+        {"kind": "itimer", "which": "ITIMER_REAL", "interval_ns": 3000000000,
+         "acquired_by": "setitimer", "across_exec": True, "top": "before_exec",
+         "cleanup": "disarmed"},
+        {"kind": "tmpdir", "path": d, "entries": 0, "acquired_by": "mkdtemp",
+         "across_exec": True, "top": "make_tmpdir", "in_stack": "before_exec",
+         "cleanup": "removed"},
+    ], "reported by the new image, with the old image's stacks")
+    check_eq(res.report["cmdline"][1:2], ["after_exec"], "the report is the new image's")
+    check_eq(res.stderr.count("SUMMARY: rcleak:"), 1, "reported once")
+    check(not os.path.lexists(d), "removed at the end")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(CASES))
+        sys.exit(0)
+    for name in sys.argv[1:]:
+        CASES[name]()
+    done()
