@@ -13,9 +13,12 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #define RC_FUNCS_FD(X)                                                          \
   X(int, open, (const char *path, int flags, ...))                               \
@@ -95,10 +98,31 @@
                              void (*rtld_fini)(void), void *stack_end))
 
 /* Children: fork, vfork, posix_spawn, popen, the wait family (child_*.c). */
-#define RC_FUNCS_CHILD(X)
+#define RC_FUNCS_CHILD(X)                                                       \
+  X(pid_t, fork, (void))                                                         \
+  X(pid_t, vfork, (void))                                                        \
+  X(int, posix_spawn, (pid_t *pid, const char *path,                             \
+                       const posix_spawn_file_actions_t *fa,                     \
+                       const posix_spawnattr_t *attr, char *const argv[],        \
+                       char *const envp[]))                                      \
+  X(int, posix_spawnp, (pid_t *pid, const char *file,                            \
+                        const posix_spawn_file_actions_t *fa,                    \
+                        const posix_spawnattr_t *attr, char *const argv[],       \
+                        char *const envp[]))                                     \
+  X(FILE *, popen, (const char *command, const char *type))                      \
+  X(int, pclose, (FILE *fp))                                                     \
+  X(pid_t, wait, (int *status))                                                  \
+  X(pid_t, waitpid, (pid_t pid, int *status, int options))                       \
+  X(int, waitid, (idtype_t idtype, id_t id, siginfo_t *info, int options))       \
+  X(pid_t, wait3, (int *status, int options, struct rusage *ru))                 \
+  X(pid_t, wait4, (pid_t pid, int *status, int options, struct rusage *ru))
 
 /* Signal dispositions: signal, sigaction, bsd_signal, sysv_signal (signal_hook.c). */
-#define RC_FUNCS_SIGNAL(X)
+#define RC_FUNCS_SIGNAL(X)                                                      \
+  X(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old)) \
+  X(__sighandler_t, signal, (int sig, __sighandler_t handler))                   \
+  X(__sighandler_t, bsd_signal, (int sig, __sighandler_t handler))               \
+  X(__sighandler_t, sysv_signal, (int sig, __sighandler_t handler))
 
 /* POSIX timers and interval timers (timer_*.c). */
 #include <sys/time.h> /* struct itimerval, __itimer_which_t for the rows below */

@@ -1,0 +1,606 @@
+/* The child family at exit: which children are leaks, what they look like,
+ * how they are cleaned, and how records cross exec.
+ *
+ * Kernel truth beats bookkeeping: a recorded child counts only if
+ * /proc/PID/stat still shows a process with our pid as parent and the start
+ * time recorded at creation; one reaped behind our back (SIGCHLD ignored,
+ * SA_NOCLDWAIT, a libc-internal wait) simply no longer matches.  Children no
+ * interposer saw (system()'s, a raw clone) are found by listing this
+ * process's children and reported as untracked.
+ *
+ * Everything on the report path is async-signal-safe, because the report
+ * also runs from rcleak's handler of a terminating signal: raw system calls,
+ * stack buffers and the report arena; no malloc, no stdio, no locks. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "child.h"
+#include "fdtable.h"
+#include "handover.h"
+#include "leaks.h"
+#include "objtable.h"
+#include "options.h"
+#include "procfs.h"
+#include "rc.h"
+#include "real.h"
+#include "strbuf.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+enum { RC_CHILD_RUNNING, RC_CHILD_STOPPED, RC_CHILD_ZOMBIE };
+static const char *const rc_child_state_names[] = {"running", "stopped", "zombie"};
+
+/* ---- /proc/PID/stat ---- */
+
+static void proc_path(struct rc_strbuf *b, pid_t pid, const char *leaf)
+{
+  rc_sb_puts(b, "/proc/");
+  rc_sb_putu(b, (unsigned)pid);
+  rc_sb_putc(b, '/');
+  rc_sb_puts(b, leaf);
+  rc_sb_cstr(b);
+}
+
+bool rc_proc_stat_read(pid_t pid, struct rc_proc_stat *st)
+{
+  char path[48], buf[1024];
+  struct rc_strbuf b;
+  rc_sb_init(&b, path, sizeof path);
+  proc_path(&b, pid, "stat");
+  if (rc_read_file(path, buf, sizeof buf) <= 0)
+    return false;
+  /* "pid (comm) S ppid ... starttime ...": comm may hold spaces and ')',
+   * so fields are counted from the last ')'. */
+  char *open = strchr(buf, '(');
+  char *close = strrchr(buf, ')');
+  if (open == NULL || close == NULL || close < open || close[1] != ' ')
+    return false;
+  size_t n = (size_t)(close - open - 1);
+  if (n >= sizeof st->comm)
+    n = sizeof st->comm - 1;
+  memcpy(st->comm, open + 1, n);
+  st->comm[n] = '\0';
+  const char *p = close + 2;
+  st->state = *p;
+  st->ppid = 0;
+  st->start_time = 0;
+  /* p is at field 3 (state); fields are single-space separated from here */
+  for (int field = 3; *p && field <= 22; field++) {
+    if (field == 4 || field == 22) {
+      uint64_t v = 0;
+      for (const char *q = p; *q >= '0' && *q <= '9'; q++)
+        v = v * 10 + (uint64_t)(*q - '0');
+      if (field == 4)
+        st->ppid = (pid_t)v;
+      else
+        st->start_time = v;
+    }
+    while (*p && *p != ' ')
+      p++;
+    while (*p == ' ')
+      p++;
+  }
+  return st->start_time != 0;
+}
+
+/* ---- recording (called from the interposers) ---- */
+
+/* Records of children that vanished without a wait we saw (SIGCHLD ignored)
+ * are dropped now and then, so a long-running program that forks forever
+ * does not fill the table.  The exit hook does not depend on this. */
+static _Atomic uint32_t rc_child_since_prune;
+
+static bool prune_one(struct rc_obj *o, void *arg)
+{
+  (void)arg;
+  struct rc_proc_stat st;
+  if (o->owner == rc_pid &&
+      (!rc_proc_stat_read((pid_t)o->key, &st) || st.ppid != rc_pid || st.start_time != o->data[0]))
+    rc_obj_remove_slot(o);
+  return true;
+}
+
+void rc_child_acquired(pid_t pid, unsigned fn)
+{
+  if (rc_tls_mode == RC_MODE_VFORK || pid <= 0)
+    return;
+  int saved = errno;
+  int mode = rc_tls_mode;
+  struct rc_proc_stat st;
+  /* Read the start time now: a child that is already gone (a SIGCHLD handler
+   * reaped it before we got here) is not recorded at all. */
+  if (rc_proc_stat_read(pid, &st) && st.ppid == rc_pid) {
+    /* Any older record with this pid is stale: the kernel handed the number
+     * out again, so that process is gone. */
+    rc_obj_remove(RC_KIND_CHILD, (uint64_t)pid);
+    struct rc_obj *o = rc_obj_begin(RC_KIND_CHILD, (uint64_t)pid, fn);
+    if (o != NULL) {
+      o->data[0] = st.start_time;
+      rc_obj_publish(o);
+    }
+    if (__atomic_add_fetch(&rc_child_since_prune, 1, __ATOMIC_RELAXED) % 4096 == 0) {
+      rc_enter();
+      rc_obj_each(RC_KIND_CHILD, prune_one, NULL);
+      rc_leave(mode);
+    }
+  }
+  errno = saved;
+}
+
+void rc_child_reaped(pid_t pid)
+{
+  if (rc_tls_mode == RC_MODE_VFORK)
+    return;
+  int saved = errno;
+  rc_obj_remove(RC_KIND_CHILD, (uint64_t)pid);
+  errno = saved;
+}
+
+/* ---- the exit report ---- */
+
+#define RC_CHILD_SEEN_MAX 65536
+
+struct collect_ctx {
+  struct rc_leakset *ls;
+  pid_t *seen; /* tracked children already reported */
+  uint32_t nseen;
+};
+
+static struct rc_leakset *rc_child_ls; /* for the batch clean, see child_clean */
+
+static bool seen(const struct collect_ctx *c, pid_t pid)
+{
+  for (uint32_t i = 0; i < c->nseen; i++)
+    if (c->seen[i] == pid)
+      return true;
+  return false;
+}
+
+/* "sleep 30": the cmdline with NULs as spaces; "[comm]" when it is empty (a
+ * zombie, a kernel-side clone), as ps shows them. */
+static const char *command_of(pid_t pid, const struct rc_proc_stat *st)
+{
+  char path[48], buf[4096];
+  struct rc_strbuf b;
+  rc_sb_init(&b, path, sizeof path);
+  proc_path(&b, pid, "cmdline");
+  ssize_t n = rc_read_file(path, buf, sizeof buf);
+  while (n > 0 && buf[n - 1] == '\0')
+    n--;
+  if (n <= 0) {
+    char c[48];
+    struct rc_strbuf cb;
+    rc_sb_init(&cb, c, sizeof c);
+    rc_sb_putc(&cb, '[');
+    rc_sb_puts(&cb, st->comm);
+    rc_sb_putc(&cb, ']');
+    return rc_arena_strdup(rc_sb_cstr(&cb));
+  }
+  for (ssize_t i = 0; i < n; i++)
+    if (buf[i] == '\0')
+      buf[i] = ' ';
+  buf[n] = '\0';
+  return rc_arena_strdup(buf);
+}
+
+static uint8_t state_of(char s)
+{
+  if (s == 'Z')
+    return RC_CHILD_ZOMBIE;
+  if (s == 'T' || s == 't')
+    return RC_CHILD_STOPPED;
+  return RC_CHILD_RUNNING;
+}
+
+static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct rc_proc_stat *st)
+{
+  struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_CHILD);
+  if (lk == NULL)
+    return NULL;
+  lk->u.child.pid = pid;
+  lk->u.child.state = state_of(st->state);
+  lk->u.child.start_time = st->start_time;
+  lk->target = command_of(pid, st);
+  return lk;
+}
+
+static bool collect_tracked(struct rc_obj *o, void *arg)
+{
+  struct collect_ctx *c = arg;
+  if (o->owner != rc_pid)
+    return true; /* the parent's record, inherited by fork: not ours */
+  pid_t pid = (pid_t)o->key;
+  struct rc_proc_stat st;
+  if (!rc_proc_stat_read(pid, &st) || st.ppid != rc_pid || st.start_time != o->data[0] ||
+      st.state == 'X')
+    return true; /* reaped by a path no wrapper saw: released */
+  if (seen(c, pid))
+    return true;
+  struct rc_leak *lk = add_child(c, pid, &st);
+  if (lk == NULL)
+    return false;
+  lk->fn = o->fn;
+  lk->tid = o->tid;
+  lk->stack_id = o->stack_id;
+  lk->t_ns = o->t_ns;
+  if (o->flags & RC_OBJF_ACROSS_EXEC)
+    lk->flags |= RC_LEAK_ACROSS_EXEC;
+  if (o->flags & RC_OBJF_FOREIGN_STACK)
+    lk->flags |= RC_LEAK_FOREIGN_STACK;
+  if (c->nseen < RC_CHILD_SEEN_MAX)
+    c->seen[c->nseen++] = pid;
+  return true;
+}
+
+static void consider_untracked(struct collect_ctx *c, pid_t pid)
+{
+  if (pid <= 0 || seen(c, pid))
+    return;
+  struct rc_proc_stat st;
+  if (!rc_proc_stat_read(pid, &st) || st.ppid != rc_pid)
+    return;
+  struct rc_leak *lk = add_child(c, pid, &st);
+  if (lk != NULL)
+    lk->flags |= RC_LEAK_UNTRACKED;
+  if (c->nseen < RC_CHILD_SEEN_MAX)
+    c->seen[c->nseen++] = pid;
+}
+
+static pid_t parse_pid(const char **s)
+{
+  const char *p = *s;
+  pid_t v = 0;
+  while (*p >= '0' && *p <= '9')
+    v = v * 10 + (*p++ - '0');
+  *s = p;
+  return v;
+}
+
+/* Call fn for each numeric entry of a /proc directory. */
+struct numeric_ctx {
+  void (*fn)(pid_t, void *);
+  void *arg;
+};
+
+static bool numeric_entry(const char *name, unsigned char type, void *arg)
+{
+  (void)type;
+  struct numeric_ctx *n = arg;
+  if (*name >= '1' && *name <= '9')
+    n->fn(parse_pid(&name), n->arg);
+  return true;
+}
+
+static void each_numeric(const char *dir, void (*fn)(pid_t, void *), void *arg)
+{
+  struct numeric_ctx n = {fn, arg};
+  (void)rc_dir_each(AT_FDCWD, dir, false, numeric_entry, &n);
+}
+
+/* Fast path: /proc/self/task/TID/children (CONFIG_PROC_CHILDREN). */
+struct task_ctx {
+  struct collect_ctx *c;
+  bool unavailable;
+};
+
+static void task_children(pid_t tid, void *arg)
+{
+  struct task_ctx *t = arg;
+  char path[64], buf[8192];
+  struct rc_strbuf b;
+  rc_sb_init(&b, path, sizeof path);
+  rc_sb_puts(&b, "/proc/self/task/");
+  rc_sb_putu(&b, (unsigned)tid);
+  rc_sb_puts(&b, "/children");
+  rc_sb_cstr(&b);
+  int saved = errno;
+  int fd = rc_sys_open(path, O_RDONLY, 0);
+  if (fd < 0) {
+    if (errno == ENOENT && tid == rc_pid)
+      t->unavailable = true;
+    errno = saved;
+    return;
+  }
+  size_t got = 0;
+  for (;;) {
+    long r = syscall(SYS_read, fd, buf + got, sizeof buf - 1 - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+    if (got == sizeof buf - 1)
+      break;
+  }
+  buf[got] = '\0';
+  rc_sys_close(fd);
+  errno = saved;
+  for (const char *p = buf; *p;) {
+    if (*p >= '0' && *p <= '9')
+      consider_untracked(t->c, parse_pid(&p));
+    else
+      p++;
+  }
+}
+
+static void any_process(pid_t pid, void *arg)
+{
+  consider_untracked(arg, pid);
+}
+
+static void child_collect(struct rc_leakset *ls)
+{
+  struct collect_ctx c = {ls, rc_arena_alloc(RC_CHILD_SEEN_MAX * sizeof(pid_t)), 0};
+  rc_child_ls = ls;
+  if (c.seen == NULL)
+    return;
+  rc_obj_each(RC_KIND_CHILD, collect_tracked, &c);
+  struct task_ctx t = {&c, false};
+  each_numeric("/proc/self/task", task_children, &t);
+  if (t.unavailable) /* no children files: look at every process's parent */
+    each_numeric("/proc", any_process, &c);
+}
+
+/* ---- cleaning ---- */
+
+struct victim {
+  struct rc_leak *lk;
+  pid_t pid;
+  int pidfd; /* pins the process once its identity is checked; -1 if none */
+  bool done;
+};
+
+static bool is_ours(const struct rc_leak *lk, struct rc_proc_stat *st)
+{
+  return rc_proc_stat_read(lk->u.child.pid, st) && st->ppid == rc_pid &&
+         st->start_time == lk->u.child.start_time;
+}
+
+static long send_sig(const struct victim *v, int sig)
+{
+  if (v->pidfd >= 0)
+    return syscall(SYS_pidfd_send_signal, v->pidfd, sig, NULL, 0);
+  return syscall(SYS_kill, v->pid, sig);
+}
+
+/* Reap the victim if it has ended; true when it is gone. */
+static bool try_reap(struct victim *v)
+{
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  long r = v->pidfd >= 0
+               ? syscall(SYS_waitid, P_PIDFD, v->pidfd, &si, WEXITED | WNOHANG, NULL)
+               : syscall(SYS_waitid, P_PID, v->pid, &si, WEXITED | WNOHANG, NULL);
+  if (r == 0 && si.si_pid != 0)
+    return true;
+  return r < 0 && errno == ECHILD; /* someone else reaped it meanwhile */
+}
+
+static void fail(struct rc_leak *lk, const char *why)
+{
+  lk->cleanup = RC_CLEAN_FAILED;
+  lk->detail = why;
+}
+
+static void nap_ms(long ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Wait until every victim not done is reaped, or `ms` passes; each reaped
+ * one gets `sig` as the signal that worked. */
+static void reap_all(struct victim *v, uint32_t n, long ms, int sig)
+{
+  uint64_t deadline = rc_now_ns() + (uint64_t)ms * 1000000u;
+  for (;;) {
+    bool pending = false;
+    for (uint32_t i = 0; i < n; i++) {
+      if (v[i].done)
+        continue;
+      if (try_reap(&v[i])) {
+        v[i].done = true;
+        v[i].lk->cleanup = RC_CLEAN_KILLED;
+        v[i].lk->cleanup_sig = sig;
+      } else {
+        pending = true;
+      }
+    }
+    if (!pending || rc_now_ns() >= deadline)
+      return;
+    nap_ms(2);
+  }
+}
+
+/* All leaked children are cleaned together, on the first call, so that N
+ * children ignoring SIGTERM cost one grace period, not N: SIGTERM to all
+ * (plus SIGCONT to a stopped one, or the SIGTERM would wait for it), wait up
+ * to kill_grace_ms, SIGKILL the rest, reap.  Zombies are just reaped. */
+static void child_clean(struct rc_leak *first)
+{
+  if (first->cleanup != RC_CLEAN_NONE)
+    return; /* done with an earlier one of the batch */
+  /* The batch: `first` and every later child leak the report will clean
+   * (the same filter as report.c's clean_survivors). */
+  struct rc_leakset *ls = rc_child_ls;
+  bool in_set = ls != NULL && first >= ls->v && first < ls->v + ls->n;
+  uint32_t from = in_set ? (uint32_t)(first - ls->v) : 0;
+  uint32_t to = in_set ? ls->n : 1;
+  struct victim *v = rc_arena_alloc((to - from) * sizeof *v);
+  if (v == NULL) {
+    fail(first, "out of memory");
+    return;
+  }
+  uint32_t n = 0;
+  for (uint32_t i = from; i < to; i++) {
+    struct rc_leak *lk = in_set ? &ls->v[i] : first;
+    if (lk != first && (lk->kind != RC_KIND_CHILD || lk->cleanup != RC_CLEAN_NONE ||
+                        (lk->flags & (RC_LEAK_SUPPRESSED | RC_LEAK_UNTRACKED))))
+      continue;
+    struct rc_proc_stat st;
+    if (!is_ours(lk, &st)) {
+      fail(lk, "no longer this process's child");
+      continue;
+    }
+    struct victim *x = &v[n];
+    x->lk = lk;
+    x->pid = lk->u.child.pid;
+    x->pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
+    if (x->pidfd >= 0 && !is_ours(lk, &st)) {
+      /* the pid changed hands between the check and the pidfd */
+      rc_sys_close(x->pidfd);
+      fail(lk, "no longer this process's child");
+      continue;
+    }
+    n++;
+    if (st.state == 'Z') {
+      x->done = true;
+      if (try_reap(x))
+        lk->cleanup = RC_CLEAN_REAPED;
+      else
+        fail(lk, "could not reap the zombie");
+      continue;
+    }
+    if (send_sig(x, SIGTERM) != 0) {
+      x->done = true;
+      fail(lk, errno == EPERM ? "permission denied" : "cannot signal it");
+      continue;
+    }
+    if (st.state == 'T' || st.state == 't')
+      (void)send_sig(x, SIGCONT);
+  }
+  reap_all(v, n, rc_options.kill_grace_ms, SIGTERM);
+  bool killed = false;
+  for (uint32_t i = 0; i < n; i++)
+    if (!v[i].done) {
+      (void)send_sig(&v[i], SIGKILL);
+      killed = true;
+    }
+  if (killed) /* SIGKILL is not refused; the bound is a safety net (D state) */
+    reap_all(v, n, 10000, SIGKILL);
+  for (uint32_t i = 0; i < n; i++) {
+    if (!v[i].done)
+      fail(v[i].lk, "still alive after SIGKILL");
+    if (v[i].pidfd >= 0)
+      rc_sys_close(v[i].pidfd);
+  }
+}
+
+static void child_json(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "\"pid\": ");
+  rc_sb_puti(o, lk->u.child.pid);
+  rc_sb_puts(o, ", \"state\": \"");
+  rc_sb_puts(o, rc_child_state_names[lk->u.child.state]);
+  rc_sb_puts(o, "\", \"command\": ");
+  rc_sb_put_json_str(o, lk->target ? lk->target : "");
+}
+
+static void child_describe(struct rc_strbuf *o, const struct rc_leak *lk)
+{
+  rc_sb_puts(o, "child ");
+  rc_sb_puti(o, lk->u.child.pid);
+  rc_sb_puts(o, ": ");
+  rc_sb_puts(o, rc_child_state_names[lk->u.child.state]);
+  if (lk->target && *lk->target) {
+    rc_sb_putc(o, ' ');
+    rc_sb_puts(o, lk->target);
+  }
+}
+
+const struct rc_family rc_family_child = {
+  .kind = RC_KIND_CHILD,
+  .noun = "child process",
+  .plural = "child processes",
+  .collect = child_collect,
+  .clean = child_clean,
+  .json_fields = child_json,
+  .describe = child_describe,
+};
+
+/* ---- across exec (handover.h) ---- */
+
+/* "child <pid> <acquirer> <tid> <t_ns> <start_time> " + the stack. */
+struct how_ctx {
+  struct rc_strbuf *o;
+  int count;
+};
+
+static bool handover_one(struct rc_obj *o, void *arg)
+{
+  struct how_ctx *h = arg;
+  if (o->owner != rc_pid)
+    return true;
+  rc_sb_puts(h->o, "child ");
+  rc_sb_putu(h->o, o->key);
+  rc_sb_putc(h->o, ' ');
+  rc_sb_puts(h->o, rc_fn_name(o->fn) ? rc_fn_name(o->fn) : "-");
+  rc_sb_putc(h->o, ' ');
+  rc_sb_puti(h->o, o->tid);
+  rc_sb_putc(h->o, ' ');
+  rc_sb_putu(h->o, o->t_ns);
+  rc_sb_putc(h->o, ' ');
+  rc_sb_putu(h->o, o->data[0]);
+  rc_sb_putc(h->o, ' ');
+  rc_handover_put_stack(h->o, o->stack_id,
+                        (o->flags & RC_OBJF_FOREIGN_STACK) ? RC_FDF_FOREIGN_STACK : 0);
+  h->count++;
+  return true;
+}
+
+int rc_child_handover_write(struct rc_strbuf *o);
+int rc_child_handover_write(struct rc_strbuf *o)
+{
+  struct how_ctx h = {o, 0};
+  rc_obj_each(RC_KIND_CHILD, handover_one, &h);
+  return h.count;
+}
+
+bool rc_child_handover_read(const char *kind, char *fields, uint32_t stack);
+bool rc_child_handover_read(const char *kind, char *fields, uint32_t stack)
+{
+  if (strcmp(kind, "child") != 0)
+    return false;
+  char *p = fields;
+  pid_t pid = (pid_t)strtol(p, &p, 10);
+  while (*p == ' ')
+    p++;
+  char *name = p;
+  while (*p && *p != ' ')
+    p++;
+  if (*p)
+    *p++ = '\0';
+  unsigned fn = rc_fn_from_name(name);
+  int32_t tid = (int32_t)strtol(p, &p, 10);
+  uint64_t t_ns = strtoull(p, &p, 10);
+  uint64_t start = strtoull(p, &p, 10);
+  if (pid <= 0)
+    return true;
+  rc_obj_remove(RC_KIND_CHILD, (uint64_t)pid);
+  struct rc_obj *o = rc_obj_begin(RC_KIND_CHILD, (uint64_t)pid, fn);
+  if (o != NULL) {
+    o->tid = tid;
+    o->t_ns = t_ns;
+    o->stack_id = stack;
+    o->flags |= RC_OBJF_ACROSS_EXEC | RC_OBJF_FOREIGN_STACK;
+    o->data[0] = start;
+    rc_obj_publish(o);
+  }
+  return true;
+}

@@ -1,0 +1,205 @@
+/* Interposers of the child family: what creates a child process (fork,
+ * posix_spawn, posix_spawnp, popen; vfork is in vfork.S) and what reaps one
+ * (the wait family, pclose).
+ *
+ * glibc's popen and system start their children through an internal
+ * posix_spawn (__spawni) that no interposer sees, so popen needs its own
+ * wrapper; system() is deliberately not wrapped: it waits for its own child,
+ * and a child it leaves behind is found at exit by the /proc scan and
+ * reported as untracked.
+ *
+ * A child is released only when the kernel says it was reaped: a wait call
+ * that returned it with an exit or death status (not a stop or continue, not
+ * with WNOWAIT).  Children reaped by the kernel because SIGCHLD is ignored
+ * need no wrapper at all: the exit hook checks every record against /proc,
+ * and a child that no longer exists is no leak. */
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "fdtable.h"
+#include "objtable.h"
+#include "rc.h"
+#include "real.h"
+
+RC_EXPORT pid_t fork(void)
+{
+  pid_t pid = REAL(fork)();
+  if (pid > 0)
+    rc_child_acquired(pid, RC_FN_fork);
+  return pid;
+}
+
+#if defined(__x86_64__)
+/* Called by vfork.S in the parent only, once the child has exec'd or exited
+ * and the parent runs again: `r` is the raw system call result. */
+long rc_vfork_parent(long r);
+long rc_vfork_parent(long r)
+{
+  if (r < 0) {
+    errno = (int)-r;
+    return -1;
+  }
+  rc_child_acquired((pid_t)r, RC_FN_vfork);
+  return r;
+}
+#else
+/* No assembly vfork for this architecture (see vfork.S for why a C wrapper
+ * cannot call the real vfork).  POSIX allows vfork to be fork, and a correct
+ * vfork child (exec or _exit only) behaves the same under fork. */
+RC_EXPORT pid_t vfork(void)
+{
+  pid_t pid = REAL(fork)();
+  if (pid > 0)
+    rc_child_acquired(pid, RC_FN_vfork);
+  return pid;
+}
+#endif
+
+RC_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+  pid_t own; /* the caller may pass NULL, but we need the pid */
+  pid_t *p = pid ? pid : &own;
+  int r = REAL(posix_spawn)(p, path, fa, attr, argv, envp);
+  if (r == 0)
+    rc_child_acquired(*p, RC_FN_posix_spawn);
+  return r;
+}
+
+RC_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+  pid_t own;
+  pid_t *p = pid ? pid : &own;
+  int r = REAL(posix_spawnp)(p, file, fa, attr, argv, envp);
+  if (r == 0)
+    rc_child_acquired(*p, RC_FN_posix_spawnp);
+  return r;
+}
+
+/* popen returns a FILE, not a pid.  glibc keeps the pid right after the
+ * FILE in its private struct _IO_proc_file { struct _IO_FILE_plus file;
+ * pid_t pid; ... } (libio/iopopen.c, unchanged since glibc 2.1), where
+ * _IO_FILE_plus is a FILE followed by its vtable pointer.  The value read is
+ * only trusted if /proc confirms it is a child of this process. */
+struct rc_io_proc_file {
+  FILE file;
+  const void *vtable;
+  pid_t pid;
+};
+
+static pid_t popen_pid(FILE *fp)
+{
+#ifdef __GLIBC__
+  pid_t pid = ((const struct rc_io_proc_file *)fp)->pid;
+  return pid > 0 ? pid : -1;
+#else
+  (void)fp;
+  return -1;
+#endif
+}
+
+RC_EXPORT FILE *popen(const char *command, const char *type)
+{
+  FILE *fp = REAL(popen)(command, type);
+  if (fp == NULL || rc_tls_mode == RC_MODE_VFORK)
+    return fp;
+  int saved = errno;
+  rc_fd_acquired(fileno_unlocked(fp), RC_FN_popen);
+  pid_t pid = popen_pid(fp);
+  struct rc_proc_stat st;
+  if (pid > 0 && rc_proc_stat_read(pid, &st) && st.ppid == rc_pid)
+    rc_child_acquired(pid, RC_FN_popen);
+  errno = saved;
+  return fp;
+}
+
+RC_EXPORT int pclose(FILE *fp)
+{
+  pid_t pid = -1;
+  if (fp != NULL && rc_tls_mode != RC_MODE_VFORK) {
+    int saved = errno;
+    /* Forget the descriptor before it is closed (see fdtable.h). */
+    rc_fd_released(fileno_unlocked(fp));
+    pid = popen_pid(fp);
+    errno = saved;
+  }
+  int r = REAL(pclose)(fp);
+  /* pclose waited for the child; if it failed to (ECHILD: someone else
+   * reaped it), the child is gone all the same.  Only a record made by
+   * popen is dropped, so a bad FILE cannot release an unrelated child. */
+  if (pid > 0) {
+    int saved = errno;
+    struct rc_obj *o = rc_obj_find(RC_KIND_CHILD, (uint64_t)pid);
+    if (o != NULL && o->fn == RC_FN_popen && o->owner == rc_pid)
+      rc_obj_remove_slot(o);
+    errno = saved;
+  }
+  return r;
+}
+
+/* ---- the wait family ---- */
+
+static void reaped_if_ended(pid_t r, int status)
+{
+  if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
+    rc_child_reaped(r);
+}
+
+/* The status is needed to tell a reaped child from a stopped or continued
+ * one (WUNTRACED, WCONTINUED), so a NULL status pointer is replaced by ours. */
+RC_EXPORT pid_t wait(int *status)
+{
+  int own = 0;
+  int *sp = status ? status : &own;
+  pid_t r = REAL(wait)(sp);
+  reaped_if_ended(r, *sp);
+  return r;
+}
+
+RC_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+  int own = 0;
+  int *sp = status ? status : &own;
+  pid_t r = REAL(waitpid)(pid, sp, options);
+  reaped_if_ended(r, *sp);
+  return r;
+}
+
+RC_EXPORT pid_t wait3(int *status, int options, struct rusage *ru)
+{
+  int own = 0;
+  int *sp = status ? status : &own;
+  pid_t r = REAL(wait3)(sp, options, ru);
+  reaped_if_ended(r, *sp);
+  return r;
+}
+
+RC_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+  int own = 0;
+  int *sp = status ? status : &own;
+  pid_t r = REAL(wait4)(pid, sp, options, ru);
+  reaped_if_ended(r, *sp);
+  return r;
+}
+
+/* waitid reports in a siginfo_t; WNOWAIT leaves the child waitable, so it
+ * is not a release. */
+RC_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+  siginfo_t own;
+  siginfo_t *ip = info ? info : &own;
+  if (info == NULL)
+    own.si_pid = 0;
+  int r = REAL(waitid)(idtype, id, ip, options);
+  if (r == 0 && !(options & WNOWAIT) && ip->si_pid > 0 &&
+      (ip->si_code == CLD_EXITED || ip->si_code == CLD_KILLED || ip->si_code == CLD_DUMPED))
+    rc_child_reaped(ip->si_pid);
+  return r;
+}

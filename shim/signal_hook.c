@@ -1,0 +1,275 @@
+/* The signal hook: a process ended by SIGTERM (SIGINT, SIGHUP, SIGQUIT, or
+ * what `signals=` says) never reaches exit(), so for those signals whose
+ * disposition is the default, rcleak's handler is installed at start-up.  It
+ * writes the report, cleans survivors, restores the default disposition and
+ * re-raises, so the parent still sees "killed by SIGTERM".
+ *
+ * Transparent to the program: the kernel holds rcleak's handler only while
+ * the program's own disposition is SIG_DFL.  signal, sigaction, bsd_signal and
+ * sysv_signal are interposed: a program installing a handler (or SIG_IGN)
+ * replaces ours in the kernel and gets exactly its own behaviour; setting
+ * SIG_DFL puts ours back; a query returns what the program set (SIG_DFL,
+ * with its own mask and flags, when the kernel holds ours), never rcleak's
+ * handler.  Dispositions changed by libc-internal calls (system() ignores
+ * SIGINT and SIGQUIT for a while, then restores what was there) need no
+ * wrapper: they save and restore the kernel's value.
+ *
+ * ASYNC-SIGNAL SAFETY.  rc_signal_handler and everything it calls
+ * (rc_report_run and every family's collect/clean/json/describe) use only
+ * system calls, stack buffers, static buffers and the mmap-backed report
+ * arena: no malloc, no stdio, no lock that an interrupted thread might hold.
+ * The sigaction wrappers themselves are async-signal-safe too (POSIX says
+ * sigaction is, and programs call it from handlers): their critical section
+ * blocks every signal in the calling thread before taking a spin lock, so a
+ * handler can never spin on a lock held by the code it interrupted. */
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "rc.h"
+#include "real.h"
+#include "report.h"
+
+#define RC_NSIG 65 /* signal numbers 1..64 */
+
+/* Signals the hook manages: configured, catchable, and fatal by default.
+ * Fixed at start-up, read-only afterwards. */
+static uint64_t rc_sig_managed;
+
+/* The program's view of each managed signal. */
+struct rc_sigview {
+  bool hooked;          /* the kernel holds rcleak's handler */
+  struct sigaction app; /* what the program set (SIG_DFL + its mask/flags) */
+};
+static struct rc_sigview rc_sigviews[RC_NSIG];
+static atomic_flag rc_sig_lock = ATOMIC_FLAG_INIT;
+
+static bool managed(int sig)
+{
+  return sig > 0 && sig < 64 && (rc_sig_managed & (1ull << sig));
+}
+
+/* Whether a signal's default action ends the process (so there is a report
+ * to write); stop, continue and ignore-by-default signals are left alone. */
+static bool fatal_by_default(int sig)
+{
+  switch (sig) {
+  case SIGKILL: case SIGSTOP: case SIGCHLD: case SIGCONT: case SIGTSTP:
+  case SIGTTIN: case SIGTTOU: case SIGURG: case SIGWINCH:
+    return false;
+  default:
+    /* 32 and 33 are glibc's own (cancellation, setxid) */
+    return sig >= 1 && sig < 64 && sig != 32 && sig != 33;
+  }
+}
+
+/* The kernel's struct for rt_sigaction (not glibc's struct sigaction). */
+struct rc_ksigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  uint64_t mask;
+};
+
+/* Die by `sig` with the default action: restore SIG_DFL, make the signal
+ * pending for this thread, then unblock it (the handler runs with it
+ * blocked); it is delivered on the way out of rt_sigprocmask.  Raw system
+ * calls only: this also runs in a vfork child, which must not touch
+ * rcleak's state, nor call anything that might. */
+static void die_by(int sig)
+{
+  struct rc_ksigaction dfl = {SIG_DFL, 0, NULL, 0};
+  (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+  (void)syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), sig);
+  uint64_t m = 1ull << (sig - 1);
+  (void)syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, sizeof m);
+  (void)syscall(SYS_exit_group, 128 + sig); /* not reached */
+}
+
+static void rc_signal_handler(int sig)
+{
+  /* A vfork child shares our memory; the child of a raw fork or clone still
+   * has the parent's rc_pid: neither may write a report or touch state. */
+  if (rc_tls_mode != RC_MODE_VFORK && (pid_t)syscall(SYS_getpid) == rc_pid) {
+    struct rc_exit ex = {.by_signal = true, .in_signal_handler = true, .status = sig};
+    (void)rc_report_run(&ex);
+  }
+  die_by(sig);
+}
+
+static void lock(sigset_t *saved)
+{
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, saved);
+  while (atomic_flag_test_and_set_explicit(&rc_sig_lock, memory_order_acquire)) {
+  }
+}
+
+static void unlock(const sigset_t *saved)
+{
+  atomic_flag_clear_explicit(&rc_sig_lock, memory_order_release);
+  pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+/* rcleak's handler standing in for the program's SIG_DFL: it blocks the
+ * other managed signals too, so two fatal signals do not interleave. */
+static void ours_for(int sig, const struct sigaction *app, struct sigaction *ours)
+{
+  memset(ours, 0, sizeof *ours);
+  ours->sa_handler = rc_signal_handler;
+  ours->sa_mask = app->sa_mask;
+  for (int s = 1; s < 64; s++)
+    if (managed(s) && s != sig)
+      sigaddset(&ours->sa_mask, s);
+  ours->sa_flags = SA_RESTART;
+}
+
+/* sigaction for a managed signal, in a thread that is not a vfork child. */
+static int managed_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+  int saved_errno = errno;
+  sigset_t mask;
+  lock(&mask);
+  struct rc_sigview *v = &rc_sigviews[sig];
+  bool was_hooked = v->hooked;
+  struct sigaction prev_app = v->app, kold, ours;
+  int r;
+  if (act != NULL && act->sa_handler == SIG_DFL) {
+    /* the program wants the default: the kernel gets ours */
+    struct sigaction app = *act; /* act and oldact may be the same object */
+    ours_for(sig, &app, &ours);
+    r = REAL(sigaction)(sig, &ours, &kold);
+    if (r == 0) {
+      v->hooked = true;
+      v->app = app;
+    }
+  } else {
+    r = REAL(sigaction)(sig, act, &kold);
+    if (r == 0 && act != NULL)
+      v->hooked = false;
+  }
+  int err = errno;
+  if (r == 0 && oldact != NULL) {
+    if (kold.sa_handler == rc_signal_handler) {
+      if (was_hooked) {
+        *oldact = prev_app;
+      } else {
+        memset(oldact, 0, sizeof *oldact);
+        oldact->sa_handler = SIG_DFL;
+      }
+    } else {
+      *oldact = kold;
+    }
+  }
+  unlock(&mask);
+  errno = r == 0 ? saved_errno : err;
+  return r;
+}
+
+RC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+  if (!managed(sig))
+    return REAL(sigaction)(sig, act, oldact);
+  if (rc_tls_mode == RC_MODE_VFORK) {
+    /* The vfork child has its own dispositions in the kernel but shares our
+     * memory: pass through, and only hide rcleak's handler in the answer. */
+    struct sigaction kold;
+    int r = REAL(sigaction)(sig, act, &kold);
+    if (r == 0 && oldact != NULL) {
+      *oldact = kold;
+      if (kold.sa_handler == rc_signal_handler) {
+        memset(oldact, 0, sizeof *oldact);
+        oldact->sa_handler = SIG_DFL;
+      }
+    }
+    return r;
+  }
+  return managed_sigaction(sig, act, oldact);
+}
+
+/* signal-style calls on a managed signal, with glibc's semantics: reject
+ * what glibc rejects, build the same struct sigaction, return the old
+ * handler (as the program sees it) or SIG_ERR. */
+static __sighandler_t managed_signal(int sig, __sighandler_t h, int flags, bool mask_self)
+{
+  if (h == SIG_ERR) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = h;
+  sigemptyset(&act.sa_mask);
+  if (mask_self)
+    sigaddset(&act.sa_mask, sig);
+  act.sa_flags = flags;
+  if (rc_tls_mode == RC_MODE_VFORK) {
+    if (sigaction(sig, &act, &old) != 0) /* our wrapper, on purpose: the vfork path */
+      return SIG_ERR;
+  } else if (managed_sigaction(sig, &act, &old) != 0) {
+    return SIG_ERR;
+  }
+  return old.sa_handler;
+}
+
+/* signal and bsd_signal: BSD semantics (SA_RESTART, the signal blocked in
+ * its own handler), like glibc's. */
+RC_EXPORT __sighandler_t signal(int sig, __sighandler_t h)
+{
+  if (!managed(sig))
+    return REAL(signal)(sig, h);
+  return managed_signal(sig, h, SA_RESTART, true);
+}
+
+RC_EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t h)
+{
+  if (!managed(sig))
+    return REAL(bsd_signal)(sig, h);
+  return managed_signal(sig, h, SA_RESTART, true);
+}
+
+/* sysv_signal: System V semantics (one-shot, not blocked, no restart). */
+RC_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h)
+{
+  if (!managed(sig))
+    return REAL(sysv_signal)(sig, h);
+  return managed_signal(sig, h, SA_RESETHAND | SA_NODEFER, false);
+}
+
+/* At start-up: hook every configured fatal signal whose disposition is the
+ * default.  One ignored at start (nohup) stays ignored, and is hooked later
+ * only if the program sets SIG_DFL. */
+void rc_signal_init(void);
+void rc_signal_init(void)
+{
+  struct sigaction cur[64];
+  for (int sig = 1; sig < 64; sig++) {
+    if (!(rc_options.signals & (1ull << sig)) || !fatal_by_default(sig))
+      continue;
+    if (REAL(sigaction)(sig, NULL, &cur[sig]) == 0)
+      rc_sig_managed |= 1ull << sig;
+  }
+  /* Installed once the whole set is known: each handler blocks the others. */
+  for (int sig = 1; sig < 64; sig++) {
+    if (!managed(sig))
+      continue;
+    rc_sigviews[sig].app = cur[sig];
+    if (cur[sig].sa_handler == SIG_DFL) {
+      struct sigaction ours;
+      ours_for(sig, &cur[sig], &ours);
+      if (REAL(sigaction)(sig, &ours, NULL) == 0)
+        rc_sigviews[sig].hooked = true;
+    }
+  }
+}
+
+/* Another thread may have held the lock at fork: the child starts unlocked. */
+void rc_signal_after_fork_child(void);
+void rc_signal_after_fork_child(void)
+{
+  atomic_flag_clear(&rc_sig_lock);
+}

@@ -1,0 +1,284 @@
+"""Child-family end-to-end tests: `cases.py NAME` runs one case (TAP).
+
+Each leaking case asserts the exact leak set (kind, pid, state, command,
+acquired_by, top function), the cleanup recorded in the JSON, and the
+cleanup's effect on the system (the child is gone, or still there with
+cleanup=0).  Each clean case asserts an empty report and silence."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import (check, check_clean, check_eq, check_leaks, done, pid_alive, prog, run,
+                    top_function)
+
+CASES = {}
+SLEEPER = prog("sleeper")
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def children_of(res):
+    return [int(x) for x in re.findall(r"^child (\d+)$", res.stdout, re.M)]
+
+
+def child(pid, acquired_by, top, state="running", command=SLEEPER + " sleep", **extra):
+    want = {"kind": "child", "pid": pid, "state": state, "command": command,
+            "acquired_by": acquired_by, "untracked": False, "across_exec": False, "top": top}
+    want.update(extra)
+    return want
+
+
+def gone(pid, what):
+    """The child no longer exists (not even as a zombie of anyone)."""
+    ok = not os.path.exists("/proc/%d" % pid) or not pid_alive(pid)
+    return check(ok, what)
+
+
+def sleeper_report(res, pid):
+    return res.reports.get(pid)
+
+
+def leak_case(name, acquired_by, top, cleanup_signal="SIGTERM", command=SLEEPER + " sleep",
+              state="running"):
+    res = run([prog("children"), name])
+    check_eq(res.status, 0, "%s: exit status unchanged" % name)
+    pids = children_of(res)
+    check_eq(len(pids), 1, "%s: the program left one child" % name)
+    pid = pids[0] if pids else -1
+    want = child(pid, acquired_by, top, state=state, command=command, cleanup="killed",
+                 cleanup_signal=cleanup_signal)
+    check_leaks(res.leaks, [want], "%s: exactly the child, its acquirer and site" % name)
+    check_eq(res.report["summary"], {"total": 1, "child": 1, "suppressed": 0}, "%s: summary" % name)
+    gone(pid, "%s: the child is gone after exit" % name)
+    if cleanup_signal == "SIGTERM":
+        # the sleeper runs under rcleak too: its own report says how it died
+        rep = sleeper_report(res, pid)
+        check(rep is not None and rep["exit"] == {"reason": "signal", "signal": "SIGTERM"},
+              "%s: the child died by SIGTERM" % name)
+    check("SUMMARY: rcleak: 1 leak (1 child)" in res.stderr, "%s: text report summary" % name)
+    return res
+
+
+@case
+def running():
+    leak_case("running", "fork", "leak_fork")
+
+
+@case
+def ignoreterm():
+    res = leak_case("ignoreterm", "fork", "leak_fork", cleanup_signal="SIGKILL",
+                    command=SLEEPER + " ignore-term")
+    pid = children_of(res)[0]
+    check(pid not in res.reports, "ignoreterm: the SIGKILLed child wrote no report")
+
+
+@case
+def stopped():
+    leak_case("stopped", "fork", "case_stopped", state="stopped")
+
+
+@case
+def zombie():
+    for name, top in (("zombie", "leak_zombie"), ("wnowait", "case_wnowait")):
+        res = run([prog("children"), name])
+        check_eq(res.status, 0, "%s: exit status unchanged" % name)
+        pid = children_of(res)[0]
+        want = child(pid, "fork", top, state="zombie", command="[children]", cleanup="reaped")
+        check_leaks(res.leaks, [want], "%s: exactly the zombie child" % name)
+        gone(pid, "%s: the zombie was reaped" % name)
+        # the child only inherited resources and left with _exit: nothing of its own
+        rep = res.reports.get(pid)
+        check(rep is not None and rep["leaks"] == [], "%s: the child's own report is empty" % name)
+        check("==%d==" % pid not in res.stderr, "%s: the child printed nothing" % name)
+
+
+@case
+def popen():
+    res = run([prog("children"), "popen"])
+    check_eq(res.status, 0, "popen: exit status unchanged")
+    fd = int(re.search(r"^fd (\d+)$", res.stdout, re.M).group(1))
+    pids = [p for p in res.reports if p != res.pid]
+    check_eq(len(pids), 1, "popen: one child process reported by itself")
+    pid = pids[0] if pids else -1
+    check_leaks(res.leaks, [
+        child(pid, "popen", "leak_popen", cleanup="killed", cleanup_signal="SIGTERM"),
+        {"kind": "fd", "fd": fd, "type": "pipe", "acquired_by": "popen", "untracked": False,
+         "top": "leak_popen"},
+    ], "popen: the child and its pipe, both acquired by popen")
+    gone(pid, "popen: the child is gone after exit")
+
+
+@case
+def spawn():
+    leak_case("spawn", "posix_spawn", "leak_spawn")
+    leak_case("spawnp", "posix_spawnp", "leak_spawn")
+
+
+@case
+def vfork():
+    # the stack goes through vfork.S: its CFI must let the unwinder reach the caller
+    res = leak_case("vfork", "vfork", "leak_vfork")
+    lk = res.leaks[0]
+    fns = [f.get("function") for f in lk["stack"]]
+    check(fns[:3] == ["leak_vfork", "case_vfork", "main"],
+          "vfork: the stack unwinds through vfork.S to main (%s)" % fns[:3])
+
+
+@case
+def vfork_clean():
+    res = run([prog("children"), "clean-vfork"])
+    check_eq(res.status, 0, "vfork+exec and vfork+_exit: the parent carries on intact")
+    check("vfork ok" in res.stdout, "vfork: the program finished its checks")
+    check_clean(res, "vfork")
+    # vfork children write no report of their own: only the parent and /bin/true
+    others = [r for p, r in res.reports.items() if p != res.pid]
+    check(all(r["exe"].endswith("/true") for r in others),
+          "vfork: no report from a vfork child that did not exec")
+
+
+@case
+def doublefork():
+    res = run([prog("children"), "doublefork"])
+    check_eq(res.status, 0, "doublefork: exit status")
+    mid = int(re.search(r"^intermediate (\d+)$", res.stdout, re.M).group(1))
+    grand = int(re.search(r"^grandchild (\d+)$", res.stdout, re.M).group(1))
+    # the top process waited for its child; the grandchild was never its child
+    check_eq(res.leaks, [], "doublefork: top process: JSON has no leaks")
+    check("==%d==" % res.pid not in res.stderr, "doublefork: top process printed nothing")
+    # the intermediate did fork the grandchild and left it running when it exited
+    rep = res.reports.get(mid)
+    check(rep is not None, "doublefork: the intermediate wrote a report")
+    if rep:
+        check_leaks(rep["leaks"], [child(grand, "fork", "daemonize", cleanup="killed",
+                                         cleanup_signal="SIGTERM")],
+                    "doublefork: the intermediate reports the grandchild it left")
+    gone(grand, "doublefork: the grandchild is gone")
+
+
+@case
+def untracked():
+    res = run([prog("children"), "untracked"])
+    pid = children_of(res)[0]
+    try:
+        check_eq(res.status, 0, "untracked: exit status")
+        check_leaks(res.leaks, [{"kind": "child", "pid": pid, "state": "running",
+                                 "command": SLEEPER + " sleep", "acquired_by": None,
+                                 "untracked": True, "stack": [], "cleanup": "none"}],
+                    "untracked: a raw clone child is found by the /proc scan")
+        check(pid_alive(pid), "untracked: an untracked child is not signalled")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
+@case
+def across_exec():
+    res = run([prog("children"), "exec"])
+    check_eq(res.status, 0, "exec: exit status")
+    check("exec'd" in res.stdout, "exec: the new image ran")
+    pid = children_of(res)[0]
+    check_eq(sorted(res.reports), sorted([res.pid, pid]),
+             "exec: reports from the exec'd pid and the sleeper only")
+    check_eq(res.report["cmdline"][1:], ["after-exec"], "exec: the report is the last image's")
+    check_leaks(res.leaks, [{"kind": "child", "pid": pid, "state": "running",
+                             "command": SLEEPER + " sleep", "acquired_by": "fork",
+                             "untracked": False, "across_exec": True, "top": "leak_fork",
+                             "in_stack": "leak_before_exec", "cleanup": "killed"}],
+                "exec: the child is handed over and reported once, with its stack")
+    check_eq(res.stderr.count("SUMMARY: rcleak:"), 1, "exec: reported once")
+    gone(pid, "exec: the child is gone")
+
+
+@case
+def cleanup_off():
+    res = run([prog("children"), "running"], options="cleanup=0")
+    pid = children_of(res)[0]
+    try:
+        check_leaks(res.leaks, [child(pid, "fork", "leak_fork", cleanup="none")],
+                    "cleanup=0: the child is reported")
+        check(pid_alive(pid), "cleanup=0: the child is left alone")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
+@case
+def cleanup_kinds():
+    # a cleanup list without "child" leaves children alone too
+    res = run([prog("children"), "running"], options="cleanup=tmpdir")
+    pid = children_of(res)[0]
+    try:
+        check_leaks(res.leaks, [child(pid, "fork", "leak_fork", cleanup="none")],
+                    "cleanup=tmpdir: the child is reported, not cleaned")
+        check(pid_alive(pid), "cleanup=tmpdir: the child is left alone")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
+@case
+def clean_wait():
+    res = run([prog("children"), "clean-wait"])
+    check_eq(res.status, 0, "wait family: program checks passed")
+    check_clean(res, "wait, waitpid, wait3, wait4, waitid")
+
+
+@case
+def clean_spawn():
+    res = run([prog("children"), "clean-spawn"])
+    check_eq(res.status, 0, "posix_spawn: program checks passed")
+    check_clean(res, "posix_spawn + waitpid/waitid")
+
+
+@case
+def clean_popen():
+    res = run([prog("children"), "clean-popen"])
+    check_eq(res.status, 0, "popen: program checks passed")
+    check_clean(res, "popen + pclose")
+
+
+@case
+def sigchld_handler():
+    res = run([prog("children"), "sigchld-handler"])
+    check_eq(res.status, 0, "SIGCHLD handler: program checks passed")
+    check("reaped 20" in res.stdout, "SIGCHLD handler: reaped all 20 with waitpid(-1)")
+    check_clean(res, "SIGCHLD handler reaping with waitpid(-1)")
+
+
+@case
+def sigchld_ignored():
+    for name in ("sigchld-ignored", "sa-nocldwait"):
+        res = run([prog("children"), name])
+        check_eq(res.status, 0, "%s: program checks passed" % name)
+        check_clean(res, "%s: auto-reaped children are no leak" % name)
+
+
+@case
+def bash_background():
+    # a real program not written here: bash leaves `sleep 30 &` behind.  It waits
+    # until the child has exec'd sleep, so the command is deterministic.
+    script = ('sleep 30 & echo "child $!"; '
+              'until read -r -d "" x < /proc/$!/cmdline; [ "$x" = sleep ]; do :; done')
+    res = run(["bash", "-c", script])
+    check_eq(res.status, 0, "bash: exit status")
+    pid = children_of(res)[0]
+    check_leaks(res.leaks, [{"kind": "child", "pid": pid, "state": "running",
+                             "command": "sleep 30", "acquired_by": "fork", "untracked": False,
+                             "cleanup": "killed", "cleanup_signal": "SIGTERM"}],
+                "bash: the background sleep is reported")
+    gone(pid, "bash: the sleep was killed")
+    rep = res.reports.get(pid)
+    check(rep is not None and rep["exit"] == {"reason": "signal", "signal": "SIGTERM"},
+          "bash: sleep died by SIGTERM")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(CASES))
+        sys.exit(0)
+    CASES[sys.argv[1]]()
+    done()

@@ -1,0 +1,451 @@
+/* Child-family test program: `children CASE` runs one behaviour.  Every case
+ * prints "child <pid>" for each child it leaves behind (the Python side
+ * checks the report against these), and exits 0 unless something unexpected
+ * happened (then it prints "FAIL ..." and exits 2). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+static char sleeper[PATH_MAX + 16];
+
+static void fail(const char *what)
+{
+  printf("FAIL %s: %s\n", what, strerror(errno));
+  exit(2);
+}
+
+static void announce(pid_t pid)
+{
+  printf("child %d\n", (int)pid);
+  fflush(stdout);
+}
+
+/* In a forked child: stdout to the pipe, then become the sleeper. */
+static void exec_sleeper(int wfd, const char *mode)
+{
+  dup2(wfd, 1);
+  execl(sleeper, sleeper, mode, (char *)NULL);
+  _exit(127);
+}
+
+/* In the parent: wait for the sleeper's "ready" (its cmdline is final then). */
+static void await_ready(int rfd)
+{
+  char buf[16];
+  ssize_t n = read(rfd, buf, sizeof buf);
+  if (n != 6 || memcmp(buf, "ready\n", 6) != 0)
+    fail("sleeper did not get ready");
+  close(rfd);
+}
+
+static void wait_state(pid_t pid, char want)
+{
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  for (int i = 0; i < 20000; i++) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+      fail("stat");
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    char *p = strrchr(buf, ')');
+    if (p && p[2] == want)
+      return;
+    usleep(1000);
+  }
+  errno = ETIMEDOUT;
+  fail("waiting for a child state");
+}
+
+/* ---- leaking cases ---- */
+
+static void leak_fork(const char *mode)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t pid = fork();
+  if (pid < 0)
+    fail("fork");
+  if (pid == 0) {
+    close(p[0]);
+    exec_sleeper(p[1], mode);
+  }
+  close(p[1]);
+  await_ready(p[0]);
+  announce(pid);
+}
+
+static void case_running(void) { leak_fork("sleep"); }
+static void case_ignoreterm(void) { leak_fork("ignore-term"); }
+
+static void case_stopped(void)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    exec_sleeper(p[1], "sleep");
+  }
+  close(p[1]);
+  await_ready(p[0]);
+  kill(pid, SIGSTOP);
+  int st;
+  /* a stop reported by waitpid is not a release */
+  if (waitpid(pid, &st, WUNTRACED) != pid || !WIFSTOPPED(st))
+    fail("waitpid WUNTRACED");
+  announce(pid);
+}
+
+static void leak_zombie(void)
+{
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(7);
+  wait_state(pid, 'Z');
+  announce(pid);
+}
+static void case_zombie(void) { leak_zombie(); }
+
+static void case_wnowait(void)
+{
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(0);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT) != 0 || si.si_pid != pid)
+    fail("waitid WNOWAIT");
+  announce(pid);
+}
+
+static void leak_popen(void)
+{
+  char cmd[PATH_MAX + 32];
+  snprintf(cmd, sizeof cmd, "exec %s sleep", sleeper);
+  FILE *fp = popen(cmd, "r");
+  if (fp == NULL)
+    fail("popen");
+  char line[16];
+  if (fgets(line, sizeof line, fp) == NULL || strcmp(line, "ready\n") != 0)
+    fail("popen read");
+  printf("fd %d\n", fileno(fp));
+}
+static void case_popen(void) { leak_popen(); }
+
+static void leak_spawn(int use_p)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+  posix_spawn_file_actions_addclose(&fa, p[0]);
+  char *argv[] = {sleeper, "sleep", NULL};
+  pid_t pid;
+  int r = use_p ? posix_spawnp(&pid, sleeper, &fa, NULL, argv, environ)
+                : posix_spawn(&pid, sleeper, &fa, NULL, argv, environ);
+  if (r != 0) {
+    errno = r;
+    fail("posix_spawn");
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  close(p[1]);
+  await_ready(p[0]);
+  announce(pid);
+}
+static void case_spawn(void) { leak_spawn(0); }
+static void case_spawnp(void) { leak_spawn(1); }
+
+static void leak_vfork(void)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t pid = vfork();
+  if (pid == 0) {
+    dup2(p[1], 1);
+    execl(sleeper, sleeper, "sleep", (char *)NULL);
+    _exit(127);
+  }
+  if (pid < 0)
+    fail("vfork");
+  close(p[1]);
+  await_ready(p[0]);
+  announce(pid);
+}
+static void case_vfork(void) { leak_vfork(); }
+
+/* The intermediate of a double fork: starts the daemon, reports its pid
+ * to the top process, and leaves with _exit. */
+static void daemonize(int out)
+{
+  setsid();
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    exec_sleeper(p[1], "sleep");
+  }
+  close(p[1]);
+  await_ready(p[0]);
+  dprintf(out, "%d\n", (int)pid);
+  close(out);
+  _exit(0);
+}
+
+static void case_doublefork(void)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t mid = fork();
+  if (mid == 0) {
+    close(p[0]);
+    daemonize(p[1]);
+  }
+  close(p[1]);
+  char buf[32] = {0};
+  ssize_t n = read(p[0], buf, sizeof buf - 1);
+  close(p[0]);
+  if (n <= 0)
+    fail("read grandchild pid");
+  int st;
+  if (waitpid(mid, &st, 0) != mid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fail("waitpid intermediate");
+  printf("intermediate %d\ngrandchild %d\n", (int)mid, atoi(buf));
+}
+
+/* A child no interposer sees: the raw system call, and execve without libc. */
+static void case_untracked(void)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  long pid = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+  if (pid == 0) {
+    syscall(SYS_dup2, p[1], 1);
+    char *argv[] = {sleeper, "sleep", NULL};
+    syscall(SYS_execve, sleeper, argv, environ);
+    syscall(SYS_exit_group, 127);
+  }
+  close(p[1]);
+  await_ready(p[0]);
+  announce((pid_t)pid);
+}
+
+static void leak_before_exec(void) { leak_fork("sleep"); }
+
+static void case_exec(void)
+{
+  leak_before_exec();
+  fflush(stdout);
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  self[n > 0 ? n : 0] = '\0';
+  execl(self, self, "after-exec", (char *)NULL);
+  fail("exec");
+}
+
+static void case_after_exec(void) { printf("exec'd\n"); }
+
+/* ---- clean cases ---- */
+
+static pid_t quick_child(int code)
+{
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(code);
+  if (pid < 0)
+    fail("fork");
+  return pid;
+}
+
+static void case_clean_wait(void)
+{
+  int st;
+  pid_t a = quick_child(1);
+  if (waitpid(a, &st, 0) != a || WEXITSTATUS(st) != 1)
+    fail("waitpid");
+  a = quick_child(2);
+  if (wait(&st) != a || WEXITSTATUS(st) != 2)
+    fail("wait");
+  a = quick_child(3);
+  struct rusage ru;
+  if (wait3(&st, 0, &ru) != a)
+    fail("wait3");
+  a = quick_child(4);
+  if (wait4(a, NULL, 0, NULL) != a)
+    fail("wait4");
+  a = quick_child(5);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PID, a, &si, WEXITED) != 0 || si.si_pid != a || si.si_status != 5)
+    fail("waitid");
+  /* WNOWAIT first, then the real reap */
+  a = quick_child(6);
+  if (waitid(P_PID, a, &si, WEXITED | WNOWAIT) != 0 || waitpid(a, NULL, 0) != a)
+    fail("waitid WNOWAIT then waitpid");
+}
+
+static void case_clean_spawn(void)
+{
+  char *argv[] = {"true", NULL};
+  pid_t pid;
+  int st;
+  if (posix_spawnp(&pid, "true", NULL, NULL, argv, environ) != 0 || waitpid(pid, &st, 0) != pid)
+    fail("posix_spawnp");
+  argv[0] = "/bin/true";
+  if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) != 0)
+    fail("posix_spawn");
+  siginfo_t si;
+  if (waitid(P_PID, pid, &si, WEXITED) != 0)
+    fail("waitid");
+}
+
+static void case_clean_popen(void)
+{
+  FILE *fp = popen("echo hi", "r");
+  char line[16];
+  if (fp == NULL || fgets(line, sizeof line, fp) == NULL)
+    fail("popen");
+  if (pclose(fp) != 0)
+    fail("pclose");
+}
+
+static void case_clean_vfork(void)
+{
+  int st;
+  pid_t pid = vfork();
+  if (pid == 0) {
+    execl("/bin/true", "true", (char *)NULL);
+    _exit(127);
+  }
+  if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fail("vfork + exec");
+  pid = vfork();
+  if (pid == 0)
+    _exit(3);
+  if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 3)
+    fail("vfork + _exit");
+  /* the parent's state is intact: a vfork with an error-free child again */
+  for (int i = 0; i < 50; i++) {
+    pid = vfork();
+    if (pid == 0)
+      _exit(i & 0x7f);
+    if (waitpid(pid, &st, 0) != pid || WEXITSTATUS(st) != (i & 0x7f))
+      fail("vfork loop");
+  }
+  printf("vfork ok\n");
+}
+
+static volatile sig_atomic_t reaped;
+
+static void on_sigchld(int sig)
+{
+  (void)sig;
+  int saved = errno;
+  while (waitpid(-1, NULL, WNOHANG) > 0)
+    reaped++;
+  errno = saved;
+}
+
+static void case_sigchld_handler(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigchld;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGCHLD, &sa, NULL);
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  for (int i = 0; i < 20; i++)
+    quick_child(0);
+  while (reaped < 20)
+    sigsuspend(&old);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  printf("reaped %d\n", (int)reaped);
+}
+
+static void case_sigchld_ignored(void)
+{
+  signal(SIGCHLD, SIG_IGN);
+  pid_t pids[10];
+  for (int i = 0; i < 10; i++)
+    pids[i] = quick_child(0);
+  /* the kernel reaps them: each disappears without a wait */
+  for (int i = 0; i < 10; i++)
+    for (int k = 0; kill(pids[i], 0) == 0; k++) {
+      if (k > 20000)
+        fail("auto-reap");
+      usleep(1000);
+    }
+  printf("auto-reaped\n");
+}
+
+static void case_sa_nocldwait(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sa.sa_flags = SA_NOCLDWAIT;
+  sigaction(SIGCHLD, &sa, NULL);
+  pid_t pid = quick_child(0);
+  for (int k = 0; kill(pid, 0) == 0; k++) {
+    if (k > 20000)
+      fail("auto-reap");
+    usleep(1000);
+  }
+  printf("auto-reaped\n");
+}
+
+static const struct {
+  const char *name;
+  void (*fn)(void);
+} cases[] = {
+  {"running", case_running}, {"ignoreterm", case_ignoreterm}, {"stopped", case_stopped},
+  {"zombie", case_zombie}, {"wnowait", case_wnowait}, {"popen", case_popen},
+  {"spawn", case_spawn}, {"spawnp", case_spawnp}, {"vfork", case_vfork},
+  {"doublefork", case_doublefork}, {"untracked", case_untracked}, {"exec", case_exec},
+  {"after-exec", case_after_exec}, {"clean-wait", case_clean_wait},
+  {"clean-spawn", case_clean_spawn}, {"clean-popen", case_clean_popen},
+  {"clean-vfork", case_clean_vfork}, {"sigchld-handler", case_sigchld_handler},
+  {"sigchld-ignored", case_sigchld_ignored}, {"sa-nocldwait", case_sa_nocldwait},
+};
+
+int main(int argc, char **argv)
+{
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  self[n > 0 ? n : 0] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash)
+    *slash = '\0';
+  snprintf(sleeper, sizeof sleeper, "%s/sleeper", self);
+  for (size_t i = 0; argc > 1 && i < sizeof cases / sizeof cases[0]; i++)
+    if (strcmp(argv[1], cases[i].name) == 0) {
+      cases[i].fn();
+      return 0;
+    }
+  fprintf(stderr, "usage: children CASE\n");
+  return 64;
+}
