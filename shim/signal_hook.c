@@ -39,10 +39,15 @@
  * Fixed at start-up, read-only afterwards. */
 static uint64_t rc_sig_managed;
 
-/* The program's view of each managed signal. */
+/* The program's view of each managed signal.  While the kernel holds our
+ * handler, it holds it with the program's own mask and flags (but for
+ * SA_ONSTACK and SA_SIGINFO, kept here), so a query answers exactly what the
+ * kernel would have said had the program's SIG_DFL gone through. */
 struct rc_sigview {
-  bool hooked;          /* the kernel holds rcleak's handler */
-  struct sigaction app; /* what the program set (SIG_DFL + its mask/flags) */
+  bool hooked;              /* the kernel holds rcleak's handler */
+  bool app_set;             /* the program has set this signal itself */
+  int app_flags;            /* its SA_ONSTACK and SA_SIGINFO */
+  struct sigaction initial; /* the disposition at start-up */
 };
 static struct rc_sigview rc_sigviews[RC_NSIG];
 static atomic_flag rc_sig_lock = ATOMIC_FLAG_INIT;
@@ -115,17 +120,32 @@ static void unlock(const sigset_t *saved)
   pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
-/* rcleak's handler standing in for the program's SIG_DFL: it blocks the
- * other managed signals too, so two fatal signals do not interleave. */
-static void ours_for(int sig, const struct sigaction *app, struct sigaction *ours)
+/* rcleak's handler standing in for the program's SIG_DFL, with the
+ * program's mask and flags, except: never on the alternate signal stack (the
+ * report needs more stack than a sigaltstack usually has), and called with
+ * one argument.  The report itself blocks every signal (report.c). */
+static void ours_for(const struct sigaction *app, struct sigaction *ours)
 {
-  memset(ours, 0, sizeof *ours);
+  *ours = *app;
   ours->sa_handler = rc_signal_handler;
-  ours->sa_mask = app->sa_mask;
-  for (int s = 1; s < 64; s++)
-    if (managed(s) && s != sig)
-      sigaddset(&ours->sa_mask, s);
-  ours->sa_flags = SA_RESTART;
+  ours->sa_flags &= ~(SA_ONSTACK | SA_SIGINFO);
+}
+
+#define RC_SA_KEPT (SA_ONSTACK | SA_SIGINFO)
+
+/* What the program would see for a kernel disposition `k`. */
+static void program_view(const struct rc_sigview *v, const struct sigaction *k,
+                         struct sigaction *out)
+{
+  if (k->sa_handler != rc_signal_handler) {
+    *out = *k;
+  } else if (!v->app_set) {
+    *out = v->initial;
+  } else {
+    *out = *k;
+    out->sa_handler = SIG_DFL;
+    out->sa_flags = (k->sa_flags & ~RC_SA_KEPT) | (v->app_flags & RC_SA_KEPT);
+  }
 }
 
 /* sigaction for a managed signal, in a thread that is not a vfork child. */
@@ -135,36 +155,30 @@ static int managed_sigaction(int sig, const struct sigaction *act, struct sigact
   sigset_t mask;
   lock(&mask);
   struct rc_sigview *v = &rc_sigviews[sig];
-  bool was_hooked = v->hooked;
-  struct sigaction prev_app = v->app, kold, ours;
+  struct rc_sigview prev = *v;
+  struct sigaction kold;
   int r;
   if (act != NULL && act->sa_handler == SIG_DFL) {
     /* the program wants the default: the kernel gets ours */
-    struct sigaction app = *act; /* act and oldact may be the same object */
-    ours_for(sig, &app, &ours);
+    struct sigaction ours;
+    ours_for(act, &ours); /* read act before oldact is written: they may alias */
+    int flags = act->sa_flags;
     r = REAL(sigaction)(sig, &ours, &kold);
     if (r == 0) {
       v->hooked = true;
-      v->app = app;
+      v->app_set = true;
+      v->app_flags = flags;
     }
   } else {
     r = REAL(sigaction)(sig, act, &kold);
-    if (r == 0 && act != NULL)
+    if (r == 0 && act != NULL) {
       v->hooked = false;
-  }
-  int err = errno;
-  if (r == 0 && oldact != NULL) {
-    if (kold.sa_handler == rc_signal_handler) {
-      if (was_hooked) {
-        *oldact = prev_app;
-      } else {
-        memset(oldact, 0, sizeof *oldact);
-        oldact->sa_handler = SIG_DFL;
-      }
-    } else {
-      *oldact = kold;
+      v->app_set = true;
     }
   }
+  int err = errno;
+  if (r == 0 && oldact != NULL)
+    program_view(&prev, &kold, oldact);
   unlock(&mask);
   errno = r == 0 ? saved_errno : err;
   return r;
@@ -179,13 +193,8 @@ RC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
      * memory: pass through, and only hide rcleak's handler in the answer. */
     struct sigaction kold;
     int r = REAL(sigaction)(sig, act, &kold);
-    if (r == 0 && oldact != NULL) {
-      *oldact = kold;
-      if (kold.sa_handler == rc_signal_handler) {
-        memset(oldact, 0, sizeof *oldact);
-        oldact->sa_handler = SIG_DFL;
-      }
-    }
+    if (r == 0 && oldact != NULL)
+      program_view(&rc_sigviews[sig], &kold, oldact); /* read only */
     return r;
   }
   return managed_sigaction(sig, act, oldact);
@@ -253,14 +262,13 @@ void rc_signal_init(void)
     if (REAL(sigaction)(sig, NULL, &cur[sig]) == 0)
       rc_sig_managed |= 1ull << sig;
   }
-  /* Installed once the whole set is known: each handler blocks the others. */
   for (int sig = 1; sig < 64; sig++) {
     if (!managed(sig))
       continue;
-    rc_sigviews[sig].app = cur[sig];
+    rc_sigviews[sig].initial = cur[sig];
     if (cur[sig].sa_handler == SIG_DFL) {
       struct sigaction ours;
-      ours_for(sig, &cur[sig], &ours);
+      ours_for(&cur[sig], &ours);
       if (REAL(sigaction)(sig, &ours, NULL) == 0)
         rc_sigviews[sig].hooked = true;
     }
