@@ -4,7 +4,9 @@
  * A temp dir or file is released when its path no longer names the inode
  * that was created (rmdir, unlink, rename away, removed by another process):
  * the filesystem is the judge, so nothing else needs wrapping.  The record
- * keeps device+inode (one fstat at creation) and the absolute path, stored
+ * keeps device+inode, file type and birth time (one statx at creation: a
+ * freed inode number is reused at once by ext4 and others, e.g. for a
+ * symlink put in place of a removed dir) and the absolute path, stored
  * here at acquisition time in a pool the report can read from a signal
  * handler.  Because releases are not seen as they happen, a program that
  * creates and removes temp files in a loop would grow the registry: the
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -23,7 +26,7 @@
 #include "rc_pool.h"
 #include "tmp_fam.h"
 
-#define RC_TMP_SHORT 224 /* paths up to this long live inline in the entry */
+#define RC_TMP_SHORT 216 /* paths up to this long live inline in the entry */
 
 struct rc_tmp_ent {
   uint32_t link; /* pool free list */
@@ -32,7 +35,8 @@ struct rc_tmp_ent {
   uint16_t reserved;
   struct rc_obj *o;
   uint32_t long_idx; /* path in rc_tmp_long when it does not fit inline */
-  uint32_t reserved2;
+  uint32_t mode;     /* S_IFMT bits at creation */
+  uint64_t btime;    /* birth time in ns, 0 if the filesystem does not say */
   char path[RC_TMP_SHORT];
 };
 _Static_assert(sizeof(struct rc_tmp_ent) == 248, "entry layout");
@@ -60,11 +64,35 @@ static bool stat_nofollow(int dirfd, const char *path, struct stat *st)
   return syscall(SYS_newfstatat, dirfd, path, st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-/* Does the path still name the inode that was created? */
-static bool still_there(const struct rc_obj *o, const char *path, struct stat *st)
+struct rc_tmp_id {
+  uint64_t dev, ino, btime;
+  uint32_t mode;
+  int64_t size;
+};
+
+/* statx of fd (path "") or of path, never following a final symlink. */
+static bool tmp_statx(int fd, const char *path, struct rc_tmp_id *id)
 {
-  return stat_nofollow(AT_FDCWD, path, st) && (uint64_t)st->st_dev == o->data[0] &&
-         (uint64_t)st->st_ino == o->data[1];
+  struct statx sx;
+  int flags = AT_SYMLINK_NOFOLLOW | (fd >= 0 ? AT_EMPTY_PATH : 0);
+  if (syscall(SYS_statx, fd >= 0 ? fd : AT_FDCWD, fd >= 0 ? "" : path, flags,
+              STATX_TYPE | STATX_INO | STATX_SIZE | STATX_BTIME, &sx) != 0)
+    return false;
+  id->dev = (uint64_t)makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  id->ino = sx.stx_ino;
+  id->mode = sx.stx_mode & S_IFMT;
+  id->size = (int64_t)sx.stx_size;
+  id->btime = (sx.stx_mask & STATX_BTIME)
+                  ? (uint64_t)sx.stx_btime.tv_sec * 1000000000u + sx.stx_btime.tv_nsec : 0;
+  return true;
+}
+
+/* Does the path still name the inode that was created? */
+static bool still_there(const struct rc_tmp_ent *e, const char *path, struct rc_tmp_id *id)
+{
+  const struct rc_obj *o = e->o;
+  return tmp_statx(-1, path, id) && id->dev == o->data[0] && id->ino == o->data[1] &&
+         id->mode == e->mode && (id->btime == 0 || e->btime == 0 || id->btime == e->btime);
 }
 
 static uint64_t key_of(uint64_t dev, uint64_t ino)
@@ -90,8 +118,8 @@ static void sweep_locked(void)
 {
   for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
     struct rc_tmp_ent *e = rc_pool_get(&rc_tmp_ents, i);
-    struct stat st;
-    if (e->used && e->o && !still_there(e->o, ent_path(e), &st))
+    struct rc_tmp_id id;
+    if (e->used && e->o && !still_there(e, ent_path(e), &id))
       release_locked(i);
   }
   rc_tmp_sweep_at = rc_tmp_live * 2 > 64 ? rc_tmp_live * 2 : 64;
@@ -127,9 +155,10 @@ static uint32_t new_ent_locked(unsigned kind, const char *path)
 /* Insert entry + record for (kind, dev, ino) at `path`; `adopt` (exec
  * handover) supplies the fields of an earlier image instead of the caller's
  * stack.  Lock held. */
-static struct rc_obj *insert_locked(unsigned kind, const char *path, uint64_t dev, uint64_t ino,
+static struct rc_obj *insert_locked(unsigned kind, const char *path, const struct rc_tmp_id *id,
                                     unsigned fn, char **adopt, uint32_t stack)
 {
+  uint64_t dev = id->dev, ino = id->ino;
   uint64_t key = key_of(dev, ino);
   /* A record with this inode is stale: a new file got the inode of one that
    * was removed since (or the parent's record after fork). */
@@ -149,6 +178,8 @@ static struct rc_obj *insert_locked(unsigned kind, const char *path, uint64_t de
   o->data[0] = dev;
   o->data[1] = ino;
   o->data[2] = idx;
+  e->mode = id->mode;
+  e->btime = id->btime;
   e->o = o;
   rc_obj_publish(o);
   if (rc_tmp_live >= rc_tmp_sweep_at)
@@ -161,10 +192,8 @@ void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn)
   if (rc_tls_mode != RC_MODE_APP)
     return; /* a vfork child, or rcleak's own */
   int saved = errno;
-  struct stat st;
-  long r = fd >= 0 ? syscall(SYS_fstat, fd, &st) : syscall(SYS_newfstatat, AT_FDCWD, path, &st,
-                                                             AT_SYMLINK_NOFOLLOW);
-  if (r != 0) {
+  struct rc_tmp_id id;
+  if (!tmp_statx(fd, path, &id)) {
     errno = saved;
     return;
   }
@@ -183,7 +212,7 @@ void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn)
     }
   }
   rc_pool_lock(&rc_tmp_ents);
-  (void)insert_locked(kind, p, (uint64_t)st.st_dev, (uint64_t)st.st_ino, fn, NULL, 0);
+  (void)insert_locked(kind, p, &id, fn, NULL, 0);
   rc_pool_unlock(&rc_tmp_ents);
   errno = saved;
 }
@@ -255,8 +284,8 @@ static void collect_kind(struct rc_leakset *ls, unsigned kind)
         o->owner != rc_pid)
       continue; /* another process's (the parent's, after fork) */
     const char *path = ent_path(e);
-    struct stat st;
-    if (!still_there(o, path, &st))
+    struct rc_tmp_id id;
+    if (!still_there(e, path, &id))
       continue; /* removed, renamed away, replaced: released */
     struct rc_leak *lk = rc_leak_add(ls, kind);
     if (lk == NULL)
@@ -270,7 +299,7 @@ static void collect_kind(struct rc_leakset *ls, unsigned kind)
     } else {
       lk->u.tmpfile.dev = o->data[0];
       lk->u.tmpfile.ino = o->data[1];
-      lk->u.tmpfile.bytes = (int64_t)st.st_size;
+      lk->u.tmpfile.bytes = id.size;
     }
   }
 }
@@ -408,7 +437,8 @@ static void tmpfile_clean(struct rc_leak *lk)
   struct stat st;
   if (pfd < 0) {
     fail(lk, rc_fam_errtext(errno));
-  } else if (!stat_nofollow(pfd, base, &st) || (uint64_t)st.st_dev != lk->u.tmpfile.dev ||
+  } else if (!stat_nofollow(pfd, base, &st) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode) ||
+             (uint64_t)st.st_dev != lk->u.tmpfile.dev ||
              (uint64_t)st.st_ino != lk->u.tmpfile.ino) {
     fail(lk, "replaced by another file");
   } else if (syscall(SYS_unlinkat, pfd, base, 0) != 0) {
@@ -474,7 +504,7 @@ const struct rc_family rc_family_tmpfile = {
 };
 
 /* ---- across exec ----
- * "tmpdir|tmpfile <dev> <ino> <path> <fn> <tid> <t_ns> <stack>", the path
+ * "tmpdir|tmpfile <dev> <ino> <mode> <btime> <path> <fn> <tid> <t_ns> <stack>", the path
  * %-escaped so that it is one field on one line. */
 
 static void put_escaped(struct rc_strbuf *b, const char *s)
@@ -516,13 +546,17 @@ int rc_tmp_handover_write(struct rc_strbuf *b)
   rc_pool_lock(&rc_tmp_ents);
   for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
     const struct rc_tmp_ent *e = rc_pool_get(&rc_tmp_ents, i);
-    struct stat st;
-    if (!e->used || e->o == NULL || e->o->owner != rc_pid || !still_there(e->o, ent_path(e), &st))
+    struct rc_tmp_id id;
+    if (!e->used || e->o == NULL || e->o->owner != rc_pid || !still_there(e, ent_path(e), &id))
       continue;
     rc_sb_puts(b, e->kind == RC_KIND_TMPDIR ? "tmpdir " : "tmpfile ");
     rc_sb_putu(b, e->o->data[0]);
     rc_sb_putc(b, ' ');
     rc_sb_putu(b, e->o->data[1]);
+    rc_sb_putc(b, ' ');
+    rc_sb_putu(b, e->mode);
+    rc_sb_putc(b, ' ');
+    rc_sb_putu(b, e->btime);
     rc_sb_putc(b, ' ');
     put_escaped(b, ent_path(e));
     rc_fam_put_common(b, e->o);
@@ -542,12 +576,15 @@ bool rc_tmp_handover_read(const char *kind, char *fields, uint32_t stack)
   else
     return false;
   char *p = fields;
-  uint64_t dev = strtoull(rc_fam_field(&p), NULL, 10);
-  uint64_t ino = strtoull(rc_fam_field(&p), NULL, 10);
+  struct rc_tmp_id id = {0};
+  id.dev = strtoull(rc_fam_field(&p), NULL, 10);
+  id.ino = strtoull(rc_fam_field(&p), NULL, 10);
+  id.mode = (uint32_t)strtoul(rc_fam_field(&p), NULL, 10);
+  id.btime = strtoull(rc_fam_field(&p), NULL, 10);
   char *path = rc_fam_field(&p);
   unescape(path);
   rc_pool_lock(&rc_tmp_ents);
-  (void)insert_locked(k, path, dev, ino, RC_FN_NONE, &p, stack);
+  (void)insert_locked(k, path, &id, RC_FN_NONE, &p, stack);
   rc_pool_unlock(&rc_tmp_ents);
   return true;
 }
