@@ -24,6 +24,7 @@ static void set_defaults(void)
   rc_options.signals = (1ull << SIGTERM) | (1ull << SIGINT) | (1ull << SIGHUP) | (1ull << SIGQUIT);
   rc_options.text_report = true;
   rc_options.report_on__exit = true;
+  rc_options.default_suppressions = true;
 }
 
 static void complain(const char *what, const char *key, size_t klen, const char *val,
@@ -190,6 +191,8 @@ static bool apply(const char *k, size_t kl, const char *v, size_t vl)
     return parse_bool(v, vl, &o->text_report);
   if (word_eq(k, kl, "report_on__exit"))
     return parse_bool(v, vl, &o->report_on__exit);
+  if (word_eq(k, kl, "default_suppressions"))
+    return parse_bool(v, vl, &o->default_suppressions);
   if (word_eq(k, kl, "cleanup"))
     return parse_cleanup(v, vl, &o->cleanup_kinds);
   if (word_eq(k, kl, "signals"))
@@ -202,6 +205,7 @@ static bool known_key(const char *k, size_t kl)
   static const char *const keys[] = {
     "log_path", "json_path", "suppressions", "stack_depth", "exitcode", "verbosity",
     "kill_grace_ms", "report_inherited", "text_report", "report_on__exit", "cleanup",
+    "default_suppressions",
     "signals",
   };
   for (size_t i = 0; i < RC_ARRAY_SIZE(keys); i++)

@@ -21,6 +21,7 @@ struct rc_options {
   bool report_inherited;       /* report descriptors open when rcleak started */
   bool text_report;            /* write the text report at all (rcleak run sets 0) */
   bool report_on__exit;        /* also report from _exit/_Exit */
+  bool default_suppressions;   /* apply rcleak's built-in suppressions */
 };
 
 extern struct rc_options rc_options;

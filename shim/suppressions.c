@@ -28,27 +28,44 @@ static void say(const char *a, const char *b)
   (void)rc_write_all(2, s.buf, s.len);
 }
 
+/* Built-in suppressions, LeakSanitizer style: resources that well-known
+ * programs hold on purpose for their whole life and never close, which would
+ * otherwise be reported in every run of them.  default_suppressions=0 turns
+ * them off.  Each rule names the function that acquires the resource. */
+static const char rc_default_suppressions[] =
+    "# GNU make -j: the pipe every job gets as its stdin, kept until exit\n"
+    "fd:^get_bad_stdin$\n";
+
 void rc_suppress_load(void)
 {
-  if (!rc_options.suppressions[0])
+  if (!rc_options.suppressions[0] && !rc_options.default_suppressions)
     return;
   /* Text and rules live for the whole process: map them once. */
   size_t size = RC_SUPP_MAX_TEXT + RC_SUPP_MAX_RULES * sizeof(struct rc_supp_rule);
   char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED)
     return;
-  char *text = mem;
   struct rc_supp_rule *rules = (struct rc_supp_rule *)(mem + RC_SUPP_MAX_TEXT);
-  if (rc_read_file(rc_options.suppressions, text, RC_SUPP_MAX_TEXT) < 0) {
-    say("cannot read ", rc_options.suppressions);
-    munmap(mem, size);
-    return;
-  }
   char err[PATH_MAX + 200];
-  size_t n = 0;
-  if (rc_supp_parse(text, rc_options.suppressions, rules, RC_SUPP_MAX_RULES, &n, err,
-                    sizeof err) != 0) {
-    say(err, "; no suppression applied");
+  size_t n = 0, used = 0;
+  if (rc_options.default_suppressions) {
+    memcpy(mem, rc_default_suppressions, sizeof rc_default_suppressions);
+    if (rc_supp_parse(mem, "<built-in>", rules, RC_SUPP_MAX_RULES, &n, err, sizeof err) != 0)
+      n = 0;
+    used = sizeof rc_default_suppressions;
+  }
+  if (rc_options.suppressions[0]) {
+    char *text = mem + used;
+    size_t m = 0;
+    if (rc_read_file(rc_options.suppressions, text, RC_SUPP_MAX_TEXT - used) < 0)
+      say("cannot read ", rc_options.suppressions);
+    else if (rc_supp_parse(text, rc_options.suppressions, rules + n, RC_SUPP_MAX_RULES - n, &m,
+                           err, sizeof err) != 0)
+      say(err, "; no rule of it applied");
+    else
+      n += m;
+  }
+  if (n == 0) {
     munmap(mem, size);
     return;
   }

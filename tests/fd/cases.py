@@ -359,6 +359,52 @@ def shell_script_file():
                     "%s: the script's own leak is reported, the script file the shell reads is not" % shell)
 
 
+@case
+def suppressions_in_process():
+    import tempfile
+    d = tempfile.mkdtemp()
+    supp = os.path.join(d, "supp.txt")
+    with open(supp, "w") as f:
+        f.write("# hide the loop\nfd:open_in_loop\n")
+    res = run([prog("programs"), "open_in_loop"], options="suppressions=" + supp)
+    check_eq(res.leaks, [], "suppressed by function: nothing reported")
+    check_eq(res.report["summary"], {"total": 0, "suppressed": 5}, "summary counts the suppressed")
+    check_eq(res.stderr, "", "no text report for suppressed leaks")
+    with open(supp, "w") as f:
+        f.write("fd:/dev/zero\n")
+    res = run([prog("programs"), "dup2_onto_open"], options="suppressions=" + supp)
+    check_eq(len(res.leaks), 1, "a target rule only hides what it names (/dev/null stays)")
+    with open(supp, "w") as f:
+        f.write("fd:ok\nbogus line\n")
+    res = run([prog("programs"), "open_in_loop"], options="suppressions=" + supp)
+    errs = [l for l in res.stderr.splitlines() if l.startswith("rcleak: suppressions:")]
+    check_eq(len(errs), 1, "bad suppressions file: one error line")
+    check(errs and "supp.txt:2" in errs[0], "naming file and line: %r" % errs[:1])
+    check_eq(len(res.leaks), 5, "and the leaks are still reported")
+    res = run([prog("programs"), "open_in_loop"], options="suppressions=/nonexistent/supp")
+    check(any("cannot read /nonexistent/supp" in l for l in res.stderr.splitlines()),
+          "unreadable suppressions file named")
+    check_eq((res.status, len(res.leaks)), (0, 5), "program unaffected, nothing lost")
+
+
+@case
+def make_default_suppression():
+    import tempfile
+    d = tempfile.mkdtemp()
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write("all: a b\na:\n\t@true\nb:\n\t@true\n")
+    for var in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # no jobserver from whoever runs the tests
+        os.environ.pop(var, None)
+    res = run(["make", "-s", "-j2", "-C", d])
+    check_eq(res.status, 0, "make ran")
+    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
+             "GNU make -j's lifetime stdin pipe is a built-in suppression")
+    check_eq(res.report["summary"].get("suppressed"), 1, "and counted as suppressed")
+    res = run(["make", "-s", "-j2", "-C", d], options="default_suppressions=0")
+    check_leaks(res.leaks, [{"kind": "fd", "type": "pipe", "top": "get_bad_stdin"}],
+                "default_suppressions=0 shows it")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--list":
         print("\n".join(CASES))
