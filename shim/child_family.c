@@ -159,7 +159,12 @@ struct collect_ctx {
   struct rc_leakset *ls;
   pid_t *seen; /* tracked children already reported */
   uint32_t nseen;
+  char *self_cmdline; /* ours, to spot a child that has not exec'd yet */
+  ssize_t self_len;
+  uint64_t exec_deadline; /* CLOCK_MONOTONIC; 0 until a child needs it */
 };
+
+static void nap_ms(long ms);
 
 static struct rc_leakset *rc_child_ls; /* for the batch clean, see child_clean */
 
@@ -207,8 +212,40 @@ static uint8_t state_of(char s)
   return RC_CHILD_RUNNING;
 }
 
-static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct rc_proc_stat *st)
+/* A child caught between fork and exec (a shell's `cmd &` when the shell
+ * exits at once) still shows our own command line, which says nothing about
+ * what it runs.  Give such children a moment to exec: 50 ms in total for
+ * the whole report, so children that never exec (workers) cost little. */
+static void await_exec(struct collect_ctx *c, pid_t pid)
 {
+  if (c->self_len <= 0)
+    return;
+  char path[48], buf[4096];
+  struct rc_strbuf b;
+  rc_sb_init(&b, path, sizeof path);
+  proc_path(&b, pid, "cmdline");
+  for (;;) {
+    ssize_t n = rc_read_file(path, buf, sizeof buf);
+    if (n != c->self_len || memcmp(buf, c->self_cmdline, (size_t)n) != 0)
+      return;
+    uint64_t now = rc_now_ns();
+    if (c->exec_deadline == 0)
+      c->exec_deadline = now + 50000000u;
+    if (now >= c->exec_deadline)
+      return;
+    nap_ms(1);
+  }
+}
+
+static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct rc_proc_stat *st0)
+{
+  struct rc_proc_stat stb, *st = &stb;
+  *st = *st0;
+  if (st->state != 'Z' && st->state != 'T' && st->state != 't') {
+    await_exec(c, pid);
+    if (!rc_proc_stat_read(pid, st) || st->start_time != st0->start_time)
+      return NULL; /* it ended meanwhile: reaped by someone, no leak */
+  }
   struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_CHILD);
   if (lk == NULL)
     return NULL;
@@ -233,7 +270,7 @@ static bool collect_tracked(struct rc_obj *o, void *arg)
     return true;
   struct rc_leak *lk = add_child(c, pid, &st);
   if (lk == NULL)
-    return false;
+    return c->ls->n < c->ls->cap; /* stop only when the set is full */
   lk->fn = o->fn;
   lk->tid = o->tid;
   lk->stack_id = o->stack_id;
@@ -345,10 +382,12 @@ static void any_process(pid_t pid, void *arg)
 
 static void child_collect(struct rc_leakset *ls)
 {
-  struct collect_ctx c = {ls, rc_arena_alloc(RC_CHILD_SEEN_MAX * sizeof(pid_t)), 0};
+  struct collect_ctx c = {ls, rc_arena_alloc(RC_CHILD_SEEN_MAX * sizeof(pid_t)), 0,
+                          rc_arena_alloc(4096), 0, 0};
   rc_child_ls = ls;
-  if (c.seen == NULL)
+  if (c.seen == NULL || c.self_cmdline == NULL)
     return;
+  c.self_len = rc_read_file("/proc/self/cmdline", c.self_cmdline, 4096);
   rc_obj_each(RC_KIND_CHILD, collect_tracked, &c);
   struct task_ctx t = {&c, false};
   each_numeric("/proc/self/task", task_children, &t);
