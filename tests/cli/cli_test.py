@@ -921,7 +921,9 @@ def run_shell_child_suppressed():
             f.write("# bash's background jobs are fine\nchild:bash\n")
         marker = os.path.join(d, "alive")
         r, m = run_json("--suppressions", supp, "--", "bash", "-c",
-                        f"sleep 30 & echo $! > {marker}; exit")
+                        # the sleep must not hold our output pipes open, or reading
+                        # them would wait for it to end
+                        f"sleep 30 >/dev/null 2>&1 & echo $! > {marker}; exit")
         eq(r.returncode, 0, "exit status")
         eq(leaks_of(m), [], "no leaks")
         eq(m["summary"]["suppressed"], 1, "suppressed count")
