@@ -12,6 +12,23 @@
 
 static struct rc_obj *_Atomic rc_objs;
 
+/* Which pages of the table were ever written: the table is reserved, not
+ * committed, and a report that walked all of it would fault in every page
+ * (16 MiB) in every process, fork children included.  Walks visit only
+ * pages marked here. */
+#define RC_OBJ_PER_PAGE (4096 / sizeof(struct rc_obj))
+#define RC_OBJ_PAGES (RC_OBJ_SLOTS / RC_OBJ_PER_PAGE)
+_Static_assert(4096 % sizeof(struct rc_obj) == 0, "records must tile a page");
+static uint64_t rc_obj_pages[RC_OBJ_PAGES / 64];
+
+static void mark_page(uint32_t slot)
+{
+  uint32_t page = slot / (uint32_t)RC_OBJ_PER_PAGE;
+  uint64_t bit = 1ull << (page % 64);
+  if (!(__atomic_load_n(&rc_obj_pages[page / 64], __ATOMIC_RELAXED) & bit))
+    __atomic_fetch_or(&rc_obj_pages[page / 64], bit, __ATOMIC_RELEASE);
+}
+
 static struct rc_obj *table(bool create)
 {
   struct rc_obj *t = atomic_load_explicit(&rc_objs, memory_order_acquire);
@@ -61,6 +78,7 @@ struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn)
     if (st == RC_OBJ_FREE || st == RC_OBJ_DELETED) {
       if (__atomic_compare_exchange_n(&o->state, &st, RC_OBJ_BUSY, false, __ATOMIC_ACQ_REL,
                                       __ATOMIC_ACQUIRE)) {
+        mark_page(s);
         o->kind = (uint8_t)kind;
         o->fn = (uint8_t)fn;
         o->flags = 0;
@@ -126,11 +144,18 @@ void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg)
   struct rc_obj *t = table(false);
   if (t == NULL)
     return;
-  for (uint32_t s = 0; s < RC_OBJ_SLOTS; s++) {
-    struct rc_obj *o = &t[s];
-    if (load_state(o) != RC_OBJ_LIVE || (kind >= 0 && o->kind != (unsigned)kind))
-      continue;
-    if (!fn(o, arg))
-      return;
+  for (uint32_t w = 0; w < RC_OBJ_PAGES / 64; w++) {
+    uint64_t bits = __atomic_load_n(&rc_obj_pages[w], __ATOMIC_ACQUIRE);
+    while (bits) {
+      uint32_t page = w * 64 + (uint32_t)__builtin_ctzll(bits);
+      bits &= bits - 1;
+      for (uint32_t s = page * (uint32_t)RC_OBJ_PER_PAGE; s < (page + 1) * RC_OBJ_PER_PAGE; s++) {
+        struct rc_obj *o = &t[s];
+        if (load_state(o) != RC_OBJ_LIVE || (kind >= 0 && o->kind != (unsigned)kind))
+          continue;
+        if (!fn(o, arg))
+          return;
+      }
+    }
   }
 }
