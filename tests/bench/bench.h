@@ -26,6 +26,17 @@ static inline long long bench_now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* CPU time (user + system) of the whole process, all threads: much less
+ * sensitive than wall time to other jobs competing for the CPUs, but blind to
+ * work done in child processes. */
+static inline long long bench_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Fail loudly: a benchmark that cannot do its work must not print a number. */
 #define BENCH_DIE(...)                                                  \
 	do {                                                            \
