@@ -21,6 +21,10 @@ static struct rc_obj *_Atomic rc_objs;
 _Static_assert(4096 % sizeof(struct rc_obj) == 0, "records must tile a page");
 static uint64_t rc_obj_pages[RC_OBJ_PAGES / 64];
 
+/* Live records per kind, so that a walk for a kind with none (the common
+ * case: most processes never create a timer or a thread) costs nothing. */
+static uint32_t rc_obj_live[RC_KIND_COUNT + 1];
+
 static void mark_page(uint32_t slot)
 {
   uint32_t page = slot / (uint32_t)RC_OBJ_PER_PAGE;
@@ -99,8 +103,10 @@ struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn)
 
 void rc_obj_publish(struct rc_obj *o)
 {
-  if (o != NULL)
-    __atomic_store_n(&o->state, RC_OBJ_LIVE, __ATOMIC_RELEASE);
+  if (o == NULL)
+    return;
+  __atomic_fetch_add(&rc_obj_live[o->kind], 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&o->state, RC_OBJ_LIVE, __ATOMIC_RELEASE);
 }
 
 struct rc_obj *rc_obj_find(unsigned kind, uint64_t key)
@@ -124,8 +130,9 @@ struct rc_obj *rc_obj_find(unsigned kind, uint64_t key)
 void rc_obj_remove_slot(struct rc_obj *o)
 {
   uint32_t st = RC_OBJ_LIVE;
-  __atomic_compare_exchange_n(&o->state, &st, RC_OBJ_DELETED, false, __ATOMIC_ACQ_REL,
-                              __ATOMIC_ACQUIRE);
+  if (__atomic_compare_exchange_n(&o->state, &st, RC_OBJ_DELETED, false, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE))
+    __atomic_fetch_sub(&rc_obj_live[o->kind], 1, __ATOMIC_RELAXED);
 }
 
 bool rc_obj_remove(unsigned kind, uint64_t key)
@@ -143,6 +150,8 @@ void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg)
 {
   struct rc_obj *t = table(false);
   if (t == NULL)
+    return;
+  if (kind >= 0 && kind <= RC_KIND_COUNT && __atomic_load_n(&rc_obj_live[kind], __ATOMIC_ACQUIRE) == 0)
     return;
   for (uint32_t w = 0; w < RC_OBJ_PAGES / 64; w++) {
     uint64_t bits = __atomic_load_n(&rc_obj_pages[w], __ATOMIC_ACQUIRE);
