@@ -7,14 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-struct rc_dirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
-
 int rc_sys_openat(int dirfd, const char *path, int flags, int mode)
 {
   long r;
@@ -35,11 +27,12 @@ void rc_sys_close(int fd)
     (void)syscall(SYS_close, fd);
 }
 
-/* Iterate an open directory descriptor with getdents64. */
-static int dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char type, void *arg),
-                       void *arg)
+int rc_dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char type, void *arg),
+                   void *arg)
 {
   int count = 0;
+  if (lseek(dfd, 0, SEEK_SET) != 0)
+    return -1;
   bool go = true;
   char buf[4096] __attribute__((aligned(8)));
   while (go) {
@@ -68,7 +61,7 @@ int rc_dir_each(int dirfd, const char *path, bool nofollow,
     errno = saved;
     return -1;
   }
-  int count = dir_iterate(dfd, fn, arg);
+  int count = rc_dir_iterate(dfd, fn, arg);
   rc_sys_close(dfd);
   errno = saved;
   return count;
@@ -104,7 +97,7 @@ int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg)
     return -1;
   }
   struct fd_each e = {fn, arg, dfd, 0};
-  (void)dir_iterate(dfd, fd_entry, &e);
+  (void)rc_dir_iterate(dfd, fd_entry, &e);
   rc_sys_close(dfd);
   errno = saved;
   return e.count;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Call fn(fd, arg) for every descriptor open in this process, excluding the
@@ -18,6 +19,19 @@ int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg);
  * component when nofollow is set.  Returns the entry count, -1 on error. */
 int rc_dir_each(int dirfd, const char *path, bool nofollow,
                 bool (*fn)(const char *name, unsigned char type, void *arg), void *arg);
+
+/* The same over an already open directory descriptor (rewound first). */
+int rc_dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char type, void *arg),
+                   void *arg);
+
+/* A getdents64 record, for walkers that need more control than rc_dir_each. */
+struct rc_dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
 
 /* Read up to len-1 bytes of a file into buf, NUL-terminated; returns the byte
  * count or -1. */

@@ -225,14 +225,6 @@ void rc_tmp_after_fork_child(void)
 
 /* ---- at exit ---- */
 
-struct rc_dirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
-
 static bool is_dot(const char *n)
 {
   return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
@@ -251,26 +243,22 @@ static int open_same_dir(const char *path, uint64_t dev, uint64_t ino)
   return fd;
 }
 
+static bool count_one(const char *name, unsigned char type, void *arg)
+{
+  (void)name;
+  (void)type;
+  (void)arg;
+  return true;
+}
+
 static int64_t count_entries(const char *path, uint64_t dev, uint64_t ino)
 {
   int fd = open_same_dir(path, dev, ino);
   if (fd < 0)
     return 0;
-  int64_t n = 0;
-  char buf[4096] __attribute__((aligned(8)));
-  for (;;) {
-    long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
-    if (got <= 0)
-      break;
-    for (long off = 0; off < got;) {
-      struct rc_dirent64 *d = (struct rc_dirent64 *)(buf + off);
-      off += d->d_reclen;
-      if (!is_dot(d->d_name))
-        n++;
-    }
-  }
+  int n = rc_dir_iterate(fd, count_one, NULL);
   rc_sys_close(fd);
-  return n;
+  return n < 0 ? 0 : n;
 }
 
 static void collect_kind(struct rc_leakset *ls, unsigned kind)
