@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rcleak needs to build and test on Debian/Ubuntu (as root, or via sudo).
 set -euo pipefail
-pkgs=(gcc make meson ninja-build pkg-config binutils libunwind-dev libdw-dev libelf-dev
+pkgs=(gcc g++ make meson ninja-build pkg-config binutils libunwind-dev libdw-dev libelf-dev
       libjson-c-dev python3 bash procps)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -265,6 +265,7 @@ static int report_once(const struct rc_exit *ex)
     rc_nsymstacks = rc_stack_count() + 1;
     rc_symstacks = rc_arena_alloc(rc_nsymstacks * sizeof *rc_symstacks);
     rc_want_lines = !ex->in_signal_handler;
+    rc_sym_allow_demangle(!ex->in_signal_handler);
     rc_sym_begin();
     rc_suppress_apply(&ls);
     clean_survivors(&ls);

@@ -34,7 +34,14 @@ static void say(const char *a, const char *b)
  * them off.  Each rule names the function that acquires the resource. */
 static const char rc_default_suppressions[] =
     "# GNU make -j: the pipe every job gets as its stdin, kept until exit\n"
-    "fd:^get_bad_stdin$\n";
+    "fd:^get_bad_stdin$\n"
+    "# libuv (Node.js): the default loop's epoll, signal pipe and async eventfd\n"
+    "fd:^uv_default_loop$\n"
+    "# libuv: the /dev/null descriptor each loop keeps in reserve for EMFILE\n"
+    "fd:^uv__stream_init$\n"
+    "# Node.js: the inspector's I/O thread, detached, runs until exit (the\n"
+    "# pattern matches node::inspector::Agent::Start mangled or not)\n"
+    "thread:inspector*Agent*Start\n";
 
 void rc_suppress_load(void)
 {

@@ -1,7 +1,9 @@
 /* Module map and ELF symbol lookup (see symbolize.h). */
 #include "symbolize.h"
 
+#include <dlfcn.h>
 #include <elf.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -255,6 +257,39 @@ static const char *symbol_at(const struct rc_module *m, uintptr_t vaddr)
   return best ? m->strtab + best->st_name : NULL;
 }
 
+static bool rc_demangle_ok;
+
+void rc_sym_allow_demangle(bool allow)
+{
+  rc_demangle_ok = allow;
+}
+
+/* "_ZN4node5StartEiPPc" -> "node::Start(int, char**)", when the process has
+ * libstdc++ (C++ programs, where mangled names come from). */
+static const char *demangle(const char *name)
+{
+  typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+  static demangle_fn fn;
+  static bool looked;
+  if (!rc_demangle_ok || name == NULL || name[0] != '_' || name[1] != 'Z')
+    return name;
+  if (!looked) {
+    looked = true;
+    fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+  }
+  if (fn == NULL)
+    return name;
+  int status = -1;
+  char *d = fn(name, NULL, NULL, &status);
+  if (d == NULL || status != 0) {
+    free(d);
+    return name;
+  }
+  const char *copy = rc_arena_strdup(d);
+  free(d);
+  return copy ? copy : name;
+}
+
 void rc_sym_frame(struct rc_frame *f)
 {
   const struct rc_mapping *mp = mapping_of(f->pc);
@@ -272,7 +307,7 @@ void rc_sym_frame(struct rc_frame *f)
   uintptr_t va;
   if (vaddr_of(m, file_off, &va)) {
     f->offset = va;
-    f->function = symbol_at(m, va);
+    f->function = demangle(symbol_at(m, va));
   }
 }
 

@@ -23,6 +23,10 @@ struct rc_frame {
 void rc_sym_begin(void);
 /* Fill f from f->pc.  Strings live in the report arena. */
 void rc_sym_frame(struct rc_frame *f);
+/* Allow demangling C++ names (through libstdc++'s __cxa_demangle, which
+ * allocates): only when the report is not running in a signal handler. */
+void rc_sym_allow_demangle(bool allow);
+
 /* Symbol name containing an address (for thread start routines); NULL if none. */
 const char *rc_sym_name(uintptr_t addr);
 

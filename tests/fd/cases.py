@@ -406,6 +406,35 @@ def make_default_suppression():
                 "default_suppressions=0 shows it")
 
 
+@case
+def cxx_demangled():
+    if not os.path.exists(prog("cxx_leak")):
+        print("# no C++ compiler: skipped")
+        sys.exit(77)
+    res = run([prog("cxx_leak")])
+    fds = leaked_fds(res)
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "open",
+                             "top": "app::Logger::open_log(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&)"}],
+                "C++ function names are demangled in JSON")
+    check("#0 app::Logger::open_log(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&) " in res.stderr, "and in the text report")
+
+
+@case
+def node_real_program():
+    if subprocess.run(["which", "node"], capture_output=True).returncode:
+        print("# node not installed: skipped")
+        sys.exit(77)
+    res = run(["node", "-e", "const fs = require('fs'); fs.openSync('/etc/hostname');"
+               " fs.readFile('/etc/hostname', () => console.log('read'));"])
+    check_eq(res.stdout, "read\n", "node ran")
+    check_leaks(res.leaks, [{"kind": "fd", "type": "file", "target": "/etc/hostname",
+                             "acquired_by": "open64"}],
+                "node: exactly the file the script left open (runtime's own resources suppressed)")
+    res = run(["node", "-e", "console.log(1)"])
+    check_clean(res, "node: a clean script")
+    check(res.report["summary"]["suppressed"] > 0, "the runtime's lifetime resources count as suppressed")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--list":
         print("\n".join(CASES))
