@@ -1,9 +1,13 @@
 /* A small program that leaks a little of everything, to see rcleak's report:
  *     LD_PRELOAD=build/shim/librcleak.so build/examples/leaky_demo */
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 static int open_log(const char *path)
@@ -17,6 +21,21 @@ static void start_worker(void)
     execlp("sleep", "sleep", "30", (char *)NULL);
     _exit(127);
   }
+}
+
+static void *worker_thread(void *arg)
+{
+  (void)arg;
+  return NULL;
+}
+
+static void start_timers(void)
+{
+  timer_t t;
+  struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+  timer_create(CLOCK_MONOTONIC, &sev, &t);           /* never deleted */
+  struct itimerval it = {.it_value = {3600, 0}};
+  setitimer(ITIMER_REAL, &it, NULL);                 /* still armed at exit */
 }
 
 int main(void)
@@ -33,6 +52,9 @@ int main(void)
   if (pipe(p) == 0)
     close(p[0]);                                   /* write end leaks */
   start_worker();                                  /* child never waited for */
+  pthread_t th;
+  pthread_create(&th, NULL, worker_thread, NULL);   /* never joined */
+  start_timers();
   puts("leaky_demo: done, exiting without cleaning up");
   return 0;
 }
