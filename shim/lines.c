@@ -13,6 +13,7 @@ struct rc_dw {
   __typeof__(dwfl_report_end) *report_end;
   __typeof__(dwfl_module_getsrc) *getsrc;
   __typeof__(dwfl_lineinfo) *lineinfo;
+  __typeof__(dwfl_line_comp_dir) *comp_dir;
   __typeof__(dwfl_module_addrname) *addrname;
   __typeof__(dwfl_standard_find_debuginfo) *find_debuginfo;
   __typeof__(dwfl_offline_section_address) *section_address;
@@ -39,6 +40,7 @@ static bool dw_load(void)
   RC_DW_SYM(report_end, dwfl_report_end)
   RC_DW_SYM(getsrc, dwfl_module_getsrc)
   RC_DW_SYM(lineinfo, dwfl_lineinfo)
+  RC_DW_SYM(comp_dir, dwfl_line_comp_dir)
   RC_DW_SYM(addrname, dwfl_module_addrname)
   RC_DW_SYM(find_debuginfo, dwfl_standard_find_debuginfo)
   RC_DW_SYM(section_address, dwfl_offline_section_address)
@@ -75,6 +77,48 @@ static Dwfl_Module *module_for(const char *path)
   return m;
 }
 
+/* DWARF names a source file relative to the directory it was compiled in
+ * ("../src/log.c"); report it absolute, with "." and ".." resolved
+ * textually, so it means the same wherever the report is read. */
+static const char *absolute(const char *dir, const char *file)
+{
+  if (file[0] == '/' || dir == NULL || dir[0] != '/')
+    return rc_arena_strdup(file);
+  size_t cap = strlen(dir) + strlen(file) + 2;
+  char *out = rc_arena_alloc(cap);
+  if (out == NULL)
+    return rc_arena_strdup(file);
+  size_t len = 0;
+  const char *parts[2] = {dir, file};
+  for (int k = 0; k < 2; k++) {
+    for (const char *p = parts[k]; *p;) {
+      while (*p == '/')
+        p++;
+      const char *e = p;
+      while (*e && *e != '/')
+        e++;
+      size_t n = (size_t)(e - p);
+      if (n == 0 || (n == 1 && p[0] == '.')) {
+        /* nothing */
+      } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+        while (len > 0 && out[len - 1] != '/')
+          len--;
+        if (len > 0)
+          len--; /* drop the slash too */
+      } else {
+        out[len++] = '/';
+        memcpy(out + len, p, n);
+        len += n;
+      }
+      p = e;
+    }
+  }
+  if (len == 0)
+    out[len++] = '/';
+  out[len] = '\0';
+  return out;
+}
+
 void rc_lines_frame(struct rc_frame *f)
 {
   if (f->module == NULL || !dw_load())
@@ -94,7 +138,7 @@ void rc_lines_frame(struct rc_frame *f)
   int lineno = 0;
   const char *file = dw.lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
   if (file != NULL && lineno > 0) {
-    f->file = rc_arena_strdup(file);
+    f->file = absolute(dw.comp_dir(line), file);
     f->line = lineno;
   }
 }
