@@ -214,7 +214,7 @@ static uint8_t state_of(char s)
 
 /* A child caught between fork and exec (a shell's `cmd &` when the shell
  * exits at once) still shows our own command line, which says nothing about
- * what it runs.  Give such children a moment to exec: 50 ms in total for
+ * what it runs.  Give such children a moment to exec: 250 ms in total for
  * the whole report, so children that never exec (workers) cost little. */
 static void await_exec(struct collect_ctx *c, pid_t pid)
 {
@@ -230,7 +230,7 @@ static void await_exec(struct collect_ctx *c, pid_t pid)
       return;
     uint64_t now = rc_now_ns();
     if (c->exec_deadline == 0)
-      c->exec_deadline = now + 50000000u;
+      c->exec_deadline = now + 250000000u;
     if (now >= c->exec_deadline)
       return;
     nap_ms(1);
