@@ -146,6 +146,11 @@ bool rc_obj_remove(unsigned kind, uint64_t key)
   return true;
 }
 
+uint32_t rc_obj_count(unsigned kind)
+{
+  return kind <= RC_KIND_COUNT ? __atomic_load_n(&rc_obj_live[kind], __ATOMIC_ACQUIRE) : 0;
+}
+
 void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg)
 {
   struct rc_obj *t = table(false);

@@ -42,6 +42,9 @@ struct rc_obj *rc_obj_find(unsigned kind, uint64_t key);
 bool rc_obj_remove(unsigned kind, uint64_t key);
 void rc_obj_remove_slot(struct rc_obj *o);
 
+/* How many records of `kind` are live. */
+uint32_t rc_obj_count(unsigned kind);
+
 /* Visit every live record of `kind` (all kinds if kind < 0), lock-free;
  * fn returns false to stop. */
 void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg);

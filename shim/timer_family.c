@@ -14,9 +14,12 @@
 #include "arena.h"
 #include "fam_util.h"
 #include "procfs.h"
+#include "sort.h"
 #include "timer_fam.h"
 
 /* ---- /proc/self/timers ---- */
+
+#define RC_TIMERS_PROC_MAX 2048
 
 struct rc_ktimer {
   int64_t id;
@@ -173,8 +176,54 @@ struct collect_ctx {
   struct rc_leakset *ls;
   struct rc_ktimer *v;
   size_t n;
+  uint32_t *by_sigval; /* indices into v, sorted by sigval */
   bool have_proc;
 };
+
+static int by_id(const void *a, const void *b, void *arg)
+{
+  (void)arg;
+  int64_t x = ((const struct rc_ktimer *)a)->id, y = ((const struct rc_ktimer *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+static int by_sigval(const void *a, const void *b, void *arg)
+{
+  const struct rc_ktimer *v = arg;
+  uintptr_t x = v[*(const uint32_t *)a].sigval, y = v[*(const uint32_t *)b].sigval;
+  return x < y ? -1 : x > y;
+}
+
+/* The kernel's record of a tracked timer: by id (sorted), or for SIGEV_THREAD
+ * timers by the sigval glibc gave the kernel (sorted index).  Binary search
+ * keeps the report O(n log n) with 100,000 timers. */
+static struct rc_ktimer *find_ktimer(struct collect_ctx *c, const struct rc_obj *o)
+{
+  size_t lo = 0, hi = c->n;
+  if (o->flags & RC_TIMERF_THREAD) {
+    uintptr_t want = (uintptr_t)(o->key << 1);
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (c->v[c->by_sigval[mid]].sigval < want)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    for (; lo < c->n && c->v[c->by_sigval[lo]].sigval == want; lo++)
+      if (!c->v[c->by_sigval[lo]].matched)
+        return &c->v[c->by_sigval[lo]];
+    return NULL;
+  }
+  int64_t want = (int64_t)o->data[0];
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (c->v[mid].id < want)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < c->n && c->v[lo].id == want && !c->v[lo].matched ? &c->v[lo] : NULL;
+}
 
 static bool collect_timer(struct rc_obj *o, void *arg)
 {
@@ -182,15 +231,7 @@ static bool collect_timer(struct rc_obj *o, void *arg)
   if (o->owner != rc_pid)
     return true; /* the parent's: POSIX timers are not inherited by fork */
   int64_t kid = (int64_t)o->data[0];
-  struct rc_ktimer *k = NULL;
-  for (size_t i = 0; c->have_proc && i < c->n; i++) {
-    bool hit = (o->flags & RC_TIMERF_THREAD) ? c->v[i].sigval == (uintptr_t)(o->key << 1)
-                                             : c->v[i].id == kid;
-    if (hit && !c->v[i].matched) {
-      k = &c->v[i];
-      break;
-    }
-  }
+  struct rc_ktimer *k = c->have_proc ? find_ktimer(c, o) : NULL;
   if (c->have_proc) {
     if (k == NULL)
       return true; /* gone: deleted by a path we did not see */
@@ -198,7 +239,10 @@ static bool collect_timer(struct rc_obj *o, void *arg)
     kid = k->id;
   } else {
     struct itimerspec its;
-    if (kid < 0 || syscall(SYS_timer_gettime, (int)kid, &its) != 0)
+    /* glibc's timer_gettime knows how a SIGEV_THREAD timer_t maps to the
+     * kernel's timer; a plain one is the kernel id itself. */
+    if (kid < 0 ? timer_gettime((timer_t)(uintptr_t)o->key, &its) != 0
+                : syscall(SYS_timer_gettime, (int)kid, &its) != 0)
       return true;
   }
   struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_TIMER);
@@ -214,14 +258,26 @@ static bool collect_timer(struct rc_obj *o, void *arg)
 static void timer_collect(struct rc_leakset *ls)
 {
   struct collect_ctx c = {.ls = ls};
+  /* The kernel serves /proc/self/timers a page per read and walks its list
+   * from the start for every page: quadratic.  With many timers, check each
+   * tracked one with timer_gettime instead, and give up finding untracked
+   * ones (RC_TIMERS_PROC_MAX is far above what programs normally hold). */
+  bool use_proc = rc_obj_count(RC_KIND_TIMER) <= RC_TIMERS_PROC_MAX;
   size_t buflen = 16u << 20; /* arena: committed only as far as the text goes */
-  char *buf = rc_arena_alloc(buflen);
+  char *buf = use_proc ? rc_arena_alloc(buflen) : NULL;
   ssize_t got = buf ? read_timers_text(buf, buflen) : -1;
   if (got >= 0) {
     c.v = rc_arena_alloc(RC_MAX_KTIMERS * sizeof *c.v);
     if (c.v) {
       c.n = parse_timers(buf, (size_t)got, c.v, RC_MAX_KTIMERS);
-      c.have_proc = true;
+      c.by_sigval = rc_arena_alloc((c.n + 1) * sizeof *c.by_sigval);
+      c.have_proc = c.by_sigval != NULL;
+      if (c.have_proc) {
+        rc_heapsort(c.v, c.n, sizeof *c.v, by_id, NULL);
+        for (size_t i = 0; i < c.n; i++)
+          c.by_sigval[i] = (uint32_t)i;
+        rc_heapsort(c.by_sigval, c.n, sizeof *c.by_sigval, by_sigval, c.v);
+      }
     }
   }
   rc_obj_each(RC_KIND_TIMER, collect_timer, &c);

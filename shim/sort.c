@@ -1,0 +1,43 @@
+/* Heapsort for the report (see sort.h). */
+#include "sort.h"
+
+#include <stdint.h>
+
+static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
+{
+  for (size_t i = 0; i < size; i++) {
+    unsigned char t = a[i];
+    a[i] = b[i];
+    b[i] = t;
+  }
+}
+
+static void sift(unsigned char *v, size_t root, size_t n, size_t size,
+                 int (*cmp)(const void *, const void *, void *), void *arg)
+{
+  for (;;) {
+    size_t child = 2 * root + 1;
+    if (child >= n)
+      return;
+    if (child + 1 < n && cmp(v + child * size, v + (child + 1) * size, arg) < 0)
+      child++;
+    if (cmp(v + root * size, v + child * size, arg) >= 0)
+      return;
+    swap_bytes(v + root * size, v + child * size, size);
+    root = child;
+  }
+}
+
+void rc_heapsort(void *base, size_t n, size_t size,
+                 int (*cmp)(const void *a, const void *b, void *arg), void *arg)
+{
+  unsigned char *v = base;
+  if (n < 2)
+    return;
+  for (size_t i = n / 2; i-- > 0;)
+    sift(v, i, n, size, cmp, arg);
+  for (size_t end = n; end-- > 1;) {
+    swap_bytes(v, v + end * size, size);
+    sift(v, 0, end, size, cmp, arg);
+  }
+}
