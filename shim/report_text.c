@@ -9,6 +9,7 @@
 #include "rc.h"
 #include "real.h"
 #include "report.h"
+#include "sort.h"
 
 #define RC_GROUP_LIST_MAX 8 /* identities listed per group before "+N more" */
 
@@ -47,34 +48,10 @@ static int site_cmp(const struct rc_leak *a, const struct rc_leak *b)
   return a < b ? -1 : (a > b);
 }
 
-/* Heapsort of an index array: no allocation, no recursion, O(n log n). */
-static void sift(uint32_t *ix, const struct rc_leak *v, uint32_t root, uint32_t n)
+static int ix_cmp(const void *a, const void *b, void *arg)
 {
-  for (;;) {
-    uint32_t child = 2 * root + 1;
-    if (child >= n)
-      return;
-    if (child + 1 < n && site_cmp(&v[ix[child]], &v[ix[child + 1]]) < 0)
-      child++;
-    if (site_cmp(&v[ix[root]], &v[ix[child]]) >= 0)
-      return;
-    uint32_t tmp = ix[root];
-    ix[root] = ix[child];
-    ix[child] = tmp;
-    root = child;
-  }
-}
-
-static void sort_sites(uint32_t *ix, const struct rc_leak *v, uint32_t n)
-{
-  for (uint32_t i = n / 2; i-- > 0;)
-    sift(ix, v, i, n);
-  for (uint32_t end = n; end-- > 1;) {
-    uint32_t tmp = ix[0];
-    ix[0] = ix[end];
-    ix[end] = tmp;
-    sift(ix, v, 0, end);
-  }
+  const struct rc_leak *v = arg;
+  return site_cmp(&v[*(const uint32_t *)a], &v[*(const uint32_t *)b]);
 }
 
 static const char *basename_of(const char *p)
@@ -209,7 +186,7 @@ void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *e
     counts[ls->v[i].kind]++;
     ix[m++] = i;
   }
-  sort_sites(ix, ls->v, m);
+  rc_heapsort(ix, m, sizeof *ix, ix_cmp, (void *)ls->v);
 
   unsigned kinds = 0, only = 0;
   for (unsigned k = 0; k < RC_KIND_COUNT; k++)
