@@ -178,18 +178,20 @@ static bool starts(const char *s, const char *prefix)
   return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static void describe_fd(int fd, struct rc_leak *lk)
+static int rc_fd_dir = -1; /* /proc/self/fd, open while collecting */
+
+static void describe_fd(int fd, struct rc_leak *lk, struct stat *stp)
 {
-  char path[40], link[4096];
+  char name[16], link[4096];
   struct rc_strbuf pb;
-  rc_sb_init(&pb, path, sizeof path);
-  rc_sb_puts(&pb, "/proc/self/fd/");
+  rc_sb_init(&pb, name, sizeof name);
   rc_sb_putu(&pb, (unsigned)fd);
   rc_sb_cstr(&pb);
-  if (rc_readlink(path, link, sizeof link) < 0)
-    link[0] = '\0';
+  /* relative to an open /proc/self/fd: no path walk per descriptor */
+  ssize_t n = readlinkat(rc_fd_dir, name, link, sizeof link - 1);
+  link[n > 0 ? n : 0] = '\0';
 
-  struct stat st;
+  struct stat st = {0};
   enum rc_fd_type t = RC_FT_OTHER;
   if (fstat(fd, &st) == 0) {
     if (S_ISREG(st.st_mode))
@@ -240,26 +242,44 @@ static void describe_fd(int fd, struct rc_leak *lk)
   } else {
     lk->target = rc_arena_strdup(link);
   }
+  *stp = st;
 }
 
 /* Shells keep the script they are reading open until they exit (bash on fd
  * 255, dash on fd 10+), with CLOEXEC: that is the interpreter's program, not
  * a leak.  Recognised by identity: a CLOEXEC regular file that is the same
- * file (device and inode) as one of the process's arguments. */
-static bool is_interpreter_script(int fd)
+ * file (device and inode) as one of the process's arguments.  The arguments
+ * are looked at once per report. */
+#define RC_MAX_ARG_IDS 16
+static struct { dev_t dev; ino_t ino; } rc_arg_ids[RC_MAX_ARG_IDS];
+static int rc_narg_ids = -1;
+
+static void load_arg_ids(void)
 {
-  struct stat st;
-  long fl = syscall(SYS_fcntl, fd, F_GETFD);
-  if (fl < 0 || !(fl & FD_CLOEXEC) || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-    return false;
   static char args[8192];
+  rc_narg_ids = 0;
   ssize_t n = rc_read_file("/proc/self/cmdline", args, sizeof args);
   size_t first = strlen(args) + 1; /* skip argv[0], the interpreter itself */
-  for (size_t i = first; n > 0 && i < (size_t)n; i += strlen(args + i) + 1) {
+  for (size_t i = first; n > 0 && i < (size_t)n && rc_narg_ids < RC_MAX_ARG_IDS;
+       i += strlen(args + i) + 1) {
     struct stat a;
-    if (args[i] && stat(args + i, &a) == 0 && a.st_dev == st.st_dev && a.st_ino == st.st_ino)
-      return true;
+    if (args[i] && stat(args + i, &a) == 0 && S_ISREG(a.st_mode)) {
+      rc_arg_ids[rc_narg_ids].dev = a.st_dev;
+      rc_arg_ids[rc_narg_ids].ino = a.st_ino;
+      rc_narg_ids++;
+    }
   }
+}
+
+static bool is_interpreter_script(const struct rc_leak *lk, const struct stat *st)
+{
+  if (lk->u.fd.type != RC_FT_FILE || !lk->u.fd.cloexec)
+    return false;
+  if (rc_narg_ids < 0)
+    load_arg_ids();
+  for (int i = 0; i < rc_narg_ids; i++)
+    if (rc_arg_ids[i].dev == st->st_dev && rc_arg_ids[i].ino == st->st_ino)
+      return true;
   return false;
 }
 
@@ -267,13 +287,13 @@ static void collect_one(int fd, void *arg)
 {
   struct rc_leakset *ls = arg;
   struct rc_fd_entry e;
+  if (fd == rc_fd_dir)
+    return;
   bool known = rc_fd_lookup(fd, &e);
   if (known && e.state == RC_FD_INTERNAL)
     return;
   bool inherited = known && (e.state == RC_FD_INHERITED || e.owner != rc_pid);
   if ((inherited || fd <= 2) && !rc_options.report_inherited)
-    return;
-  if (is_interpreter_script(fd))
     return;
   struct rc_leak *lk = rc_leak_add(ls, RC_KIND_FD);
   if (lk == NULL)
@@ -290,12 +310,18 @@ static void collect_one(int fd, void *arg)
   } else if (!known) {
     lk->flags |= RC_LEAK_UNTRACKED;
   }
-  describe_fd(fd, lk);
+  struct stat st;
+  describe_fd(fd, lk, &st);
+  if (is_interpreter_script(lk, &st))
+    ls->n--; /* the record just added: not a leak after all */
 }
 
 static void fd_collect(struct rc_leakset *ls)
 {
+  rc_fd_dir = rc_sys_open("/proc/self/fd", O_PATH | O_DIRECTORY, 0);
   rc_proc_each_fd(collect_one, ls);
+  rc_sys_close(rc_fd_dir);
+  rc_fd_dir = -1;
 }
 
 static void fd_json(struct rc_strbuf *o, const struct rc_leak *lk)
