@@ -12,6 +12,15 @@
 
 static struct rc_obj *_Atomic rc_objs;
 
+/* Every key lives within this many slots of its hash.  Deleted slots are
+ * reused by inserts but never turned back into free ones (that is not safe
+ * without a lock), so in a long create/delete loop with ever new keys (the
+ * kernel hands out fresh timer ids and pids) the table fills with them; the
+ * bound keeps a lookup of an absent key at one page of probing instead of
+ * the whole table.  At under 50% live entries, a window without a free or
+ * deleted slot is vanishingly rare; an insert that finds none is dropped. */
+#define RC_OBJ_MAX_PROBE 64u
+
 /* Which pages of the table were ever written: the table is reserved, not
  * committed, and a report that walked all of it would fault in every page
  * (16 MiB) in every process, fork children included.  Walks visit only
@@ -76,7 +85,7 @@ struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn)
     rc_leave(mode);
   }
   uint32_t s = slot_of(kind, key);
-  for (uint32_t probes = 0; probes < RC_OBJ_SLOTS; probes++) {
+  for (uint32_t probes = 0; probes < RC_OBJ_MAX_PROBE; probes++) {
     struct rc_obj *o = &t[s];
     uint32_t st = load_state(o);
     if (st == RC_OBJ_FREE || st == RC_OBJ_DELETED) {
@@ -115,7 +124,7 @@ struct rc_obj *rc_obj_find(unsigned kind, uint64_t key)
   if (t == NULL)
     return NULL;
   uint32_t s = slot_of(kind, key);
-  for (uint32_t probes = 0; probes < RC_OBJ_SLOTS; probes++) {
+  for (uint32_t probes = 0; probes < RC_OBJ_MAX_PROBE; probes++) {
     struct rc_obj *o = &t[s];
     uint32_t st = load_state(o);
     if (st == RC_OBJ_FREE)
