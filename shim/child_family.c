@@ -185,6 +185,12 @@ static const char *command_of(pid_t pid, const struct rc_proc_stat *st)
   rc_sb_init(&b, path, sizeof path);
   proc_path(&b, pid, "cmdline");
   ssize_t n = rc_read_file(path, buf, sizeof buf);
+  /* A live process shows an empty cmdline while it is inside execve (its
+   * old memory is gone, the new one not set up yet): ask again shortly. */
+  for (int tries = 0; n <= 0 && st->state != 'Z' && tries < 50; tries++) {
+    nap_ms(1);
+    n = rc_read_file(path, buf, sizeof buf);
+  }
   while (n > 0 && buf[n - 1] == '\0')
     n--;
   if (n <= 0) {
