@@ -59,8 +59,14 @@ static struct rc_obj *table(bool create)
   return m;
 }
 
+/* Pids and kernel timer ids are small integers handed out in sequence: kept
+ * in sequence in the table too, so N live records touch N*64 bytes of it
+ * instead of a page each (memory per resource, and the report's walk).
+ * Other keys (pthread_t, inode numbers) are addresses or sparse: mixed. */
 static uint32_t slot_of(unsigned kind, uint64_t key)
 {
+  if ((kind == RC_KIND_TIMER || kind == RC_KIND_CHILD) && key < (1ull << 31))
+    return (uint32_t)(key + (uint64_t)kind * (RC_OBJ_SLOTS / 8)) & (RC_OBJ_SLOTS - 1);
   uint64_t h = (key ^ ((uint64_t)kind << 56)) * 0x9e3779b97f4a7c15ull;
   return (uint32_t)(h >> 40) & (RC_OBJ_SLOTS - 1);
 }
