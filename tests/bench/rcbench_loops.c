@@ -1,6 +1,6 @@
 /* rcbench_loops: acquire+release loops, one resource family per run.
  *
- *   rcbench_loops WORKLOAD ITERATIONS
+ *   rcbench_loops WORKLOAD ITERATIONS [DEPTH]
  *
  * WORKLOAD is one of: open socket pipe timer setitimer mkdtemp fork pthread.
  * Each iteration acquires exactly one resource (pipe: one call, two fds) and
@@ -8,6 +8,10 @@
  * warm-up runs first so that one-time costs (lazy symbol resolution, the first
  * stack capture, page faults on the shim's tables) are not charged to the
  * loop; process start-up is measured separately by the runner.
+ *
+ * The loop runs DEPTH (default 40) call frames below main, so that a stack
+ * capture limited to 8 or 32 frames really has 8 or 32 frames to walk (a
+ * loop called from main has only ~5).
  *
  * Prints: RESULT workload=W iters=N ns_per_iter=X total_ns=T cpu_ns_per_iter=C
  * ns_per_iter is CLOCK_MONOTONIC (wall) time; cpu_ns_per_iter is the process's
@@ -131,6 +135,32 @@ static void op_pthread(void)
 	}
 }
 
+struct loop {
+	void (*op)(void);
+	long iters;
+	long long t0, t1, c0, c1;
+};
+
+static volatile int depth_sink;
+
+/* Recurse DEPTH frames, then run the timed loop at the bottom: the frames
+ * cost nothing per iteration. The volatile increment after the call keeps the
+ * compiler from turning the recursion into a loop. */
+__attribute__((noinline)) static void run_at_depth(int depth, struct loop *l)
+{
+	if (depth > 1) {
+		run_at_depth(depth - 1, l);
+		depth_sink++;
+		return;
+	}
+	l->c0 = bench_cpu_ns();
+	l->t0 = bench_now_ns();
+	for (long i = 0; i < l->iters; i++)
+		l->op();
+	l->t1 = bench_now_ns();
+	l->c1 = bench_cpu_ns();
+}
+
 static const struct {
 	const char *name;
 	void (*op)(void);
@@ -145,11 +175,11 @@ int main(int argc, char **argv)
 {
 	void (*op)(void) = NULL;
 	const char *tmp = getenv("TMPDIR");
-	long iters, warm, i;
-	long long t0, t1, c0, c1;
+	struct loop l = { 0 };
+	long iters, warm, i, depth = 40;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s WORKLOAD ITERATIONS\n", argv[0]);
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s WORKLOAD ITERATIONS [DEPTH]\n", argv[0]);
 		return 2;
 	}
 	for (size_t k = 0; k < sizeof(workloads) / sizeof(workloads[0]); k++)
@@ -160,6 +190,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	iters = bench_parse_count(argv[2], "iteration count");
+	if (argc == 4)
+		depth = bench_parse_count(argv[3], "depth");
 	snprintf(tmpbase, sizeof(tmpbase), "%s", tmp && *tmp ? tmp : "/tmp");
 
 	warm = iters / 20;
@@ -170,15 +202,12 @@ int main(int argc, char **argv)
 	for (i = 0; i < warm; i++)
 		op();
 
-	c0 = bench_cpu_ns();
-	t0 = bench_now_ns();
-	for (i = 0; i < iters; i++)
-		op();
-	t1 = bench_now_ns();
-	c1 = bench_cpu_ns();
+	l.op = op;
+	l.iters = iters;
+	run_at_depth((int)depth, &l);
 
-	printf("RESULT workload=%s iters=%ld ns_per_iter=%.1f total_ns=%lld cpu_ns_per_iter=%.1f\n",
-	       argv[1], iters, (double)(t1 - t0) / (double)iters, t1 - t0,
-	       (double)(c1 - c0) / (double)iters);
+	printf("RESULT workload=%s iters=%ld ns_per_iter=%.1f total_ns=%lld cpu_ns_per_iter=%.1f depth=%ld\n",
+	       argv[1], iters, (double)(l.t1 - l.t0) / (double)iters, l.t1 - l.t0,
+	       (double)(l.c1 - l.c0) / (double)iters, depth);
 	return 0;
 }
