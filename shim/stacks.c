@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <libunwind.h>
+#include <unwind.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -81,10 +82,6 @@ static struct rc_stack_store *store_get(void)
   if (n->slots == NULL || n->offsets == NULL || n->arena == NULL)
     return NULL; /* leaks a reservation on a failure that disables stacks anyway */
   n->arena_used = 64; /* offset 0 means "unpublished" */
-  /* libunwind initialises itself (and opens a pipe of its own) on first use:
-   * first capture, not process start, so a process that acquires nothing
-   * pays nothing. */
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
   struct rc_stack_store *expected = NULL;
   if (!atomic_compare_exchange_strong(&rc_store, &expected, n)) {
     munmap(n->slots, RC_STACK_SLOTS * sizeof(uint32_t));
@@ -154,6 +151,78 @@ static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
   return 0;
 }
 
+/* The first captures of each thread go through libgcc's unwinder instead of
+ * libunwind.  libunwind is the faster one per frame (its trace cache makes a
+ * known stack ~10 ns a frame), but its first use in a process or thread
+ * costs ~0.3 ms: a 256 KiB per-thread cache hashed by address (a page fault
+ * per new frame) and a slow path that blocks signals around every lookup.
+ * libgcc's unwinder (the one glibc's backtrace() uses; lock-free FDE lookup
+ * through _dl_find_object) starts for next to nothing and costs ~0.2 us a
+ * frame.  So short-lived processes and threads that acquire a handful of
+ * resources never start libunwind, and busy ones switch to it.  Both return
+ * the same addresses, so stacks dedupe across the switch. */
+#define RC_LIGHT_CAPTURES 16
+
+static __thread unsigned rc_tls_captures __attribute__((tls_model("initial-exec")));
+
+typedef _Unwind_Reason_Code (*rc_unwind_backtrace_fn)(_Unwind_Trace_Fn, void *);
+typedef _Unwind_Ptr (*rc_unwind_getip_fn)(struct _Unwind_Context *);
+static rc_unwind_backtrace_fn rc_gcc_backtrace;
+static rc_unwind_getip_fn rc_gcc_getip;
+static int rc_gcc_state; /* 0 untried, 1 ready, -1 unavailable */
+
+struct rc_gcc_walk {
+  void **buf;
+  int n, max;
+};
+
+static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *ctx, void *arg)
+{
+  struct rc_gcc_walk *w = arg;
+  uintptr_t ip = rc_gcc_getip(ctx);
+  if (ip == 0 || w->n >= w->max)
+    return _URC_END_OF_STACK;
+  w->buf[w->n++] = (void *)ip;
+  return _URC_NO_REASON;
+}
+
+static bool gcc_ready(void)
+{
+  int st = __atomic_load_n(&rc_gcc_state, __ATOMIC_ACQUIRE);
+  if (st)
+    return st > 0;
+  void *bt = dlsym(RTLD_DEFAULT, "_Unwind_Backtrace");
+  void *ip = dlsym(RTLD_DEFAULT, "_Unwind_GetIP");
+  if (bt == NULL || ip == NULL) {
+    /* not in the process yet: what glibc's backtrace() loads too */
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+    bt = h ? dlsym(h, "_Unwind_Backtrace") : NULL;
+    ip = h ? dlsym(h, "_Unwind_GetIP") : NULL;
+  }
+  rc_gcc_backtrace = (rc_unwind_backtrace_fn)bt;
+  rc_gcc_getip = (rc_unwind_getip_fn)ip;
+  st = bt && ip ? 1 : -1;
+  __atomic_store_n(&rc_gcc_state, st, __ATOMIC_RELEASE);
+  return st > 0;
+}
+
+static int backtrace_any(void **buf, int max)
+{
+  if (rc_tls_captures < RC_LIGHT_CAPTURES) {
+    rc_tls_captures++;
+    if (gcc_ready()) {
+      struct rc_gcc_walk w = {buf, 0, max};
+      rc_gcc_backtrace(gcc_frame, &w);
+      if (w.n > 0)
+        return w.n;
+    }
+  }
+  static int policy_set;
+  if (!__atomic_exchange_n(&policy_set, 1, __ATOMIC_ACQ_REL))
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  return unw_backtrace(buf, max);
+}
+
 uint32_t rc_stack_capture(void)
 {
   int depth = rc_options.stack_depth;
@@ -163,8 +232,8 @@ uint32_t rc_stack_capture(void)
   if (s == NULL)
     return 0;
   void *buf[RC_STACK_MAX_DEPTH + 16];
-  int n = unw_backtrace(buf, depth + 16 < (int)RC_ARRAY_SIZE(buf) ? depth + 16
-                                                                : (int)RC_ARRAY_SIZE(buf));
+  int n = backtrace_any(buf, depth + 16 < (int)RC_ARRAY_SIZE(buf) ? depth + 16
+                                                                 : (int)RC_ARRAY_SIZE(buf));
   /* Drop rcleak's own frames: the wrappers on top, and rc_main (the main
    * wrapper, exit_hook.c) below the program's main. */
   int kept = 0;
