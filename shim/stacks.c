@@ -206,6 +206,32 @@ static bool gcc_ready(void)
   return st > 0;
 }
 
+/* libunwind itself is loaded with dlopen when a thread first needs it, not
+ * as a dependency of librcleak.so: most processes never get that far, and
+ * should not pay for mapping libunwind and liblzma at start-up. */
+#define RC_STR2(x) #x
+#define RC_STR(x) RC_STR2(x) /* the real (architecture-prefixed) symbol names */
+typedef int (*rc_unw_backtrace_fn)(void **, int);
+typedef int (*rc_unw_policy_fn)(unw_addr_space_t, unw_caching_policy_t);
+static rc_unw_backtrace_fn rc_unw_backtrace;
+static int rc_unw_state; /* 0 untried, 1 ready, -1 unavailable */
+
+static bool unw_ready(void)
+{
+  int st = __atomic_load_n(&rc_unw_state, __ATOMIC_ACQUIRE);
+  if (st)
+    return st > 0;
+  void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+  rc_unw_policy_fn policy = h ? (rc_unw_policy_fn)dlsym(h, RC_STR(unw_set_caching_policy)) : NULL;
+  unw_addr_space_t *as = h ? dlsym(h, RC_STR(unw_local_addr_space)) : NULL;
+  rc_unw_backtrace = h ? (rc_unw_backtrace_fn)dlsym(h, "unw_backtrace") : NULL;
+  if (policy && as)
+    policy(*as, UNW_CACHE_PER_THREAD);
+  st = rc_unw_backtrace ? 1 : -1;
+  __atomic_store_n(&rc_unw_state, st, __ATOMIC_RELEASE);
+  return st > 0;
+}
+
 static int backtrace_any(void **buf, int max)
 {
   if (rc_tls_captures < RC_LIGHT_CAPTURES) {
@@ -217,10 +243,14 @@ static int backtrace_any(void **buf, int max)
         return w.n;
     }
   }
-  static int policy_set;
-  if (!__atomic_exchange_n(&policy_set, 1, __ATOMIC_ACQ_REL))
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-  return unw_backtrace(buf, max);
+  if (unw_ready())
+    return rc_unw_backtrace(buf, max);
+  if (gcc_ready()) {
+    struct rc_gcc_walk w = {buf, 0, max};
+    rc_gcc_backtrace(gcc_frame, &w);
+    return w.n;
+  }
+  return 0;
 }
 
 uint32_t rc_stack_capture(void)
