@@ -162,6 +162,7 @@ static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
  * resources never start libunwind, and busy ones switch to it.  Both return
  * the same addresses, so stacks dedupe across the switch. */
 #define RC_LIGHT_CAPTURES 16
+#define RC_OWN_FRAMES 5
 
 static __thread unsigned rc_tls_captures __attribute__((tls_model("initial-exec")));
 
@@ -262,8 +263,11 @@ uint32_t rc_stack_capture(void)
   if (s == NULL)
     return 0;
   void *buf[RC_STACK_MAX_DEPTH + 16];
-  int n = backtrace_any(buf, depth + 16 < (int)RC_ARRAY_SIZE(buf) ? depth + 16
-                                                                 : (int)RC_ARRAY_SIZE(buf));
+  /* rcleak's own frames on top: the wrapper, the family's bookkeeping, this
+   * function and the unwinder's entry.  Walking only that many more than the
+   * depth asked for keeps the cost per frame where the program's frames are. */
+  int want = depth + RC_OWN_FRAMES;
+  int n = backtrace_any(buf, want < (int)RC_ARRAY_SIZE(buf) ? want : (int)RC_ARRAY_SIZE(buf));
   /* Drop rcleak's own frames: the wrappers on top, and rc_main (the main
    * wrapper, exit_hook.c) below the program's main. */
   int kept = 0;
