@@ -31,6 +31,7 @@
 #include "options.h"
 #include "rc.h"
 #include "real.h"
+#include "stacks.h"
 #include "report.h"
 
 #define RC_NSIG 65 /* signal numbers 1..64 */
@@ -184,8 +185,19 @@ static int managed_sigaction(int sig, const struct sigaction *act, struct sigact
   return r;
 }
 
+/* A program that installs a handler may acquire resources inside it: make
+ * sure stack capture will not need to load anything then. */
+static void before_handler(const void *h)
+{
+  if (h != (const void *)SIG_DFL && h != (const void *)SIG_IGN && h != (const void *)SIG_ERR &&
+      rc_tls_mode == RC_MODE_APP)
+    rc_stacks_prepare();
+}
+
 RC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
 {
+  if (act != NULL)
+    before_handler((const void *)act->sa_handler);
   if (!managed(sig))
     return REAL(sigaction)(sig, act, oldact);
   if (rc_tls_mode == RC_MODE_VFORK) {
@@ -229,6 +241,7 @@ static __sighandler_t managed_signal(int sig, __sighandler_t h, int flags, bool 
  * its own handler), like glibc's. */
 RC_EXPORT __sighandler_t signal(int sig, __sighandler_t h)
 {
+  before_handler((const void *)h);
   if (!managed(sig))
     return REAL(signal)(sig, h);
   return managed_signal(sig, h, SA_RESTART, true);
@@ -236,6 +249,7 @@ RC_EXPORT __sighandler_t signal(int sig, __sighandler_t h)
 
 RC_EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t h)
 {
+  before_handler((const void *)h);
   if (!managed(sig))
     return REAL(bsd_signal)(sig, h);
   return managed_signal(sig, h, SA_RESTART, true);
@@ -244,6 +258,7 @@ RC_EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t h)
 /* sysv_signal: System V semantics (one-shot, not blocked, no restart). */
 RC_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h)
 {
+  before_handler((const void *)h);
   if (!managed(sig))
     return REAL(sysv_signal)(sig, h);
   return managed_signal(sig, h, SA_RESETHAND | SA_NODEFER, false);

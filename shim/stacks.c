@@ -233,6 +233,17 @@ static bool unw_ready(void)
   return st > 0;
 }
 
+void rc_stacks_prepare(void)
+{
+  static int done;
+  if (rc_options.stack_depth <= 0 || __atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+    return;
+  int mode = rc_enter();
+  (void)gcc_ready();
+  (void)unw_ready();
+  rc_leave(mode);
+}
+
 static int backtrace_any(void **buf, int max)
 {
   if (rc_tls_captures < RC_LIGHT_CAPTURES) {

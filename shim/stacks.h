@@ -30,6 +30,11 @@ uint32_t rc_stack_count(void);
 /* Bytes of memory the store has touched (for verbosity / benchmarks). */
 uint64_t rc_stack_bytes(void);
 
+/* Load both unwinders now, if not yet loaded: called when the program
+ * installs a signal handler, because a first capture inside that handler
+ * (open() is async-signal-safe) must not have to dlopen anything. */
+void rc_stacks_prepare(void);
+
 /* Called once from rc_init: our own text range, libunwind's cache policy. */
 void rc_stacks_init(void);
 
