@@ -143,37 +143,24 @@ RC_EXPORT int dup3(int oldfd, int newfd, int flags)
   return fd;
 }
 
-static bool fcntl_dups(int cmd)
-{
-  return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
-}
-
 /* fcntl's third argument is an int or a pointer depending on cmd; on the
  * ABIs we support both travel in the same register, so it is forwarded as a
- * pointer-sized integer. */
-RC_EXPORT int fcntl(int fd, int cmd, ...)
-{
-  va_list ap;
-  va_start(ap, cmd);
-  uintptr_t arg = va_arg(ap, uintptr_t);
-  va_end(ap);
-  int r = REAL(fcntl)(fd, cmd, arg);
-  if (fcntl_dups(cmd))
-    rc_fd_acquired(r, RC_FN_fcntl);
-  return r;
-}
-
-RC_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-  va_list ap;
-  va_start(ap, cmd);
-  uintptr_t arg = va_arg(ap, uintptr_t);
-  va_end(ap);
-  int r = REAL(fcntl64)(fd, cmd, arg);
-  if (fcntl_dups(cmd))
-    rc_fd_acquired(r, RC_FN_fcntl64);
-  return r;
-}
+ * pointer-sized integer.  Only F_DUPFD and F_DUPFD_CLOEXEC acquire. */
+#define RC_DEFINE_FCNTL(name)                                                   \
+  RC_EXPORT int name(int fd, int cmd, ...)                                       \
+  {                                                                              \
+    va_list ap;                                                                  \
+    va_start(ap, cmd);                                                           \
+    uintptr_t arg = va_arg(ap, uintptr_t);                                       \
+    va_end(ap);                                                                  \
+    int r = REAL(name)(fd, cmd, arg);                                            \
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)                                \
+      rc_fd_acquired(r, RC_FN_##name);                                           \
+    return r;                                                                    \
+  }
+RC_DEFINE_FCNTL(fcntl)
+RC_DEFINE_FCNTL(fcntl64)
+#undef RC_DEFINE_FCNTL
 
 RC_EXPORT int pipe(int fds[2])
 {
