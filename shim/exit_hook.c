@@ -36,6 +36,8 @@ RC_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, ch
  * status when leaks were found; a failure status is never hidden. */
 static int report_and_status(int status)
 {
+  if (rc_fork_child && !rc_acquired_here && !rc_options.json_path[0])
+    return status; /* only inherited resources: nothing of its own to say */
   struct rc_exit ex = {.by_signal = false, .in_signal_handler = false, .status = status};
   int leaks = rc_report_run(&ex);
   if (leaks > 0 && rc_options.exitcode != 0 && (status & 0xff) == 0)

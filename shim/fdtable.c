@@ -74,6 +74,7 @@ void rc_fd_acquired(int fd, unsigned fn)
     rc_fd_mark_internal(fd);
   } else {
     struct rc_fd_entry *e = entry_for(fd, true);
+    rc_note_acquired();
     if (e != NULL) {
       rc_enter();
       uint32_t stack = rc_stack_capture();
@@ -95,6 +96,7 @@ void rc_fd_acquired2(const int fds[2], unsigned fn)
     rc_fd_mark_internal(fds[1]);
   } else {
     struct rc_fd_entry *a = entry_for(fds[0], true), *b = entry_for(fds[1], true);
+    rc_note_acquired();
     rc_enter();
     uint32_t stack = rc_stack_capture();
     rc_leave(mode);

@@ -19,6 +19,8 @@ __thread int rc_tls_mode __attribute__((tls_model("initial-exec")));
 __thread pid_t rc_tls_tid __attribute__((tls_model("initial-exec")));
 pid_t rc_pid;
 pid_t rc_ppid;
+int rc_acquired_here;
+bool rc_fork_child;
 
 pid_t rc_gettid(void)
 {
@@ -39,17 +41,33 @@ void rc_atexit_handler(void);
 extern void rc_families_after_fork_child(void) __attribute__((weak));
 extern void rc_families_init(void) __attribute__((weak));
 
+/* Descriptors the parent had without our knowing (raw syscalls) must not
+ * become the child's untracked leaks: they are marked inherited, but only
+ * when the child first acquires something or reports, not in every fork
+ * child (most exec or _exit at once).  Until then nothing can tell them
+ * apart from the child's own, and nothing needs to. */
+static bool rc_fork_scan_pending;
+
+void rc_fork_settle(void)
+{
+  if (!rc_fork_scan_pending)
+    return;
+  rc_fork_scan_pending = false;
+  rc_fd_mark_open_as_inherited();
+}
+
 /* In the child of fork: a new pid, so everything recorded so far is the
  * parent's (its owner no longer matches) and the child reports only what it
- * acquires itself.  Descriptors the parent had without our knowing (raw
- * syscalls) are marked inherited now, while the table still says so. */
+ * acquires itself (see rc_fork_settle for the descriptors we never saw). */
 static void after_fork_child(void)
 {
   int mode = rc_enter();
   rc_ppid = rc_pid;
   rc_pid = (pid_t)syscall(SYS_getpid);
   rc_tls_tid = 0;
-  rc_fd_mark_open_as_inherited();
+  rc_acquired_here = 0;
+  rc_fork_child = true;
+  rc_fork_scan_pending = true;
   if (rc_families_after_fork_child)
     rc_families_after_fork_child();
   rc_leave(mode);

@@ -86,6 +86,7 @@ struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn)
     return NULL;
   uint32_t stack = 0;
   if (mode == RC_MODE_APP) {
+    rc_note_acquired();
     rc_enter();
     stack = rc_stack_capture();
     rc_leave(mode);

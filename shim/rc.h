@@ -44,6 +44,21 @@ static inline void rc_leave(int old) { rc_tls_mode = old; }
  * fork child; ppid as it was when the process started. */
 extern pid_t rc_pid;
 extern pid_t rc_ppid;
+
+/* Whether this process acquired anything itself (set, never cleared, but
+ * for the fork child, which starts again at 0), and whether it is a fork
+ * child.  A fork child that acquired nothing has nothing of its own to
+ * report: without json_path its exit skips the report altogether. */
+extern int rc_acquired_here;
+extern bool rc_fork_child;
+void rc_fork_settle(void);
+static inline void rc_note_acquired(void)
+{
+  if (RC_UNLIKELY(!rc_acquired_here)) {
+    rc_fork_settle();
+    rc_acquired_here = 1;
+  }
+}
 pid_t rc_gettid(void);
 
 static inline uint64_t rc_now_ns(void)

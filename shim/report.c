@@ -249,6 +249,7 @@ static void say_stats(const struct rc_leakset *ls)
 static int report_once(const struct rc_exit *ex)
 {
   int saved = errno;
+  rc_fork_settle();
   struct rc_leakset ls = {0};
   ls.now_ns = rc_now_ns();
   ls.cap = RC_MAX_LEAKS;
