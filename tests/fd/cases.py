@@ -198,6 +198,21 @@ def fork_child_own_leak():
 
 
 @case
+def fork_raw_inherited():
+    res = run([prog("programs"), "fork_raw_inherited"])
+    raw = int(re.search(r"^raw (\d+)$", res.stdout, re.M).group(1))
+    m = re.search(r"^child (\d+) leaked (\d+)$", res.stdout, re.M)
+    child, fd = int(m.group(1)), int(m.group(2))
+    check_leaks(res.leaks, [{"kind": "fd", "fd": raw, "untracked": True}],
+                "parent: its raw-syscall descriptor, untracked")
+    check_leaks(res.reports[child]["leaks"], [{"kind": "fd", "fd": fd, "acquired_by": "open",
+                                              "target": "/dev/zero"}],
+                "child: only its own leak, not the parent's raw descriptor")
+    res = run([prog("programs"), "fork_child_inherits", "_exit"], json=False)
+    check_eq(res.stderr.count("ERROR: rcleak"), 1, "without JSON, a child that acquired nothing is silent")
+
+
+@case
 def threads8():
     res = run([prog("programs"), "threads8"])
     fds = leaked_fds(res)

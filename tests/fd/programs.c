@@ -123,6 +123,24 @@ static void child_own_leak(void)
   waitpid(pid, &st, 0);
 }
 
+/* The parent's raw-syscall descriptor is the parent's (untracked) leak, not
+ * the child's, even though the child acquires and leaks one of its own. */
+static void fork_raw_inherited(void)
+{
+  int raw = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
+  printf("raw %d\n", raw);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open("/dev/zero", O_RDONLY);
+    printf("child %d leaked %d\n", getpid(), fd);
+    fflush(stdout);
+    exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+}
+
 static void *worker(void *arg)
 {
   int keep = (int)(long)arg;
@@ -239,6 +257,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "stdio_leaks")) stdio_leaks();
   else if (!strcmp(c, "fork_child_inherits")) fork_child_inherits(argc > 2 ? argv[2] : "exit");
   else if (!strcmp(c, "child_own_leak")) child_own_leak();
+  else if (!strcmp(c, "fork_raw_inherited")) fork_raw_inherited();
   else if (!strcmp(c, "threads8")) threads8();
   else if (!strcmp(c, "untracked")) untracked();
   else if (!strcmp(c, "errno")) errno_case();
