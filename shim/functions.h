@@ -147,10 +147,14 @@
                                 const struct timespec *abstime))                 \
   X(int, pthread_detach, (pthread_t th))
 
+/* Code unmapping: dlclose invalidates the stack walker's rules (dl_interpose.c). */
+#define RC_FUNCS_DL(X)                                                          \
+  X(int, dlclose, (void *handle))
+
 #define RC_FUNCS(X)                                                             \
   RC_FUNCS_FD(X) RC_FUNCS_STDIO(X) RC_FUNCS_TMP(X) RC_FUNCS_PROC(X)             \
   RC_FUNCS_CHILD(X) RC_FUNCS_SIGNAL(X) RC_FUNCS_TIMER(X) RC_FUNCS_TMPDIR(X)     \
-  RC_FUNCS_THREAD(X)
+  RC_FUNCS_THREAD(X) RC_FUNCS_DL(X)
 
 enum rc_fn {
   RC_FN_NONE = 0,

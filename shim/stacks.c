@@ -13,6 +13,7 @@
 
 #include "options.h"
 #include "rc.h"
+#include "stackwalk.h"
 
 /* Virtual reservations; Linux commits pages only when they are touched, so an
  * idle process pays nothing and a busy one pays for what it stores. */
@@ -54,9 +55,12 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
   return 0;
 }
 
+static bool rc_own_walker; /* stackwalk.c usable here */
+
 void rc_stacks_init(void)
 {
   dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
+  rc_own_walker = rc_unwind_init();
 }
 
 static void *reserve(size_t bytes)
@@ -151,16 +155,12 @@ static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
   return 0;
 }
 
-/* The first captures of each thread go through libgcc's unwinder instead of
- * libunwind.  libunwind is the faster one per frame (its trace cache makes a
- * known stack ~10 ns a frame), but its first use in a process or thread
- * costs ~0.3 ms: a 256 KiB per-thread cache hashed by address (a page fault
- * per new frame) and a slow path that blocks signals around every lookup.
- * libgcc's unwinder (the one glibc's backtrace() uses; lock-free FDE lookup
- * through _dl_find_object) starts for next to nothing and costs ~0.2 us a
- * frame.  So short-lived processes and threads that acquire a handful of
- * resources never start libunwind, and busy ones switch to it.  Both return
- * the same addresses, so stacks dedupe across the switch. */
+/* The general unwinders, for platforms where stackwalk.c is not available
+ * (not x86_64, or a libc without _dl_find_object).  The first captures of a thread go through libgcc's unwinder, then
+ * libunwind: libunwind is the faster one per frame, but its first use in a
+ * process or thread costs ~0.3 ms (a 256 KiB per-thread cache, a page fault
+ * per new frame), while libgcc's starts for next to nothing at ~0.2 us a
+ * frame.  All return the same addresses, so stacks dedupe across them. */
 #define RC_LIGHT_CAPTURES 16
 #define RC_OWN_FRAMES 5
 
@@ -236,7 +236,8 @@ static bool unw_ready(void)
 void rc_stacks_prepare(void)
 {
   static int done;
-  if (rc_options.stack_depth <= 0 || __atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+  if (rc_own_walker || rc_options.stack_depth <= 0 ||
+      __atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
     return;
   int mode = rc_enter();
   (void)gcc_ready();
@@ -265,8 +266,32 @@ static int backtrace_any(void **buf, int max)
   return 0;
 }
 
-uint32_t rc_stack_capture(void)
+/* The last few walks of this thread, to be replayed (stackwalk.h): a program
+ * acquiring resources in a loop, or from a few sites, pays a comparison of
+ * the stack words its walk read instead of a walk and an interning. */
+#define RC_WALK_CACHE 3
+struct rc_walk_cache {
+  struct rc_unwind_log log[RC_WALK_CACHE];
+  uint32_t id[RC_WALK_CACHE];
+  uint32_t next;
+};
+static __thread struct rc_walk_cache rc_tls_walks __attribute__((tls_model("initial-exec")));
+
+static uint32_t keep_and_intern(struct rc_stack_store *s, void **buf, int n, int depth)
 {
+  /* Drop rcleak's own frames: the wrappers on top, and rc_main (the main
+   * wrapper, exit_hook.c) below the program's main. */
+  int kept = 0;
+  for (int i = 0; i < n && kept < depth; i++)
+    if ((uintptr_t)buf[i] < rc_self_lo || (uintptr_t)buf[i] >= rc_self_hi)
+      buf[kept++] = buf[i];
+  return kept ? intern(s, buf, kept) : 0;
+}
+
+__attribute__((noinline)) uint32_t rc_stack_capture(void)
+{
+  struct rc_unwind_regs regs;
+  RC_UNWIND_GET_REGS(regs);
   int depth = rc_options.stack_depth;
   if (depth <= 0)
     return 0;
@@ -274,20 +299,28 @@ uint32_t rc_stack_capture(void)
   if (s == NULL)
     return 0;
   void *buf[RC_STACK_MAX_DEPTH + 16];
-  /* rcleak's own frames on top: the wrapper, the family's bookkeeping, this
-   * function and the unwinder's entry.  Walking only that many more than the
-   * depth asked for keeps the cost per frame where the program's frames are. */
+  /* rcleak's own frames on top: the wrapper, the family's bookkeeping and
+   * this function.  Walking only that many more than the depth asked for
+   * keeps the cost per frame where the program's frames are. */
   int want = depth + RC_OWN_FRAMES;
-  int n = backtrace_any(buf, want < (int)RC_ARRAY_SIZE(buf) ? want : (int)RC_ARRAY_SIZE(buf));
-  /* Drop rcleak's own frames: the wrappers on top, and rc_main (the main
-   * wrapper, exit_hook.c) below the program's main. */
-  int kept = 0;
-  for (int i = 0; i < n && kept < depth; i++)
-    if ((uintptr_t)buf[i] < rc_self_lo || (uintptr_t)buf[i] >= rc_self_hi)
-      buf[kept++] = buf[i];
-  if (kept == 0)
-    return 0;
-  return intern(s, buf, kept);
+  if (want > (int)RC_ARRAY_SIZE(buf))
+    want = (int)RC_ARRAY_SIZE(buf);
+  if (rc_own_walker) {
+    struct rc_walk_cache *wc = &rc_tls_walks;
+    uint32_t gen = rc_unwind_generation();
+    for (int i = 0; i < RC_WALK_CACHE; i++)
+      if (rc_unwind_replay(&regs, &wc->log[i], gen))
+        return wc->id[i];
+    uint32_t slot = wc->next++ % RC_WALK_CACHE;
+    struct rc_unwind_log *log = &wc->log[slot];
+    int n = rc_unwind_walk(&regs, (uintptr_t *)buf, want, log);
+    uint32_t id = n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
+    wc->id[slot] = id;
+    if (id == 0)
+      log->valid = false;
+    return id;
+  }
+  return keep_and_intern(s, buf, backtrace_any(buf, want), depth);
 }
 
 const struct rc_stack *rc_stack_get(uint32_t id)

@@ -1,0 +1,687 @@
+/* rcleak's own x86_64 stack walker (see stackwalk.h).
+ *
+ * Per frame the walker needs three things from the call-frame information:
+ * how to compute the CFA (the caller's rsp), where the return address is, and
+ * where the caller's rbp is (the only callee-saved register a CFA rule on
+ * x86_64 is ever based on).  Those are derived once per address by running
+ * the FDE's CFA program, packed into 30 bits and kept in a direct-mapped,
+ * lock-free cache of 8,192 words: one word per entry, written with a single
+ * store, so a reader sees either an old complete entry or a new complete one.
+ * Anything the packing cannot express is recomputed each time; anything the
+ * interpreter does not understand (register rules based on other registers,
+ * CFA expressions other than glibc's stack-realignment one) ends the walk
+ * there.  Return addresses never point into such code in practice (it is
+ * hand-written assembly or a prologue, reached only through a signal), and
+ * the alternative, loading a general unwinder, cannot be done from a signal
+ * handler, where captures happen too.
+ *
+ * Semantics follow libgcc's _Unwind_Backtrace: a return address whose code
+ * has no FDE is reported and ends the walk; an FDE whose return-address rule
+ * is "undefined" (_start, clone's child) ends it without a caller; signal
+ * frames (glibc's __restore_rt, recognised by the 'S' augmentation and its
+ * exact instruction bytes) continue into the interrupted code, whose pc is
+ * then looked up as is rather than minus one. */
+#include "stackwalk.h"
+
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "rc.h"
+
+#if RC_UNWIND_SUPPORTED && defined(DLFO_STRUCT_HAS_EH_DBASE)
+
+typedef int (*rc_find_object_fn)(void *, struct dl_find_object *);
+static rc_find_object_fn rc_find_object;
+static uint32_t rc_generation;
+
+/* ---- rules ---- */
+
+enum { CFA_RSP, CFA_RBP, CFA_DEREF_RBP };       /* CFA = rsp+off | rbp+off | *(rbp+off) */
+enum { BP_SAME, BP_AT_CFA };                    /* caller's rbp: unchanged | at CFA+off */
+enum { R_EMPTY, R_FRAME, R_END, R_UNSUPPORTED, R_SIGNAL };
+
+struct rule {
+  long cfa_off;
+  long bp_off;
+  int kind;
+  int cfa_kind;
+  int bp_kind;
+};
+
+/* ---- the rule cache ---- */
+
+#define CACHE_BITS 13
+#define CACHE_SIZE (1u << CACHE_BITS)
+#define RULE_BITS 30
+
+static uint64_t *_Atomic rc_rule_cache;
+
+/* Index mixes high bits into low ones (xor with the tag), and stays
+ * reversible, so the tag (address >> CACHE_BITS) identifies the address
+ * exactly: no two addresses can share an entry's key. */
+static inline uint32_t cache_index(uintptr_t a)
+{
+  return (uint32_t)((a ^ (a >> CACHE_BITS)) & (CACHE_SIZE - 1));
+}
+
+static bool fits(long v, int bits) { return v >= -(1L << (bits - 1)) && v < (1L << (bits - 1)); }
+
+/* kind 3 bits | cfa_kind 2 | cfa_off/8 signed 14 | bp_kind 1 | bp_off/8 signed 8 | spare 2 */
+static bool pack(const struct rule *r, uint64_t *out)
+{
+  if (r->cfa_off % 8 || r->bp_off % 8 || !fits(r->cfa_off / 8, 14) || !fits(r->bp_off / 8, 8))
+    return false;
+  *out = (uint64_t)r->kind | (uint64_t)r->cfa_kind << 3 |
+         ((uint64_t)(r->cfa_off / 8) & 0x3fff) << 5 | (uint64_t)r->bp_kind << 19 |
+         ((uint64_t)(r->bp_off / 8) & 0xff) << 20;
+  return true;
+}
+
+static void unpack(uint64_t w, struct rule *r)
+{
+  r->kind = (int)(w & 7);
+  r->cfa_kind = (int)(w >> 3 & 3);
+  r->cfa_off = (long)((int64_t)(w << (64 - 19)) >> (64 - 14)) * 8; /* bits 5..18 */
+  r->bp_kind = (int)(w >> 19 & 1);
+  r->bp_off = (long)((int64_t)(w << (64 - 28)) >> (64 - 8)) * 8; /* bits 20..27 */
+}
+
+static uint64_t *cache_get(void)
+{
+  uint64_t *c = atomic_load_explicit(&rc_rule_cache, memory_order_acquire);
+  if (c != NULL)
+    return c;
+  void *p = mmap(NULL, CACHE_SIZE * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  uint64_t *expected = NULL;
+  if (!atomic_compare_exchange_strong(&rc_rule_cache, &expected, (uint64_t *)p)) {
+    munmap(p, CACHE_SIZE * sizeof(uint64_t));
+    return expected;
+  }
+  return p;
+}
+
+/* ---- DWARF decoding ---- */
+
+#define DW_EH_PE_omit 0xff
+#define DW_EH_PE_indirect 0x80
+
+struct cursor {
+  const uint8_t *p, *end;
+  bool bad;
+};
+
+static uint64_t uleb(struct cursor *c)
+{
+  uint64_t v = 0;
+  for (unsigned shift = 0; c->p < c->end; shift += 7) {
+    uint8_t b = *c->p++;
+    if (shift < 64)
+      v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      return v;
+  }
+  c->bad = true;
+  return 0;
+}
+
+static int64_t sleb(struct cursor *c)
+{
+  int64_t v = 0;
+  unsigned shift = 0;
+  while (c->p < c->end) {
+    uint8_t b = *c->p++;
+    if (shift < 64)
+      v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
+    shift += 7;
+    if (!(b & 0x80)) {
+      if (shift < 64 && (b & 0x40))
+        v |= -(int64_t)((uint64_t)1 << shift);
+      return v;
+    }
+  }
+  c->bad = true;
+  return 0;
+}
+
+static uint64_t fixed(struct cursor *c, unsigned n)
+{
+  if ((size_t)(c->end - c->p) < n) {
+    c->bad = true;
+    return 0;
+  }
+  uint64_t v = 0;
+  memcpy(&v, c->p, n); /* little-endian */
+  c->p += n;
+  return v;
+}
+
+/* An encoded pointer.  datarel is relative to dbase (the .eh_frame_hdr
+ * table's base); textrel/funcrel/aligned never occur in x86_64 .eh_frame. */
+static uintptr_t pointer(struct cursor *c, uint8_t enc, uintptr_t dbase)
+{
+  if (enc == DW_EH_PE_omit)
+    return 0;
+  uintptr_t here = (uintptr_t)c->p, v;
+  switch (enc & 0x0f) {
+  case 0x00: v = (uintptr_t)fixed(c, 8); break;
+  case 0x01: v = (uintptr_t)uleb(c); break;
+  case 0x02: v = (uintptr_t)fixed(c, 2); break;
+  case 0x03: v = (uintptr_t)fixed(c, 4); break;
+  case 0x04: v = (uintptr_t)fixed(c, 8); break;
+  case 0x09: v = (uintptr_t)sleb(c); break;
+  case 0x0a: v = (uintptr_t)(int64_t)(int16_t)fixed(c, 2); break;
+  case 0x0b: v = (uintptr_t)(int64_t)(int32_t)fixed(c, 4); break;
+  case 0x0c: v = (uintptr_t)fixed(c, 8); break;
+  default: c->bad = true; return 0;
+  }
+  switch (enc & 0x70) {
+  case 0x00: break;
+  case 0x10: v += here; break;
+  case 0x30: v += dbase; break;
+  default: c->bad = true; return 0;
+  }
+  return v; /* DW_EH_PE_indirect: only personality pointers, which we skip */
+}
+
+/* ---- the CFA program ---- */
+
+struct cfa_state {
+  long cfa_off;
+  long bp_off;
+  int cfa_kind;   /* CFA_*, or -1 (unsupported) */
+  int bp_kind;    /* BP_SAME, BP_AT_CFA or -1 (unsupported) */
+  int ra;         /* 0 at CFA-8, 1 undefined, -1 unsupported */
+};
+
+struct cie {
+  int64_t data_align;
+  uint64_t code_align;
+  uint64_t ra_reg;
+  uint8_t fde_enc;
+  bool has_aug_data, signal;
+  const uint8_t *insns, *insns_end;
+};
+
+enum { DW_RBP = 6, DW_RSP = 7 }; /* DWARF register numbers */
+
+static void reg_offset(struct cfa_state *s, uint64_t reg, long off, const struct cie *cie)
+{
+  if (reg == DW_RBP) {
+    s->bp_kind = BP_AT_CFA;
+    s->bp_off = off;
+  } else if (reg == cie->ra_reg) {
+    s->ra = off == -8 ? 0 : -1;
+  }
+}
+
+/* Any rule but "at CFA+n" for rbp (register, expression, undefined) is one
+ * this walker does not follow; for the return address, "undefined" (ra_rule
+ * 1) means the outermost frame. */
+static void reg_other_rule(struct cfa_state *s, uint64_t reg, const struct cie *cie, int ra_rule)
+{
+  if (reg == DW_RBP)
+    s->bp_kind = -1;
+  else if (reg == cie->ra_reg)
+    s->ra = ra_rule;
+}
+
+/* Runs the program until the location passes target.  init is the CIE's
+ * state (for DW_CFA_restore), NULL while running the CIE itself. */
+static bool run_cfa(struct cursor *c, uintptr_t loc, uintptr_t target, const struct cie *cie,
+                    struct cfa_state *s, const struct cfa_state *init)
+{
+  struct cfa_state stack[8];
+  unsigned depth = 0;
+  while (c->p < c->end && !c->bad) {
+    uint8_t op = *c->p++;
+    uint64_t reg, delta = 0;
+    switch (op >> 6) {
+    case 1:
+      delta = (op & 0x3f) * cie->code_align;
+      goto advance;
+    case 2:
+      reg_offset(s, op & 0x3f, (long)uleb(c) * cie->data_align, cie);
+      continue;
+    case 3:
+      reg = op & 0x3f;
+      goto restore;
+    default:
+      break;
+    }
+    switch (op) {
+    case 0x00: /* nop */
+      continue;
+    case 0x01: /* set_loc */
+      {
+        uintptr_t nl = pointer(c, cie->fde_enc, 0);
+        if (nl > target)
+          return true;
+        loc = nl;
+      }
+      continue;
+    case 0x02: delta = fixed(c, 1) * cie->code_align; goto advance;
+    case 0x03: delta = fixed(c, 2) * cie->code_align; goto advance;
+    case 0x04: delta = fixed(c, 4) * cie->code_align; goto advance;
+    case 0x05: reg = uleb(c); reg_offset(s, reg, (long)uleb(c) * cie->data_align, cie); continue;
+    case 0x06: reg = uleb(c); goto restore;
+    case 0x07: reg_other_rule(s, uleb(c), cie, 1); continue;   /* undefined */
+    case 0x08: reg = uleb(c);                                   /* same_value */
+      if (reg == DW_RBP)
+        s->bp_kind = BP_SAME;
+      else if (reg == cie->ra_reg)
+        s->ra = -1;
+      continue;
+    case 0x09: reg = uleb(c); (void)uleb(c); reg_other_rule(s, reg, cie, -1); continue;
+    case 0x0a:
+      if (depth == RC_ARRAY_SIZE(stack))
+        return false;
+      stack[depth++] = *s;
+      continue;
+    case 0x0b:
+      if (depth == 0)
+        return false;
+      {
+        struct cfa_state saved = stack[--depth];
+        /* restore_state restores register rules; the CFA rule too (GCC
+         * relies on that in epilogues). */
+        *s = saved;
+      }
+      continue;
+    case 0x0c: /* def_cfa */
+      reg = uleb(c);
+      s->cfa_off = (long)uleb(c);
+      s->cfa_kind = reg == DW_RSP ? CFA_RSP : reg == DW_RBP ? CFA_RBP : -1;
+      continue;
+    case 0x0d: /* def_cfa_register */
+      reg = uleb(c);
+      if (s->cfa_kind == CFA_DEREF_RBP)
+        s->cfa_off = 0; /* the old offset belonged to the expression */
+      s->cfa_kind = reg == DW_RSP ? CFA_RSP : reg == DW_RBP ? CFA_RBP : -1;
+      continue;
+    case 0x0e: s->cfa_off = (long)uleb(c); continue;                    /* def_cfa_offset */
+    case 0x0f: /* def_cfa_expression */
+      {
+        uint64_t len = uleb(c);
+        if ((uint64_t)(c->end - c->p) < len)
+          return false;
+        /* GCC's stack realignment (DRAP): DW_OP_breg6 <off>; DW_OP_deref */
+        struct cursor e = {c->p, c->p + len, false};
+        c->p += len;
+        if (len >= 3 && *e.p++ == 0x76) {
+          long off = (long)sleb(&e);
+          if (!e.bad && e.p + 1 == e.end && *e.p == 0x06) {
+            s->cfa_kind = CFA_DEREF_RBP;
+            s->cfa_off = off;
+            continue;
+          }
+        }
+        s->cfa_kind = -1;
+      }
+      continue;
+    case 0x10: /* expression */
+    case 0x16: /* val_expression */
+      {
+        reg = uleb(c);
+        uint64_t len = uleb(c);
+        if ((uint64_t)(c->end - c->p) < len)
+          return false;
+        c->p += len;
+        reg_other_rule(s, reg, cie, -1);
+      }
+      continue;
+    case 0x11: reg = uleb(c); reg_offset(s, reg, (long)sleb(c) * cie->data_align, cie); continue;
+    case 0x12: /* def_cfa_sf */
+      reg = uleb(c);
+      s->cfa_off = (long)sleb(c) * cie->data_align;
+      s->cfa_kind = reg == DW_RSP ? CFA_RSP : reg == DW_RBP ? CFA_RBP : -1;
+      continue;
+    case 0x13: s->cfa_off = (long)sleb(c) * cie->data_align; continue;
+    case 0x14: reg = uleb(c); (void)uleb(c); reg_other_rule(s, reg, cie, -1); continue;
+    case 0x15: reg = uleb(c); (void)sleb(c); reg_other_rule(s, reg, cie, -1); continue;
+    case 0x2e: (void)uleb(c); continue;                                  /* GNU_args_size */
+    case 0x2f: reg = uleb(c); reg_offset(s, reg, -(long)uleb(c) * cie->data_align, cie); continue;
+    default:
+      return false;
+    }
+  advance:
+    if (loc + delta > target)
+      return true;
+    loc += delta;
+    continue;
+  restore:
+    if (init == NULL)
+      return false;
+    if (reg == DW_RBP) {
+      s->bp_kind = init->bp_kind;
+      s->bp_off = init->bp_off;
+    } else if (reg == cie->ra_reg) {
+      s->ra = init->ra;
+    }
+  }
+  return !c->bad;
+}
+
+static bool parse_cie(const uint8_t *p, struct cie *cie)
+{
+  uint32_t len;
+  memcpy(&len, p, 4);
+  if (len == 0 || len == 0xffffffffu)
+    return false;
+  struct cursor c = {p + 4, p + 4 + len, false};
+  if (fixed(&c, 4) != 0)
+    return false; /* not a CIE */
+  uint8_t version = (uint8_t)fixed(&c, 1);
+  const char *aug = (const char *)c.p;
+  size_t auglen = strnlen(aug, (size_t)(c.end - c.p));
+  c.p += auglen + 1;
+  cie->code_align = uleb(&c);
+  cie->data_align = sleb(&c);
+  cie->ra_reg = version == 1 ? fixed(&c, 1) : uleb(&c);
+  cie->fde_enc = 0;
+  cie->has_aug_data = false;
+  cie->signal = false;
+  if (aug[0] == 'z') {
+    uint64_t alen = uleb(&c);
+    const uint8_t *after = c.p + alen;
+    cie->has_aug_data = true;
+    for (size_t i = 1; i < auglen && !c.bad; i++) {
+      switch (aug[i]) {
+      case 'R': cie->fde_enc = (uint8_t)fixed(&c, 1); break;
+      case 'L': (void)fixed(&c, 1); break;
+      case 'P': {
+        uint8_t enc = (uint8_t)fixed(&c, 1);
+        (void)pointer(&c, enc & (uint8_t)~DW_EH_PE_indirect, 0);
+        break;
+      }
+      case 'S': cie->signal = true; break;
+      case 'B': break; /* AArch64 B-key; not on x86_64 but harmless */
+      default: return false;
+      }
+    }
+    if (after > c.end)
+      return false;
+    c.p = after;
+  } else if (aug[0] != '\0') {
+    return false;
+  }
+  cie->insns = c.p;
+  cie->insns_end = c.end;
+  return !c.bad && cie->code_align != 0;
+}
+
+static int32_t rd32(const uint8_t *p)
+{
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* The FDE covering pc, from the object's .eh_frame_hdr binary-search table. */
+static const uint8_t *find_fde(uintptr_t pc, struct cie *cie, uintptr_t *start)
+{
+  struct dl_find_object fo;
+  if (rc_find_object((void *)pc, &fo) != 0 || fo.dlfo_eh_frame == NULL)
+    return NULL;
+  const uint8_t *hdr = fo.dlfo_eh_frame;
+  if (hdr[0] != 1 || hdr[3] != 0x3b) /* version 1, table datarel|sdata4 */
+    return NULL;
+  struct cursor c = {hdr + 4, hdr + 4 + 32, false};
+  (void)pointer(&c, hdr[1], (uintptr_t)hdr);
+  uint64_t count = pointer(&c, hdr[2], (uintptr_t)hdr);
+  if (c.bad || count == 0)
+    return NULL;
+  const uint8_t *table = c.p; /* pairs of int32: initial location, FDE */
+  uintptr_t base = (uintptr_t)hdr;
+  size_t lo = 0, hi = count;
+  while (hi - lo > 1) { /* last entry whose initial location <= pc */
+    size_t mid = lo + (hi - lo) / 2;
+    if (base + (intptr_t)rd32(table + 8 * mid) <= pc)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  if (base + (intptr_t)rd32(table + 8 * lo) > pc)
+    return NULL;
+  const uint8_t *fde = (const uint8_t *)(base + (intptr_t)rd32(table + 8 * lo + 4));
+  uint32_t len, cie_off;
+  memcpy(&len, fde, 4);
+  memcpy(&cie_off, fde + 4, 4);
+  if (len == 0 || len == 0xffffffffu || cie_off == 0)
+    return NULL;
+  if (!parse_cie(fde + 4 - cie_off, cie))
+    return NULL;
+  struct cursor f = {fde + 8, fde + 4 + len, false};
+  uintptr_t begin = pointer(&f, cie->fde_enc, 0);
+  uintptr_t range = pointer(&f, cie->fde_enc & 0x0f, 0);
+  if (f.bad || pc < begin || pc - begin >= range)
+    return NULL;
+  *start = begin;
+  return fde;
+}
+
+/* glibc's __restore_rt: mov $15,%rax; syscall (what libgcc checks too). */
+static bool is_sigreturn(uintptr_t pc)
+{
+  static const uint8_t code[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+  return memcmp((const void *)pc, code, sizeof code) == 0;
+}
+
+static void compute_rule(uintptr_t lookup, uintptr_t pc, struct rule *r)
+{
+  struct cie cie;
+  uintptr_t start;
+  const uint8_t *fde = find_fde(lookup, &cie, &start);
+  r->kind = R_UNSUPPORTED;
+  r->cfa_kind = CFA_RSP;
+  r->cfa_off = 0;
+  r->bp_kind = BP_SAME;
+  r->bp_off = 0;
+  if (fde == NULL) {
+    r->kind = R_END; /* no unwind information: this frame is the last */
+    return;
+  }
+  if (cie.signal) {
+    if (is_sigreturn(pc))
+      r->kind = R_SIGNAL;
+    return;
+  }
+  struct cfa_state init = {.cfa_off = 8, .bp_off = 0, .cfa_kind = CFA_RSP, .bp_kind = BP_SAME, .ra = -1};
+  struct cursor c = {cie.insns, cie.insns_end, false};
+  if (!run_cfa(&c, start, UINTPTR_MAX, &cie, &init, NULL))
+    return;
+  struct cfa_state s = init;
+  uint32_t len;
+  memcpy(&len, fde, 4);
+  struct cursor f = {fde + 8, fde + 4 + len, false};
+  (void)pointer(&f, cie.fde_enc, 0);
+  (void)pointer(&f, cie.fde_enc & 0x0f, 0);
+  if (cie.has_aug_data) {
+    uint64_t alen = uleb(&f);
+    f.p += alen;
+  }
+  if (f.bad || f.p > f.end || !run_cfa(&f, start, lookup, &cie, &s, &init))
+    return;
+  if (s.ra == 1) {
+    r->kind = R_END;
+    return;
+  }
+  if (s.ra != 0 || s.cfa_kind < 0 || s.bp_kind < 0)
+    return;
+  r->kind = R_FRAME;
+  r->cfa_kind = s.cfa_kind;
+  r->cfa_off = s.cfa_off;
+  r->bp_kind = s.bp_kind;
+  r->bp_off = s.bp_off;
+}
+
+static void rule_for(uint64_t *cache, uintptr_t lookup, uintptr_t pc, struct rule *r)
+{
+  if (cache != NULL && (lookup >> 47) == 0) {
+    uint64_t *slot = &cache[cache_index(lookup)];
+    uint64_t w = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if ((w >> RULE_BITS) == (lookup >> CACHE_BITS) && (w & 7) != R_EMPTY) {
+      unpack(w, r);
+      return;
+    }
+    compute_rule(lookup, pc, r);
+    uint64_t packed;
+    if (pack(r, &packed))
+      __atomic_store_n(slot, (uint64_t)(lookup >> CACHE_BITS) << RULE_BITS | packed,
+                       __ATOMIC_RELAXED);
+    return;
+  }
+  compute_rule(lookup, pc, r);
+}
+
+/* ---- the walk ---- */
+
+static inline uintptr_t load(uintptr_t addr, struct rc_unwind_log *log)
+{
+  uintptr_t v = *(const uintptr_t *)addr;
+  if (log != NULL) {
+    if (log->nreads < RC_UNWIND_LOG_MAX) {
+      log->addr[log->nreads] = addr;
+      log->val[log->nreads] = v;
+      log->nreads++;
+    } else {
+      log->valid = false;
+    }
+  }
+  return v;
+}
+
+/* The caller's rbp, restored from a frame's save slot, is logged only when a
+ * later frame's CFA is computed from it: programs keep data in rbp (a loop
+ * counter, a pointer), and a log holding such a value would never replay.
+ * Every logged address still depends only on values logged before it, so a
+ * replay reads nothing a walk would not. */
+struct bp_track {
+  uintptr_t value, slot;
+  bool initial; /* still the starting register */
+  bool pending; /* read from slot, not yet logged */
+};
+
+static uintptr_t bp_use(struct bp_track *bp, struct rc_unwind_log *log)
+{
+  if (log != NULL) {
+    if (bp->initial) {
+      log->uses_bp0 = true;
+    } else if (bp->pending) {
+      if (log->nreads < RC_UNWIND_LOG_MAX) {
+        log->addr[log->nreads] = bp->slot;
+        log->val[log->nreads] = bp->value;
+        log->nreads++;
+      } else {
+        log->valid = false;
+      }
+    }
+  }
+  bp->pending = false;
+  return bp->value;
+}
+
+int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
+                   struct rc_unwind_log *log)
+{
+  if (rc_find_object == NULL)
+    return -1;
+  uint64_t *cache = cache_get();
+  uintptr_t pc = regs->pc, sp = regs->sp;
+  struct bp_track bp = {regs->bp, 0, true, false};
+  bool exact = true;
+  if (log != NULL) {
+    log->pc0 = regs->pc;
+    log->sp0 = regs->sp;
+    log->bp0 = regs->bp;
+    log->nreads = 0;
+    log->uses_bp0 = false;
+    log->valid = true;
+    log->generation = rc_unwind_generation();
+  }
+  int n = 0;
+  while (n < max) {
+    struct rule r;
+    rule_for(cache, exact ? pc : pc - 1, pc, &r);
+    if (r.kind == R_END)
+      break;
+    if (r.kind == R_UNSUPPORTED)
+      break; /* a truncated stack beats loading another unwinder here */
+    uintptr_t cfa, ra;
+    if (r.kind == R_SIGNAL) {
+      /* sp is the ucontext the kernel pushed (the handler's CFA) */
+      uintptr_t uc = sp + offsetof(ucontext_t, uc_mcontext.gregs);
+      bp.slot = uc + REG_RBP * sizeof(greg_t);
+      bp.value = *(const uintptr_t *)bp.slot;
+      bp.initial = false;
+      bp.pending = true;
+      cfa = load(uc + REG_RSP * sizeof(greg_t), log);
+      ra = load(uc + REG_RIP * sizeof(greg_t), log);
+      exact = true; /* the interrupted instruction itself, not a return address */
+    } else {
+      if (r.cfa_kind == CFA_RSP) {
+        cfa = sp + (uintptr_t)r.cfa_off;
+      } else {
+        cfa = bp_use(&bp, log) + (uintptr_t)r.cfa_off;
+        if (r.cfa_kind == CFA_DEREF_RBP)
+          cfa = load(cfa, log);
+      }
+      /* Callers live above callees: anything else is corrupt or foreign. */
+      if (cfa <= sp || (cfa & 7) != 0)
+        break;
+      ra = load(cfa - 8, log);
+      if (r.bp_kind == BP_AT_CFA) {
+        bp.slot = cfa + (uintptr_t)r.bp_off;
+        bp.value = *(const uintptr_t *)bp.slot;
+        bp.initial = false;
+        bp.pending = true;
+      }
+      exact = false;
+    }
+    if (ra == 0)
+      break;
+    pcs[n++] = ra;
+    pc = ra;
+    sp = cfa;
+  }
+  return n;
+}
+
+uint32_t rc_unwind_generation(void) { return __atomic_load_n(&rc_generation, __ATOMIC_ACQUIRE); }
+
+void rc_unwind_code_unmapped(void)
+{
+  uint64_t *c = atomic_load_explicit(&rc_rule_cache, memory_order_acquire);
+  __atomic_add_fetch(&rc_generation, 1, __ATOMIC_ACQ_REL);
+  if (c != NULL)
+    for (uint32_t i = 0; i < CACHE_SIZE; i++)
+      __atomic_store_n(&c[i], 0, __ATOMIC_RELAXED);
+}
+
+bool rc_unwind_init(void)
+{
+  rc_find_object = (rc_find_object_fn)dlsym(RTLD_DEFAULT, "_dl_find_object");
+  return rc_find_object != NULL;
+}
+
+#else /* no walker on this platform or libc: stacks.c uses the general unwinders */
+
+int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
+                   struct rc_unwind_log *log)
+{
+  (void)regs, (void)pcs, (void)max;
+  if (log != NULL)
+    log->valid = false;
+  return -1;
+}
+uint32_t rc_unwind_generation(void) { return 0; }
+void rc_unwind_code_unmapped(void) {}
+bool rc_unwind_init(void) { return false; }
+
+#endif

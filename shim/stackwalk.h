@@ -1,0 +1,86 @@
+/* rcleak's own stack walker for x86_64: DWARF call-frame information (the
+ * .eh_frame_hdr of each object, found with _dl_find_object) interpreted once
+ * per return address and kept in a small lock-free rule cache, so a walk over
+ * known code costs a cache lookup and two loads a frame.
+ *
+ * Every memory read a walk makes is appended to a log (address, value).  A
+ * later walk from the same starting registers that finds the same values at
+ * the same addresses necessarily produces the same frames, so the caller can
+ * replay the log instead of walking (stacks.c keeps the last few logs per
+ * thread).  Replaying reads exactly the addresses a real walk would read, in
+ * the same order, stopping at the first difference: it is never less safe
+ * than walking.
+ *
+ * Async-signal-safe: only memory reads, atomics, _dl_find_object (documented
+ * async-signal-safe) and, once per process, mmap. */
+#ifndef RCLEAK_STACKWALK_H
+#define RCLEAK_STACKWALK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Where a walk starts: an instruction address in the caller's function and
+ * the values rsp and rbp have there.  Must be taken in the function that
+ * then calls rc_unwind_walk / rc_unwind_replay (its frame is above theirs). */
+struct rc_unwind_regs {
+  uintptr_t pc, sp, bp;
+};
+
+#if defined(__x86_64__)
+#define RC_UNWIND_SUPPORTED 1
+/* The label sits between the two instructions, so pc, sp and bp are the
+ * values of one instruction boundary, which is what the CFI describes. */
+#define RC_UNWIND_GET_REGS(r)                                                   \
+  __asm__ volatile("lea 0f(%%rip), %0\n0:\n\tmov %%rsp, %1\n\tmov %%rbp, %2"    \
+                   : "=&r"((r).pc), "=&r"((r).sp), "=&r"((r).bp))
+#else
+#define RC_UNWIND_SUPPORTED 0
+#define RC_UNWIND_GET_REGS(r) ((r).pc = (r).sp = (r).bp = 0)
+#endif
+
+#define RC_UNWIND_LOG_MAX 96
+
+struct rc_unwind_log {
+  uintptr_t pc0, sp0, bp0; /* the starting registers */
+  uint32_t generation;  /* rc_unwind_generation() when it was taken */
+  uint16_t nreads;
+  bool uses_bp0;        /* some frame's CFA came from the starting rbp */
+  bool valid;
+  uintptr_t addr[RC_UNWIND_LOG_MAX];
+  uintptr_t val[RC_UNWIND_LOG_MAX];
+};
+
+/* Walk from regs, storing up to max return addresses (callers of the
+ * function regs was taken in, innermost first) in pcs.  Returns the number
+ * stored (a frame this walker cannot follow ends the walk), or -1 when the
+ * walker is not available (another platform, libc without
+ * _dl_find_object).  log may be NULL; when the walk's reads do not fit in
+ * it, log->valid is false. */
+int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
+                   struct rc_unwind_log *log);
+
+/* Whether a walk from regs now would read what log recorded (and so produce
+ * the same frames). */
+static inline bool rc_unwind_replay(const struct rc_unwind_regs *regs,
+                                    const struct rc_unwind_log *log, uint32_t generation)
+{
+  if (!log->valid || log->sp0 != regs->sp || log->pc0 != regs->pc ||
+      log->generation != generation ||
+      (log->uses_bp0 && log->bp0 != regs->bp))
+    return false;
+  for (unsigned i = 0; i < log->nreads; i++)
+    if (*(const volatile uintptr_t *)log->addr[i] != log->val[i])
+      return false;
+  return true;
+}
+
+/* Bumped when code is unmapped (dlclose): cached rules and logs taken
+ * before describe code that may no longer be there. */
+uint32_t rc_unwind_generation(void);
+void rc_unwind_code_unmapped(void);
+
+/* Whether the walker can run in this process (x86_64, _dl_find_object).
+ * Called once from rc_stacks_init. */
+bool rc_unwind_init(void);
+
+#endif
