@@ -273,7 +273,7 @@ static int backtrace_any(void **buf, int max)
 struct rc_walk_cache {
   struct rc_unwind_log log[RC_WALK_CACHE];
   uint32_t id[RC_WALK_CACHE];
-  uint32_t next;
+  uint32_t next, last;
 };
 static __thread struct rc_walk_cache rc_tls_walks __attribute__((tls_model("initial-exec")));
 
@@ -308,12 +308,18 @@ __attribute__((noinline)) uint32_t rc_stack_capture(void)
   if (rc_own_walker) {
     struct rc_walk_cache *wc = &rc_tls_walks;
     uint32_t gen = rc_unwind_generation();
-    for (int i = 0; i < RC_WALK_CACHE; i++)
-      if (rc_unwind_replay(&regs, &wc->log[i], gen))
+    for (uint32_t k = 0; k < RC_WALK_CACHE; k++) {
+      uint32_t i = (wc->last + k) % RC_WALK_CACHE; /* the last hit first */
+      if (rc_unwind_replay(&regs, &wc->log[i], gen)) {
+        wc->last = i;
         return wc->id[i];
+      }
+    }
     uint32_t slot = wc->next++ % RC_WALK_CACHE;
+    wc->last = slot;
     struct rc_unwind_log *log = &wc->log[slot];
-    int n = rc_unwind_walk(&regs, (uintptr_t *)buf, want, log);
+    /* rcleak's frames on top are walked through, not counted */
+    int n = rc_unwind_walk(&regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, log);
     uint32_t id = n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
     wc->id[slot] = id;
     if (id == 0)

@@ -547,8 +547,8 @@ static inline uintptr_t load(uintptr_t addr, struct rc_unwind_log *log)
   uintptr_t v = *(const uintptr_t *)addr;
   if (log != NULL) {
     if (log->nreads < RC_UNWIND_LOG_MAX) {
-      log->addr[log->nreads] = addr;
-      log->val[log->nreads] = v;
+      log->reads[log->nreads].addr = addr;
+      log->reads[log->nreads].val = v;
       log->nreads++;
     } else {
       log->valid = false;
@@ -575,8 +575,8 @@ static uintptr_t bp_use(struct bp_track *bp, struct rc_unwind_log *log)
       log->uses_bp0 = true;
     } else if (bp->pending) {
       if (log->nreads < RC_UNWIND_LOG_MAX) {
-        log->addr[log->nreads] = bp->slot;
-        log->val[log->nreads] = bp->value;
+        log->reads[log->nreads].addr = bp->slot;
+        log->reads[log->nreads].val = bp->value;
         log->nreads++;
       } else {
         log->valid = false;
@@ -588,7 +588,7 @@ static uintptr_t bp_use(struct bp_track *bp, struct rc_unwind_log *log)
 }
 
 int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
-                   struct rc_unwind_log *log)
+                   uintptr_t skip_lo, uintptr_t skip_hi, struct rc_unwind_log *log)
 {
   if (rc_find_object == NULL)
     return -1;
@@ -646,7 +646,10 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
     }
     if (ra == 0)
       break;
-    pcs[n++] = ra;
+    if (ra < skip_lo || ra >= skip_hi) {
+      pcs[n++] = ra;
+      skip_hi = 0; /* past the caller's own frames: store everything */
+    }
     pc = ra;
     sp = cfa;
   }
@@ -673,9 +676,9 @@ bool rc_unwind_init(void)
 #else /* no walker on this platform or libc: stacks.c uses the general unwinders */
 
 int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
-                   struct rc_unwind_log *log)
+                   uintptr_t skip_lo, uintptr_t skip_hi, struct rc_unwind_log *log)
 {
-  (void)regs, (void)pcs, (void)max;
+  (void)regs, (void)pcs, (void)max, (void)skip_lo, (void)skip_hi;
   if (log != NULL)
     log->valid = false;
   return -1;

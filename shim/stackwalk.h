@@ -46,18 +46,21 @@ struct rc_unwind_log {
   uint16_t nreads;
   bool uses_bp0;        /* some frame's CFA came from the starting rbp */
   bool valid;
-  uintptr_t addr[RC_UNWIND_LOG_MAX];
-  uintptr_t val[RC_UNWIND_LOG_MAX];
+  struct rc_unwind_read {
+    uintptr_t addr, val;
+  } reads[RC_UNWIND_LOG_MAX];
 };
 
 /* Walk from regs, storing up to max return addresses (callers of the
- * function regs was taken in, innermost first) in pcs.  Returns the number
+ * function regs was taken in, innermost first) in pcs; leading return
+ * addresses inside [skip_lo, skip_hi) (the caller's own frames) are walked
+ * through but neither stored nor counted.  Returns the number
  * stored (a frame this walker cannot follow ends the walk), or -1 when the
  * walker is not available (another platform, libc without
  * _dl_find_object).  log may be NULL; when the walk's reads do not fit in
  * it, log->valid is false. */
 int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
-                   struct rc_unwind_log *log);
+                   uintptr_t skip_lo, uintptr_t skip_hi, struct rc_unwind_log *log);
 
 /* Whether a walk from regs now would read what log recorded (and so produce
  * the same frames). */
@@ -68,8 +71,9 @@ static inline bool rc_unwind_replay(const struct rc_unwind_regs *regs,
       log->generation != generation ||
       (log->uses_bp0 && log->bp0 != regs->bp))
     return false;
-  for (unsigned i = 0; i < log->nreads; i++)
-    if (*(const volatile uintptr_t *)log->addr[i] != log->val[i])
+  const struct rc_unwind_read *r = log->reads, *end = r + log->nreads;
+  for (; r < end; r++)
+    if (*(const volatile uintptr_t *)r->addr != r->val)
       return false;
   return true;
 }

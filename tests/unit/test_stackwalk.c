@@ -41,13 +41,14 @@ __attribute__((noinline)) static void probe(void)
     if (getenv("SW_DEBUG")) {
       printf("# sp %d pc %d bp %d/%d valid %d n %u\n", replay_same_sp, regs.pc == saved_log.pc0, regs.bp == saved_log.bp0, saved_log.uses_bp0, saved_log.valid, saved_log.nreads);
       for (unsigned i = 0; i < saved_log.nreads; i++)
-        printf("# %u %#lx %#lx now %#lx\n", i, (unsigned long)saved_log.addr[i], (unsigned long)saved_log.val[i], *(unsigned long *)saved_log.addr[i]);
+        printf("# %u %#lx %#lx now %#lx\n", i, (unsigned long)saved_log.reads[i].addr,
+               (unsigned long)saved_log.reads[i].val, *(unsigned long *)saved_log.reads[i].addr);
     }
     return;
   }
   uintptr_t own[300];
   void *ref[301];
-  int n = rc_unwind_walk(&regs, own, want_max, &saved_log);
+  int n = rc_unwind_walk(&regs, own, want_max, 0, 0, &saved_log);
   int m = backtrace(ref, want_max + 1) - 1; /* ref[0] is this function */
   int same = n == m;
   for (int i = 0; same && i < n; i++)
