@@ -75,23 +75,23 @@ static struct rc_stack_store *store_get(void)
   struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
   if (RC_LIKELY(s != NULL))
     return s;
-  /* First capture in the process: reserve the store.  A thread that loses the
-   * race unmaps its copy. */
-  struct rc_stack_store *n = reserve(sizeof *n);
-  if (n == NULL)
+  /* First capture in the process: one reservation holds the header, the
+   * hash slots, the id index and the arena.  A thread that loses the race
+   * unmaps its copy. */
+  const size_t head = 4096, slots = RC_STACK_SLOTS * sizeof(uint32_t),
+               offsets = RC_STACK_MAX_IDS * sizeof(uint32_t);
+  const size_t total = head + slots + offsets + RC_STACK_ARENA;
+  char *m = reserve(total);
+  if (m == NULL)
     return NULL;
-  n->slots = reserve(RC_STACK_SLOTS * sizeof(uint32_t));
-  n->offsets = reserve(RC_STACK_MAX_IDS * sizeof(uint32_t));
-  n->arena = reserve(RC_STACK_ARENA);
-  if (n->slots == NULL || n->offsets == NULL || n->arena == NULL)
-    return NULL; /* leaks a reservation on a failure that disables stacks anyway */
+  struct rc_stack_store *n = (struct rc_stack_store *)m;
+  n->slots = (uint32_t *)(m + head);
+  n->offsets = (uint32_t *)(m + head + slots);
+  n->arena = m + head + slots + offsets;
   n->arena_used = 64; /* offset 0 means "unpublished" */
   struct rc_stack_store *expected = NULL;
   if (!atomic_compare_exchange_strong(&rc_store, &expected, n)) {
-    munmap(n->slots, RC_STACK_SLOTS * sizeof(uint32_t));
-    munmap(n->offsets, RC_STACK_MAX_IDS * sizeof(uint32_t));
-    munmap(n->arena, RC_STACK_ARENA);
-    munmap(n, sizeof *n);
+    munmap(m, total);
     return expected;
   }
   return n;

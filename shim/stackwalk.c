@@ -24,10 +24,8 @@
 #include "stackwalk.h"
 
 #include <dlfcn.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <ucontext.h>
 
 #include "rc.h"
@@ -58,7 +56,9 @@ struct rule {
 #define CACHE_SIZE (1u << CACHE_BITS)
 #define RULE_BITS 30
 
-static uint64_t *_Atomic rc_rule_cache;
+/* In .bss: untouched pages cost nothing, and there is nothing to set up on
+ * the first walk (a short-lived process walks once or twice). */
+static uint64_t rc_rule_cache[CACHE_SIZE];
 
 /* Index mixes high bits into low ones (xor with the tag), and stays
  * reversible, so the tag (address >> CACHE_BITS) identifies the address
@@ -88,23 +88,6 @@ static void unpack(uint64_t w, struct rule *r)
   r->cfa_off = (long)((int64_t)(w << (64 - 19)) >> (64 - 14)) * 8; /* bits 5..18 */
   r->bp_kind = (int)(w >> 19 & 1);
   r->bp_off = (long)((int64_t)(w << (64 - 28)) >> (64 - 8)) * 8; /* bits 20..27 */
-}
-
-static uint64_t *cache_get(void)
-{
-  uint64_t *c = atomic_load_explicit(&rc_rule_cache, memory_order_acquire);
-  if (c != NULL)
-    return c;
-  void *p = mmap(NULL, CACHE_SIZE * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  uint64_t *expected = NULL;
-  if (!atomic_compare_exchange_strong(&rc_rule_cache, &expected, (uint64_t *)p)) {
-    munmap(p, CACHE_SIZE * sizeof(uint64_t));
-    return expected;
-  }
-  return p;
 }
 
 /* ---- DWARF decoding ---- */
@@ -521,10 +504,10 @@ static void compute_rule(uintptr_t lookup, uintptr_t pc, struct rule *r)
   r->bp_off = s.bp_off;
 }
 
-static void rule_for(uint64_t *cache, uintptr_t lookup, uintptr_t pc, struct rule *r)
+static void rule_for(uintptr_t lookup, uintptr_t pc, struct rule *r)
 {
-  if (cache != NULL && (lookup >> 47) == 0) {
-    uint64_t *slot = &cache[cache_index(lookup)];
+  if ((lookup >> 47) == 0) {
+    uint64_t *slot = &rc_rule_cache[cache_index(lookup)];
     uint64_t w = __atomic_load_n(slot, __ATOMIC_RELAXED);
     if ((w >> RULE_BITS) == (lookup >> CACHE_BITS) && (w & 7) != R_EMPTY) {
       unpack(w, r);
@@ -592,7 +575,6 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
 {
   if (rc_find_object == NULL)
     return -1;
-  uint64_t *cache = cache_get();
   uintptr_t pc = regs->pc, sp = regs->sp;
   struct bp_track bp = {regs->bp, 0, true, false};
   bool exact = true;
@@ -608,7 +590,7 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
   int n = 0;
   while (n < max) {
     struct rule r;
-    rule_for(cache, exact ? pc : pc - 1, pc, &r);
+    rule_for(exact ? pc : pc - 1, pc, &r);
     if (r.kind == R_END)
       break;
     if (r.kind == R_UNSUPPORTED)
@@ -660,11 +642,9 @@ uint32_t rc_unwind_generation(void) { return __atomic_load_n(&rc_generation, __A
 
 void rc_unwind_code_unmapped(void)
 {
-  uint64_t *c = atomic_load_explicit(&rc_rule_cache, memory_order_acquire);
   __atomic_add_fetch(&rc_generation, 1, __ATOMIC_ACQ_REL);
-  if (c != NULL)
-    for (uint32_t i = 0; i < CACHE_SIZE; i++)
-      __atomic_store_n(&c[i], 0, __ATOMIC_RELAXED);
+  for (uint32_t i = 0; i < CACHE_SIZE; i++)
+    __atomic_store_n(&rc_rule_cache[i], 0, __ATOMIC_RELAXED);
 }
 
 bool rc_unwind_init(void)
