@@ -76,21 +76,32 @@ static uint32_t load_state(const struct rc_obj *o)
   return __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
 }
 
-struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn)
+uint32_t rc_obj_capture(void)
 {
   int mode = rc_tls_mode;
-  if (mode == RC_MODE_VFORK)
+  if (mode != RC_MODE_APP)
+    return 0;
+  rc_note_acquired();
+  rc_enter();
+  uint32_t stack = rc_stack_capture();
+  rc_leave(mode);
+  return stack;
+}
+
+struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn)
+{
+  if (rc_tls_mode == RC_MODE_VFORK)
+    return NULL;
+  return rc_obj_begin_stack(kind, key, fn, rc_obj_capture());
+}
+
+struct rc_obj *rc_obj_begin_stack(unsigned kind, uint64_t key, unsigned fn, uint32_t stack)
+{
+  if (rc_tls_mode == RC_MODE_VFORK)
     return NULL;
   struct rc_obj *t = table(true);
   if (t == NULL)
     return NULL;
-  uint32_t stack = 0;
-  if (mode == RC_MODE_APP) {
-    rc_note_acquired();
-    rc_enter();
-    stack = rc_stack_capture();
-    rc_leave(mode);
-  }
   uint32_t s = slot_of(kind, key);
   for (uint32_t probes = 0; probes < RC_OBJ_MAX_PROBE; probes++) {
     struct rc_obj *o = &t[s];

@@ -36,6 +36,15 @@ enum { RC_OBJF_ACROSS_EXEC = 0x8000, RC_OBJF_FOREIGN_STACK = 0x4000 };
 struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn);
 void rc_obj_publish(struct rc_obj *o);
 
+/* The two halves of rc_obj_begin, for a caller that must capture the stack
+ * earlier than it can insert (the fork wrapper captures before the fork, so
+ * that the parent writes no stack or thread-local page after it: each such
+ * write is a copy-on-write fault while the child lives).  rc_obj_capture
+ * returns the caller's stack id as rc_obj_begin would record it (0 outside
+ * RC_MODE_APP); rc_obj_begin_stack inserts with that id. */
+uint32_t rc_obj_capture(void);
+struct rc_obj *rc_obj_begin_stack(unsigned kind, uint64_t key, unsigned fn, uint32_t stack);
+
 /* The live record for (kind, key), or NULL. */
 struct rc_obj *rc_obj_find(unsigned kind, uint64_t key);
 /* Remove (kind, key); returns whether it was there. */
