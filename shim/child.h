@@ -1,11 +1,14 @@
-/* The child family (child_interpose.c, child_family.c, vfork.S) and the
- * signal hook (signal_hook.c).
+/* The child family (child_interpose.c, child_family.c, child_identity.c,
+ * vfork.S) and the signal hook (signal_hook.c).
  *
  * A child is recorded in the object table (objtable.h) under its pid, with
- * the start time the kernel gives it (field 22 of /proc/PID/stat, in clock
- * ticks since boot) in data[0].  pid + start time + "its parent is us" is the
+ * the window in which it was born: CLOCK_BOOTTIME just before the call that
+ * created it in data[0], just after in data[1].  pid + "its parent is us" +
+ * a start time (field 22 of /proc/PID/stat) inside that window is the
  * child's identity: a pid is recycled, the triple is not, so the exit hook
- * never signals a process that merely inherited a leaked child's number. */
+ * never signals a process that merely inherited a leaked child's number.
+ * Recording the window costs two vDSO clock reads and no system call, where
+ * reading /proc/PID/stat at every fork cost four (see child_identity.c). */
 #ifndef RCLEAK_CHILD_H
 #define RCLEAK_CHILD_H
 
@@ -24,9 +27,32 @@ struct rc_proc_stat {
 /* false when the process does not exist (or /proc is unreadable). */
 bool rc_proc_stat_read(pid_t pid, struct rc_proc_stat *st);
 
-/* The parent saw a new child `pid` created by `fn`: record it with the
- * caller's stack.  Nothing in a vfork child.  Preserves errno. */
-void rc_child_acquired(pid_t pid, unsigned fn);
+/* CLOCK_BOOTTIME in nanoseconds, read through the vDSO (no system call).
+ * Taken just before a call that creates a child, it opens the child's birth
+ * window; rc_child_acquired closes it. */
+uint64_t rc_child_clock_now(void);
+
+/* Whether a process whose /proc/PID/stat start time is `start_ticks` (clock
+ * ticks since boot) can have been born between `born_after` and
+ * `born_before` (rc_child_clock_now values); `hz` is sysconf(_SC_CLK_TCK). */
+bool rc_child_born_within_hz(uint64_t start_ticks, uint64_t born_after, uint64_t born_before,
+                             uint64_t hz);
+bool rc_child_born_within(uint64_t start_ticks, uint64_t born_after, uint64_t born_before);
+
+/* What a creating wrapper takes just before the real call: the start of the
+ * child's birth window and the caller's stack.  Taking the stack before a
+ * fork rather than after it spares the parent two page writes after the
+ * fork (the capture's stack frames and thread-local state): each page first
+ * written while the child lives is a copy-on-write fault, ~4 us here. */
+struct rc_child_birth {
+  uint64_t after; /* rc_child_clock_now() */
+  uint32_t stack; /* rc_obj_capture(): 0 outside RC_MODE_APP */
+};
+void rc_child_birth_begin(struct rc_child_birth *b);
+
+/* The parent saw a new child `pid` created by `fn` after `b` was taken:
+ * record it.  Nothing in a vfork child.  No system call; errno preserved. */
+void rc_child_acquired(pid_t pid, unsigned fn, const struct rc_child_birth *b);
 
 /* The child `pid` was reaped by a wait-family call.  Preserves errno. */
 void rc_child_reaped(pid_t pid);

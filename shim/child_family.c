@@ -2,11 +2,12 @@
  * how they are cleaned, and how records cross exec.
  *
  * Kernel truth beats bookkeeping: a recorded child counts only if
- * /proc/PID/stat still shows a process with our pid as parent and the start
- * time recorded at creation; one reaped behind our back (SIGCHLD ignored,
- * SA_NOCLDWAIT, a libc-internal wait) simply no longer matches.  Children no
- * interposer saw (system()'s, a raw clone) are found by listing this
- * process's children and reported as untracked.
+ * /proc/PID/stat still shows a process with our pid as parent and a start
+ * time inside the window recorded at creation (child_identity.c); one reaped
+ * behind our back (SIGCHLD ignored, SA_NOCLDWAIT, a libc-internal wait, a
+ * SIGCHLD handler that reaped it before the fork wrapper recorded it) simply
+ * no longer matches.  Children no interposer saw (system()'s, a raw clone)
+ * are found by listing this process's children and reported as untracked.
  *
  * Everything on the report path is async-signal-safe, because the report
  * also runs from rcleak's handler of a terminating signal: raw system calls,
@@ -98,57 +99,97 @@ bool rc_proc_stat_read(pid_t pid, struct rc_proc_stat *st)
   return st->start_time != 0;
 }
 
+/* Whether the live record `o` still names a child of this process: the
+ * process with its pid exists, has us as parent and was born in the
+ * record's window.  `st` receives what /proc says. */
+static bool record_matches(const struct rc_obj *o, struct rc_proc_stat *st)
+{
+  return rc_proc_stat_read((pid_t)o->key, st) && st->ppid == rc_pid &&
+         rc_child_born_within(st->start_time, o->data[0], o->data[1]);
+}
+
 /* ---- recording (called from the interposers) ---- */
 
-/* Records of children that vanished without a wait we saw (SIGCHLD ignored)
- * are dropped now and then, so a long-running program that forks forever
- * does not fill the table.  The exit hook does not depend on this. */
-static _Atomic uint32_t rc_child_since_prune;
+/* errno lives in a thread-local page that, right after a fork, the parent
+ * still shares with the child: storing even the same value would copy it. */
+static inline void restore_errno(int saved)
+{
+  /* cppcheck-suppress duplicateConditionalAssign */
+  if (errno != saved)
+    errno = saved;
+}
+
+/* Records of children that vanished without a wait we saw (SIGCHLD ignored,
+ * a handler that reaped the child before its fork wrapper recorded it) are
+ * dropped when the live records pile up, so a long-running program that
+ * forks forever does not fill the table.  The trigger is the live count, not
+ * the number of forks: a program that waits for its children never prunes,
+ * and one that does not pays one /proc read per record each time the count
+ * doubles (amortised O(1) per fork).  The exit hook does not depend on it. */
+#define RC_CHILD_PRUNE_MIN 1024u
+static uint32_t rc_child_prune_at = RC_CHILD_PRUNE_MIN;
 
 static bool prune_one(struct rc_obj *o, void *arg)
 {
   (void)arg;
   struct rc_proc_stat st;
-  if (o->owner == rc_pid &&
-      (!rc_proc_stat_read((pid_t)o->key, &st) || st.ppid != rc_pid || st.start_time != o->data[0]))
+  if (o->owner == rc_pid && !record_matches(o, &st))
     rc_obj_remove_slot(o);
   return true;
 }
 
-void rc_child_acquired(pid_t pid, unsigned fn)
+static void prune_if_piled_up(void)
+{
+  if (RC_LIKELY(rc_obj_count(RC_KIND_CHILD) < __atomic_load_n(&rc_child_prune_at,
+                                                                 __ATOMIC_RELAXED)))
+    return;
+  int mode = rc_enter();
+  rc_obj_each(RC_KIND_CHILD, prune_one, NULL);
+  rc_leave(mode);
+  uint32_t live = rc_obj_count(RC_KIND_CHILD);
+  uint32_t next = live < RC_CHILD_PRUNE_MIN / 2 ? RC_CHILD_PRUNE_MIN : 2 * live;
+  __atomic_store_n(&rc_child_prune_at, next, __ATOMIC_RELAXED);
+}
+
+void rc_child_birth_begin(struct rc_child_birth *b)
+{
+  b->stack = rc_obj_capture();
+  b->after = rc_child_clock_now();
+}
+
+/* The fork path: no system call and no /proc read (the birth window replaces
+ * the start time read from /proc/PID/stat; see child_identity.c).  After the
+ * fork the parent writes only the record's slot and the table's live count
+ * (two pages), and errno only if it changed. */
+void rc_child_acquired(pid_t pid, unsigned fn, const struct rc_child_birth *b)
 {
   if (rc_tls_mode == RC_MODE_VFORK || pid <= 0)
     return;
+  uint64_t born_before = rc_child_clock_now();
   int saved = errno;
-  int mode = rc_tls_mode;
-  struct rc_proc_stat st;
-  /* Read the start time now: a child that is already gone (a SIGCHLD handler
-   * reaped it before we got here) is not recorded at all. */
-  if (rc_proc_stat_read(pid, &st) && st.ppid == rc_pid) {
-    /* Any older record with this pid is stale: the kernel handed the number
-     * out again, so that process is gone. */
-    rc_obj_remove(RC_KIND_CHILD, (uint64_t)pid);
-    struct rc_obj *o = rc_obj_begin(RC_KIND_CHILD, (uint64_t)pid, fn);
-    if (o != NULL) {
-      o->data[0] = st.start_time;
-      rc_obj_publish(o);
-    }
-    if (__atomic_add_fetch(&rc_child_since_prune, 1, __ATOMIC_RELAXED) % 4096 == 0) {
-      rc_enter();
-      rc_obj_each(RC_KIND_CHILD, prune_one, NULL);
-      rc_leave(mode);
-    }
+  /* Any older record with this pid is stale: the kernel handed the number
+   * out again, so that process is gone.  (A child already reaped by a
+   * SIGCHLD handler before we got here is recorded all the same; its record
+   * no longer matches anything, like one reaped with SIGCHLD ignored.) */
+  rc_obj_remove(RC_KIND_CHILD, (uint64_t)pid);
+  struct rc_obj *o = rc_obj_begin_stack(RC_KIND_CHILD, (uint64_t)pid, fn, b->stack);
+  if (o != NULL) {
+    o->data[0] = b->after;
+    o->data[1] = born_before;
+    rc_obj_publish(o);
   }
-  errno = saved;
+  prune_if_piled_up();
+  restore_errno(saved);
 }
 
+/* The wait path: one bounded lookup by pid (objtable.h), nothing scanned. */
 void rc_child_reaped(pid_t pid)
 {
   if (rc_tls_mode == RC_MODE_VFORK)
     return;
   int saved = errno;
   rc_obj_remove(RC_KIND_CHILD, (uint64_t)pid);
-  errno = saved;
+  restore_errno(saved);
 }
 
 /* ---- the exit report ---- */
@@ -269,8 +310,7 @@ static bool collect_tracked(struct rc_obj *o, void *arg)
     return true; /* the parent's record, inherited by fork: not ours */
   pid_t pid = (pid_t)o->key;
   struct rc_proc_stat st;
-  if (!rc_proc_stat_read(pid, &st) || st.ppid != rc_pid || st.start_time != o->data[0] ||
-      st.state == 'X')
+  if (!record_matches(o, &st) || st.state == 'X')
     return true; /* reaped by a path no wrapper saw: released */
   if (seen(c, pid))
     return true;
@@ -422,6 +462,9 @@ struct victim {
   bool done;
 };
 
+/* The leak's start time is the one /proc showed when the report collected
+ * it, already checked against the record's birth window: from there on the
+ * identity is exact. */
 static bool is_ours(const struct rc_leak *lk, struct rc_proc_stat *st)
 {
   return rc_proc_stat_read(lk->u.child.pid, st) && st->ppid == rc_pid &&
@@ -593,7 +636,9 @@ const struct rc_family rc_family_child = {
 
 /* ---- across exec (handover.h) ---- */
 
-/* "child <pid> <acquirer> <tid> <t_ns> <start_time> " + the stack. */
+/* "child <pid> <acquirer> <tid> <t_ns> <born_after> <born_before> " + the
+ * stack.  The new image reads the same CLOCK_BOOTTIME, so the window stays
+ * valid across exec. */
 struct how_ctx {
   struct rc_strbuf *o;
   int count;
@@ -614,6 +659,8 @@ static bool handover_one(struct rc_obj *o, void *arg)
   rc_sb_putu(h->o, o->t_ns);
   rc_sb_putc(h->o, ' ');
   rc_sb_putu(h->o, o->data[0]);
+  rc_sb_putc(h->o, ' ');
+  rc_sb_putu(h->o, o->data[1]);
   rc_sb_putc(h->o, ' ');
   rc_handover_put_stack(h->o, o->stack_id,
                         (o->flags & RC_OBJF_FOREIGN_STACK) ? RC_FDF_FOREIGN_STACK : 0);
@@ -646,7 +693,8 @@ bool rc_child_handover_read(const char *kind, char *fields, uint32_t stack)
   unsigned fn = rc_fn_from_name(name);
   int32_t tid = (int32_t)strtol(p, &p, 10);
   uint64_t t_ns = strtoull(p, &p, 10);
-  uint64_t start = strtoull(p, &p, 10);
+  uint64_t born_after = strtoull(p, &p, 10);
+  uint64_t born_before = strtoull(p, &p, 10);
   if (pid <= 0)
     return true;
   rc_obj_remove(RC_KIND_CHILD, (uint64_t)pid);
@@ -656,7 +704,8 @@ bool rc_child_handover_read(const char *kind, char *fields, uint32_t stack)
     o->t_ns = t_ns;
     o->stack_id = stack;
     o->flags |= RC_OBJF_ACROSS_EXEC | RC_OBJF_FOREIGN_STACK;
-    o->data[0] = start;
+    o->data[0] = born_after;
+    o->data[1] = born_before;
     rc_obj_publish(o);
   }
   return true;

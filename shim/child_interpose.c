@@ -12,7 +12,12 @@
  * that returned it with an exit or death status (not a stop or continue, not
  * with WNOWAIT).  Children reaped by the kernel because SIGCHLD is ignored
  * need no wrapper at all: the exit hook checks every record against /proc,
- * and a child that no longer exists is no leak. */
+ * and a child that no longer exists is no leak.
+ *
+ * Every creating wrapper reads CLOCK_BOOTTIME (vDSO) and captures its
+ * caller's stack just before the real call (rc_child_birth_begin): with the
+ * reading rc_child_acquired takes just after, the clock brackets the child's
+ * birth, which identifies it later (child_identity.c). */
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -28,23 +33,29 @@
 
 RC_EXPORT pid_t fork(void)
 {
+  struct rc_child_birth b;
+  rc_child_birth_begin(&b);
   pid_t pid = REAL(fork)();
   if (pid > 0)
-    rc_child_acquired(pid, RC_FN_fork);
+    rc_child_acquired(pid, RC_FN_fork, &b);
   return pid;
 }
 
 #if defined(__x86_64__)
 /* Called by vfork.S in the parent only, once the child has exec'd or exited
- * and the parent runs again: `r` is the raw system call result. */
-long rc_vfork_parent(long r);
-long rc_vfork_parent(long r)
+ * and the parent runs again: `r` is the raw system call result, `born_after`
+ * the rc_child_clock_now() vfork.S took before the system call. */
+long rc_vfork_parent(long r, uint64_t born_after);
+long rc_vfork_parent(long r, uint64_t born_after)
 {
   if (r < 0) {
     errno = (int)-r;
     return -1;
   }
-  rc_child_acquired((pid_t)r, RC_FN_vfork);
+  /* No copy-on-write here (the child borrowed our memory), so the stack is
+   * captured now, through vfork.S's CFI. */
+  struct rc_child_birth b = {born_after, rc_obj_capture()};
+  rc_child_acquired((pid_t)r, RC_FN_vfork, &b);
   return r;
 }
 #else
@@ -53,9 +64,11 @@ long rc_vfork_parent(long r)
  * vfork child (exec or _exit only) behaves the same under fork. */
 RC_EXPORT pid_t vfork(void)
 {
+  struct rc_child_birth b;
+  rc_child_birth_begin(&b);
   pid_t pid = REAL(fork)();
   if (pid > 0)
-    rc_child_acquired(pid, RC_FN_vfork);
+    rc_child_acquired(pid, RC_FN_vfork, &b);
   return pid;
 }
 #endif
@@ -63,22 +76,26 @@ RC_EXPORT pid_t vfork(void)
 RC_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-  pid_t own; /* the caller may pass NULL, but we need the pid */
+  pid_t own = 0; /* the caller may pass NULL, but we need the pid */
   pid_t *p = pid ? pid : &own;
+  struct rc_child_birth b;
+  rc_child_birth_begin(&b);
   int r = REAL(posix_spawn)(p, path, fa, attr, argv, envp);
   if (r == 0)
-    rc_child_acquired(*p, RC_FN_posix_spawn);
+    rc_child_acquired(*p, RC_FN_posix_spawn, &b);
   return r;
 }
 
 RC_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-  pid_t own;
+  pid_t own = 0;
   pid_t *p = pid ? pid : &own;
+  struct rc_child_birth b;
+  rc_child_birth_begin(&b);
   int r = REAL(posix_spawnp)(p, file, fa, attr, argv, envp);
   if (r == 0)
-    rc_child_acquired(*p, RC_FN_posix_spawnp);
+    rc_child_acquired(*p, RC_FN_posix_spawnp, &b);
   return r;
 }
 
@@ -86,7 +103,8 @@ RC_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
  * FILE in its private struct _IO_proc_file { struct _IO_FILE_plus file;
  * pid_t pid; ... } (libio/iopopen.c, unchanged since glibc 2.1), where
  * _IO_FILE_plus is a FILE followed by its vtable pointer.  The value read is
- * only trusted if /proc confirms it is a child of this process. */
+ * only trusted if /proc confirms it is a child of this process born during
+ * the call (popen is no hot path: the /proc read is affordable here). */
 struct rc_io_proc_file {
   FILE file;
   const void *vtable;
@@ -106,6 +124,8 @@ static pid_t popen_pid(FILE *fp)
 
 RC_EXPORT FILE *popen(const char *command, const char *type)
 {
+  struct rc_child_birth b;
+  rc_child_birth_begin(&b);
   FILE *fp = REAL(popen)(command, type);
   if (fp == NULL || rc_tls_mode == RC_MODE_VFORK)
     return fp;
@@ -113,8 +133,9 @@ RC_EXPORT FILE *popen(const char *command, const char *type)
   rc_fd_acquired(fileno_unlocked(fp), RC_FN_popen);
   pid_t pid = popen_pid(fp);
   struct rc_proc_stat st;
-  if (pid > 0 && rc_proc_stat_read(pid, &st) && st.ppid == rc_pid)
-    rc_child_acquired(pid, RC_FN_popen);
+  if (pid > 0 && rc_proc_stat_read(pid, &st) && st.ppid == rc_pid &&
+      rc_child_born_within(st.start_time, b.after, rc_child_clock_now()))
+    rc_child_acquired(pid, RC_FN_popen, &b);
   errno = saved;
   return fp;
 }

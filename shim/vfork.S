@@ -10,6 +10,10 @@
  * google/sanitizers#925).
  *
  * So the wrapper owns no frame across the system call:
+ *   0. before anything else, an ordinary call to rc_child_clock_now (the
+ *      start of the child's birth window, child_identity.c), whose result is
+ *      kept in %r9: vfork takes no arguments, so nothing of the caller's is
+ *      live in the registers that call may clobber;
  *   1. the thread's rcleak mode is saved in a register (%r8d), and the return
  *      address is popped into another (%rdx): registers are per process, the
  *      stack is not;
@@ -21,8 +25,9 @@
  *      passes straight through and touches no rcleak state at all (rc.h);
  *   5. in the parent, which runs again once the child has exec'd or exited:
  *      the saved mode is written back (the child overwrote the shared word),
- *      and a C helper, rc_vfork_parent (child_interpose.c), sets errno on
- *      failure or records the child with its stack.  The stack is captured
+ *      and a C helper, rc_vfork_parent(result, birth window start)
+ *      (child_interpose.c), sets errno on failure or records the child with
+ *      its stack.  The stack is captured
  *      in the parent only, through the CFI below, which describes every
  *      instruction so libunwind can step from rc_vfork_parent through this
  *      function into the program's caller.
@@ -41,6 +46,12 @@ vfork:
 #ifdef __CET__
 	endbr64
 #endif
+	subq	$8, %rsp /* 16-byte alignment for the call */
+	.cfi_adjust_cfa_offset 8
+	call	rc_child_clock_now
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	movq	%rax, %r9 /* syscall clobbers only %rax, %rcx, %r11 */
 	movq	rc_tls_mode@gottpoff(%rip), %rcx
 	movl	%fs:(%rcx), %r8d
 	popq	%rdx
@@ -63,6 +74,7 @@ vfork:
 	subq	$8, %rsp /* 16-byte alignment for the call */
 	.cfi_adjust_cfa_offset 8
 	movq	%rax, %rdi
+	movq	%r9, %rsi
 	call	rc_vfork_parent
 	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8

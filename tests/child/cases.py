@@ -178,6 +178,34 @@ def untracked():
 
 
 @case
+def pid_reuse():
+    res = run([prog("children"), "pid-reuse"])
+    skip = re.search(r"^SKIP (.*)$", res.stdout, re.M)
+    if skip:
+        check(True, "pid-reuse # SKIP %s" % skip.group(1))
+        return
+    m = re.search(r"^reused (\d+) of (\d+)$", res.stdout, re.M)
+    reused = int(m.group(1)) if m else -1
+    pids = children_of(res)
+    pid = pids[0] if pids else -1
+    try:
+        check_eq(res.status, 0, "pid-reuse: exit status")
+        check(m is not None and m.group(1) == m.group(2),
+              "pid-reuse: the new child took over the recorded child's pid")
+        check_leaks(res.leaks, [
+            child(pid, "fork", "leak_fork", cleanup="killed", cleanup_signal="SIGTERM"),
+            {"kind": "child", "pid": reused, "state": "running", "command": SLEEPER + " sleep",
+             "acquired_by": None, "untracked": True, "stack": [], "cleanup": "none"},
+        ], "pid-reuse: the newcomer is untracked, not the recorded fork child; the leaked "
+           "child is reported with its own stack")
+        check(pid_alive(reused), "pid-reuse: the process that took over the pid is not signalled")
+        gone(pid, "pid-reuse: the ordinary leaked child is cleaned")
+    finally:
+        if reused > 0:
+            os.kill(reused, signal.SIGKILL)
+
+
+@case
 def across_exec():
     res = run([prog("children"), "exec"])
     check_eq(res.status, 0, "exec: exit status")
