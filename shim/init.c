@@ -63,7 +63,11 @@ static void after_fork_child(void)
 {
   int mode = rc_enter();
   rc_ppid = rc_pid;
-  rc_pid = (pid_t)syscall(SYS_getpid);
+  /* getpid(), not syscall(SYS_getpid): it lies next to fork and _exit in
+   * libc's text, already mapped in the child, where syscall() would cost the
+   * child one more page fault (rc_init calls getpid too, so that its PLT
+   * slot is bound before any fork and the child never runs the resolver). */
+  rc_pid = getpid();
   rc_tls_tid = 0;
   rc_acquired_here = 0;
   rc_fork_child = true;
@@ -80,7 +84,7 @@ void rc_init(void)
     return;
   int saved = errno;
   int mode = rc_enter();
-  rc_pid = (pid_t)syscall(SYS_getpid);
+  rc_pid = getpid(); /* binds the PLT slot after_fork_child uses */
   rc_ppid = (pid_t)syscall(SYS_getppid);
   rc_options_parse(getenv("RCLEAK_OPTIONS"));
   rc_stacks_init();

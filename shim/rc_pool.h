@@ -35,9 +35,12 @@ static inline void rc_pool_unlock(struct rc_pool *p)
   __atomic_store_n(&p->lock, 0, __ATOMIC_RELEASE);
 }
 
+/* Written only when set: a store, even of the same value, would copy the
+ * page (shared with the parent since the fork) in every fork child. */
 static inline void rc_pool_after_fork(struct rc_pool *p)
 {
-  p->lock = 0;
+  if (p->lock)
+    p->lock = 0;
 }
 
 /* Pointer to element idx (1-based), or NULL. */

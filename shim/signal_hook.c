@@ -51,7 +51,9 @@ struct rc_sigview {
   struct sigaction initial; /* the disposition at start-up */
 };
 static struct rc_sigview rc_sigviews[RC_NSIG];
-static atomic_flag rc_sig_lock = ATOMIC_FLAG_INIT;
+/* An int, not an atomic_flag: the fork child must be able to read it (see
+ * rc_signal_after_fork_child). */
+static int rc_sig_lock;
 
 static bool managed(int sig)
 {
@@ -111,13 +113,13 @@ static void lock(sigset_t *saved)
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, saved);
-  while (atomic_flag_test_and_set_explicit(&rc_sig_lock, memory_order_acquire)) {
+  while (__atomic_exchange_n(&rc_sig_lock, 1, __ATOMIC_ACQUIRE)) {
   }
 }
 
 static void unlock(const sigset_t *saved)
 {
-  atomic_flag_clear_explicit(&rc_sig_lock, memory_order_release);
+  __atomic_store_n(&rc_sig_lock, 0, __ATOMIC_RELEASE);
   pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
@@ -290,9 +292,12 @@ void rc_signal_init(void)
   }
 }
 
-/* Another thread may have held the lock at fork: the child starts unlocked. */
+/* Another thread may have held the lock at fork: the child starts unlocked.
+ * Written only when set: a store, even of the same value, copies the page
+ * (shared with the parent since the fork) in every fork child. */
 void rc_signal_after_fork_child(void);
 void rc_signal_after_fork_child(void)
 {
-  atomic_flag_clear(&rc_sig_lock);
+  if (rc_sig_lock)
+    rc_sig_lock = 0;
 }

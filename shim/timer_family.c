@@ -390,8 +390,10 @@ void rc_itimer_init(void)
 void rc_itimer_after_fork_child(void)
 {
   /* A fork child starts with no interval timer (the parent's records no
-   * longer match: their owner is the parent). */
-  rc_itimer_inherited = 0;
+   * longer match: their owner is the parent).  Written only when set, so
+   * that most fork children do not copy the page. */
+  if (rc_itimer_inherited)
+    rc_itimer_inherited = 0;
 }
 
 static const char *const rc_itimer_names[] = {"ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF"};
