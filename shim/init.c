@@ -17,6 +17,10 @@
 
 __thread int rc_tls_mode __attribute__((tls_model("initial-exec")));
 __thread pid_t rc_tls_tid __attribute__((tls_model("initial-exec")));
+/* The rc_pid under which rc_tls_tid was read: a fork child (new pid, and its
+ * one thread a new tid) then rereads it on first use, so that the fork does
+ * not have to write thread-local memory in every child. */
+static __thread pid_t rc_tls_tid_pid __attribute__((tls_model("initial-exec")));
 pid_t rc_pid;
 pid_t rc_ppid;
 int rc_acquired_here;
@@ -24,8 +28,10 @@ bool rc_fork_child;
 
 pid_t rc_gettid(void)
 {
-  if (RC_UNLIKELY(rc_tls_tid == 0))
+  if (RC_UNLIKELY(rc_tls_tid == 0 || rc_tls_tid_pid != rc_pid)) {
     rc_tls_tid = (pid_t)syscall(SYS_gettid);
+    rc_tls_tid_pid = rc_pid;
+  }
   return rc_tls_tid;
 }
 
@@ -58,23 +64,26 @@ void rc_fork_settle(void)
 
 /* In the child of fork: a new pid, so everything recorded so far is the
  * parent's (its owner no longer matches) and the child reports only what it
- * acquires itself (see rc_fork_settle for the descriptors we never saw). */
+ * acquires itself (see rc_fork_settle for the descriptors we never saw).
+ *
+ * Every page the child writes is a copy-on-write fault (~4 us on a VM), and
+ * most fork children exec or _exit at once, so this writes one page of
+ * globals and nothing else: no thread-local memory (the mode is left alone,
+ * as nothing here calls an interposed function, and rc_gettid notices the
+ * new pid by itself), and the families' hooks write only what is set. */
 static void after_fork_child(void)
 {
-  int mode = rc_enter();
   rc_ppid = rc_pid;
   /* getpid(), not syscall(SYS_getpid): it lies next to fork and _exit in
    * libc's text, already mapped in the child, where syscall() would cost the
    * child one more page fault (rc_init calls getpid too, so that its PLT
    * slot is bound before any fork and the child never runs the resolver). */
   rc_pid = getpid();
-  rc_tls_tid = 0;
   rc_acquired_here = 0;
   rc_fork_child = true;
   rc_fork_scan_pending = true;
   if (rc_families_after_fork_child)
     rc_families_after_fork_child();
-  rc_leave(mode);
 }
 
 void rc_init(void)

@@ -156,8 +156,10 @@ def doublefork():
     rep = res.reports.get(mid)
     check(rep is not None, "doublefork: the intermediate wrote a report")
     if rep:
+        # tid: the intermediate's own thread, not the top process's (whose
+        # thread id it inherited in its thread-local cache across the fork)
         check_leaks(rep["leaks"], [child(grand, "fork", "daemonize", cleanup="killed",
-                                         cleanup_signal="SIGTERM")],
+                                         cleanup_signal="SIGTERM", tid=mid)],
                     "doublefork: the intermediate reports the grandchild it left")
     gone(grand, "doublefork: the grandchild is gone")
 
