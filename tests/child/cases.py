@@ -165,6 +165,27 @@ def doublefork():
 
 
 @case
+def doublefork_leak():
+    res = run([prog("children"), "doublefork-leak"])
+    check_eq(res.status, 0, "doublefork-leak: exit status")
+    mid = int(re.search(r"^intermediate (\d+)$", res.stdout, re.M).group(1))
+    grand = int(re.search(r"^grandchild (\d+)$", res.stdout, re.M).group(1))
+    pid = children_of(res)[0]
+    check_leaks(res.leaks, [child(pid, "fork", "leak_fork", cleanup="killed",
+                                  cleanup_signal="SIGTERM")],
+                "doublefork-leak: the top process reports only the child it leaked")
+    rep = res.reports.get(mid)
+    check(rep is not None, "doublefork-leak: the intermediate wrote a report")
+    if rep:
+        check_leaks(rep["leaks"], [child(grand, "fork", "daemonize", cleanup="killed",
+                                         cleanup_signal="SIGTERM", tid=mid)],
+                    "doublefork-leak: the intermediate reports its grandchild, not the top "
+                    "process's child it inherited the record of")
+    gone(grand, "doublefork-leak: the grandchild is gone")
+    gone(pid, "doublefork-leak: the top process's child is gone")
+
+
+@case
 def untracked():
     res = run([prog("children"), "untracked"])
     pid = children_of(res)[0]

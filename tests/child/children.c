@@ -235,6 +235,16 @@ static void case_doublefork(void)
   printf("intermediate %d\ngrandchild %d\n", (int)mid, atoi(buf));
 }
 
+/* The same with a child already leaked by the top process before the first
+ * fork: the intermediate inherits that record (or, where the kernel wipes
+ * the record table in a fork child, does not see it at all) and must report
+ * only the grandchild it started itself. */
+static void case_doublefork_leak(void)
+{
+  leak_fork("sleep");
+  case_doublefork();
+}
+
 /* A child no interposer sees: the raw system call, and execve without libc. */
 static void case_untracked(void)
 {
@@ -477,7 +487,7 @@ static const struct {
   {"clean-spawn", case_clean_spawn}, {"clean-popen", case_clean_popen},
   {"clean-vfork", case_clean_vfork}, {"sigchld-handler", case_sigchld_handler},
   {"sigchld-ignored", case_sigchld_ignored}, {"sa-nocldwait", case_sa_nocldwait},
-  {"pid-reuse", case_pid_reuse},
+  {"pid-reuse", case_pid_reuse}, {"doublefork-leak", case_doublefork_leak},
 };
 
 int main(int argc, char **argv)
