@@ -28,18 +28,31 @@ static struct rc_obj *_Atomic rc_objs;
 #define RC_OBJ_PER_PAGE (4096 / sizeof(struct rc_obj))
 #define RC_OBJ_PAGES (RC_OBJ_SLOTS / RC_OBJ_PER_PAGE)
 _Static_assert(4096 % sizeof(struct rc_obj) == 0, "records must tile a page");
-static uint64_t rc_obj_pages[RC_OBJ_PAGES / 64];
 
-/* Live records per kind, so that a walk for a kind with none (the common
- * case: most processes never create a timer or a thread) costs nothing. */
-static uint32_t rc_obj_live[RC_KIND_COUNT + 1];
+/* The page marks and, per kind, the live records (so that a walk for a kind
+ * with none, the common case, costs nothing) live in one page right after
+ * the slots, in the same mapping: a fork child gets them zeroed together
+ * with the slots (see table()), so its view is consistently empty, and the
+ * parent's count update after a fork is no copy-on-write fault. */
+struct rc_obj_meta {
+  uint32_t live[RC_KIND_COUNT + 1];
+  uint64_t pages[RC_OBJ_PAGES / 64];
+};
+_Static_assert(sizeof(struct rc_obj_meta) <= 4096, "the table's meta data fits a page");
+#define RC_OBJ_MAP_BYTES (RC_OBJ_SLOTS * sizeof(struct rc_obj) + 4096)
 
-static void mark_page(uint32_t slot)
+static struct rc_obj_meta *meta_of(struct rc_obj *t)
 {
+  return (struct rc_obj_meta *)(void *)(t + RC_OBJ_SLOTS);
+}
+
+static void mark_page(struct rc_obj *t, uint32_t slot)
+{
+  uint64_t *pages = meta_of(t)->pages;
   uint32_t page = slot / (uint32_t)RC_OBJ_PER_PAGE;
   uint64_t bit = 1ull << (page % 64);
-  if (!(__atomic_load_n(&rc_obj_pages[page / 64], __ATOMIC_RELAXED) & bit))
-    __atomic_fetch_or(&rc_obj_pages[page / 64], bit, __ATOMIC_RELEASE);
+  if (!(__atomic_load_n(&pages[page / 64], __ATOMIC_RELAXED) & bit))
+    __atomic_fetch_or(&pages[page / 64], bit, __ATOMIC_RELEASE);
 }
 
 static struct rc_obj *table(bool create)
@@ -47,23 +60,23 @@ static struct rc_obj *table(bool create)
   struct rc_obj *t = atomic_load_explicit(&rc_objs, memory_order_acquire);
   if (RC_LIKELY(t != NULL) || !create)
     return t;
-  void *m = mmap(NULL, RC_OBJ_SLOTS * sizeof(struct rc_obj), PROT_READ | PROT_WRITE,
+  void *m = mmap(NULL, RC_OBJ_MAP_BYTES, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED)
     return NULL;
   /* A fork child gets this mapping zero-filled instead of copied (Linux 4.14;
-   * on older kernels the advice fails and the child gets a copy, as before).
-   * Nothing is lost: every record here is the parent's (owner), which a fork
-   * child skips everywhere, and the per-kind counts and page marks it
-   * inherits only make its walks look at zeroed pages.  What is gained: fork
-   * copies none of the table's page-table entries, which grow with every pid
-   * ever recorded (sequential keys, deleted slots stay resident: 2 MB once
-   * pids wrap at pid_max 32768, ~75 us more per fork), and the parent's
-   * first write to a record page after a fork is no copy-on-write fault. */
-  (void)madvise(m, RC_OBJ_SLOTS * sizeof(struct rc_obj), MADV_WIPEONFORK);
+   * on older kernels the advice fails and the child gets a copy, as before):
+   * an empty table, no counts, no page marks.  Nothing is lost: every record
+   * here is the parent's (owner), which a fork child skips everywhere.  What
+   * is gained: fork copies none of the table's page-table entries, which
+   * grow with every pid ever recorded (sequential keys, deleted slots stay
+   * resident: 2 MB once pids wrap at pid_max 32768, ~75 us more per fork),
+   * and the parent's first writes to the table after a fork are no
+   * copy-on-write faults. */
+  (void)madvise(m, RC_OBJ_MAP_BYTES, MADV_WIPEONFORK);
   struct rc_obj *expected = NULL;
   if (!atomic_compare_exchange_strong(&rc_objs, &expected, m)) {
-    munmap(m, RC_OBJ_SLOTS * sizeof(struct rc_obj));
+    munmap(m, RC_OBJ_MAP_BYTES);
     return expected;
   }
   return m;
@@ -119,7 +132,7 @@ struct rc_obj *rc_obj_begin_stack(unsigned kind, uint64_t key, unsigned fn, uint
     if (st == RC_OBJ_FREE || st == RC_OBJ_DELETED) {
       if (__atomic_compare_exchange_n(&o->state, &st, RC_OBJ_BUSY, false, __ATOMIC_ACQ_REL,
                                       __ATOMIC_ACQUIRE)) {
-        mark_page(s);
+        mark_page(t, s);
         o->kind = (uint8_t)kind;
         o->fn = (uint8_t)fn;
         o->flags = 0;
@@ -142,7 +155,8 @@ void rc_obj_publish(struct rc_obj *o)
 {
   if (o == NULL)
     return;
-  __atomic_fetch_add(&rc_obj_live[o->kind], 1, __ATOMIC_RELAXED);
+  /* o is a slot of the table, so the table exists */
+  __atomic_fetch_add(&meta_of(table(false))->live[o->kind], 1, __ATOMIC_RELAXED);
   __atomic_store_n(&o->state, RC_OBJ_LIVE, __ATOMIC_RELEASE);
 }
 
@@ -169,7 +183,7 @@ void rc_obj_remove_slot(struct rc_obj *o)
   uint32_t st = RC_OBJ_LIVE;
   if (__atomic_compare_exchange_n(&o->state, &st, RC_OBJ_DELETED, false, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE))
-    __atomic_fetch_sub(&rc_obj_live[o->kind], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&meta_of(table(false))->live[o->kind], 1, __ATOMIC_RELAXED);
 }
 
 bool rc_obj_remove(unsigned kind, uint64_t key)
@@ -185,7 +199,10 @@ bool rc_obj_remove(unsigned kind, uint64_t key)
 
 uint32_t rc_obj_count(unsigned kind)
 {
-  return kind <= RC_KIND_COUNT ? __atomic_load_n(&rc_obj_live[kind], __ATOMIC_ACQUIRE) : 0;
+  struct rc_obj *t = table(false);
+  if (t == NULL || kind > RC_KIND_COUNT)
+    return 0;
+  return __atomic_load_n(&meta_of(t)->live[kind], __ATOMIC_ACQUIRE);
 }
 
 void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg)
@@ -193,10 +210,11 @@ void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg)
   struct rc_obj *t = table(false);
   if (t == NULL)
     return;
-  if (kind >= 0 && kind <= RC_KIND_COUNT && __atomic_load_n(&rc_obj_live[kind], __ATOMIC_ACQUIRE) == 0)
+  struct rc_obj_meta *meta = meta_of(t);
+  if (kind >= 0 && kind <= RC_KIND_COUNT && __atomic_load_n(&meta->live[kind], __ATOMIC_ACQUIRE) == 0)
     return;
   for (uint32_t w = 0; w < RC_OBJ_PAGES / 64; w++) {
-    uint64_t bits = __atomic_load_n(&rc_obj_pages[w], __ATOMIC_ACQUIRE);
+    uint64_t bits = __atomic_load_n(&meta->pages[w], __ATOMIC_ACQUIRE);
     while (bits) {
       uint32_t page = w * 64 + (uint32_t)__builtin_ctzll(bits);
       bits &= bits - 1;
