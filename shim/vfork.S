@@ -27,10 +27,9 @@
  *      the saved mode is written back (the child overwrote the shared word),
  *      and a C helper, rc_vfork_parent(result, birth window start)
  *      (child_interpose.c), sets errno on failure or records the child with
- *      its stack.  The stack is captured
- *      in the parent only, through the CFI below, which describes every
- *      instruction so libunwind can step from rc_vfork_parent through this
- *      function into the program's caller.
+ *      its stack.  The stack is captured in the parent only, through the CFI
+ *      below, which describes every instruction so the unwinder can step
+ *      from rc_vfork_parent through this function into the program's caller.
  * rc_tls_mode is initial-exec TLS: %fs-relative, no call, no allocation. */
 
 #include <asm/unistd.h>
