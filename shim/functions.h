@@ -133,9 +133,22 @@
                      struct itimerval *ov))                                      \
   X(unsigned int, alarm, (unsigned int seconds))
 
-/* Temporary directories: mkdtemp (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP). */
+/* Temporary directories: mkdtemp (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP);
+ * the calls that remove or rename temps (releases), and chdir/fchdir, around
+ * which relative temp paths are made absolute (tmp_family.c). */
 #define RC_FUNCS_TMPDIR(X)                                                      \
-  X(char *, mkdtemp, (char *tmpl))
+  X(char *, mkdtemp, (char *tmpl))                                               \
+  X(int, rmdir, (const char *path))                                              \
+  X(int, unlink, (const char *path))                                             \
+  X(int, unlinkat, (int dirfd, const char *path, int flags))                     \
+  X(int, remove, (const char *path))                                             \
+  X(int, rename, (const char *oldpath, const char *newpath))                     \
+  X(int, renameat, (int olddirfd, const char *oldpath, int newdirfd,             \
+                    const char *newpath))                                        \
+  X(int, renameat2, (int olddirfd, const char *oldpath, int newdirfd,            \
+                     const char *newpath, unsigned int flags))                   \
+  X(int, chdir, (const char *path))                                              \
+  X(int, fchdir, (int fd))
 
 /* Threads: pthread_create, the join family, pthread_detach (thread_*.c). */
 #define RC_FUNCS_THREAD(X)                                                      \

@@ -1,17 +1,93 @@
-/* Temporary directories (mkdtemp) and files (the mkstemp family): registry,
- * report, cleanup and exec handover.
+/* Temporary directories (mkdtemp) and files (the mkstemp family): the
+ * registry.  Acquisition and release cost no system call in the common case.
  *
- * A temp dir or file is released when its path no longer names the inode
- * that was created (rmdir, unlink, rename away, removed by another process):
- * the filesystem is the judge, so nothing else needs wrapping.  The record
- * keeps device+inode, file type and birth time (one statx at creation: a
- * freed inode number is reused at once by ext4 and others, e.g. for a
- * symlink put in place of a removed dir) and the absolute path, stored
- * here at acquisition time in a pool the report can read from a signal
- * handler.  Because releases are not seen as they happen, a program that
- * creates and removes temp files in a loop would grow the registry: the
- * acquisition path sweeps out the gone ones whenever the live count doubles
- * (amortized O(1) per acquisition, memory bounded by twice the live set). */
+ * Release.  rmdir, unlink, unlinkat, remove, rename, renameat and renameat2
+ * are wrapped (tmp_interpose.c): a record is released when the program
+ * removes its path, or renames it, or renames something over it.  A rename
+ * away releases rather than follows: a temp file renamed to its final name
+ * (mkstemp + write + rename, the atomic-write pattern) or a temp dir renamed
+ * into place is the program's product, no longer a temporary.  A removal
+ * the wrappers cannot see (another process, a raw syscall) is caught by the
+ * identity check at exit, which finds the path gone or naming something
+ * else; the sweep (below) bounds the registry meanwhile.
+ *
+ * Matching a removal to a record.  Records are chained by a hash of their
+ * last path component; mkdtemp/mkstemp names are random, so the removal of
+ * a path that is not a temp costs a hash of its last component and one
+ * load.  A path spelt as it was created (the same absolute path, or the
+ * same relative one from the working directory) matches by string: no
+ * system call.  Another spelling with the same last component as a record
+ * (relative against absolute, "./x", a dirfd of unlinkat or renameat, a
+ * symlinked directory) matches if its directory is the record's: two statx
+ * of the two parent directories, before the call, compare device+inode.
+ * This asks only "same directory entry?", never who created what is there:
+ * once the entry is removed, nothing is left at the record's path.
+ *
+ * The working directory.  A relative template is recorded as given, and
+ * the invariant is that a relative record is relative to the current
+ * working directory: chdir and fchdir are wrapped, and before the directory
+ * changes every relative record is made absolute (one getcwd, only when
+ * such records exist).  The alternative, getcwd at every acquisition from
+ * a relative template, costs a syscall there and two more at every release
+ * spelt relatively (an absolute record cannot be compared with a relative
+ * path without knowing the cwd).  An acquisition that races with a chdir in
+ * another thread cannot tell in which directory it created its temp;
+ * rc_tmp_epoch (odd while a chdir runs) detects that and the temp is not
+ * recorded.  A cwd changed without the wrappers (glibc's fts, or nftw with
+ * FTW_CHDIR, use an internal fchdir; raw syscalls) makes relative records
+ * name the wrong place: the identity check then fails, so such a temp is
+ * missed, never mistaken for another.
+ *
+ * Identity (why cleanup does not remove what the process did not create).
+ * A path alone says nothing: between creation and exit the temp may be
+ * removed and something else put under its name, say a symlink to a
+ * directory of precious files.  The wrapper reads CLOCK_REALTIME_COARSE
+ * before the call and CLOCK_REALTIME after it (vDSO, no syscall): the window
+ * [lo, hi].  The kernel stamps a new inode's birth time (statx btime) from
+ * the coarse realtime clock or a later value (multigrain floor), so the
+ * object the call created has lo <= btime <= hi; birth time is set at
+ * creation and nothing changes it (not rename, writes, chmod, utimensat).
+ * The check (at exit, in the sweep, at exec) statx-es the path without
+ * following a final symlink and requires the type created (directory or
+ * regular file) and a birth time inside the window.  Cleanup then opens
+ * with O_NOFOLLOW and compares device+inode with what the check found
+ * (tmp_report.c).
+ *   What this cannot tell apart: timestamps have the clock tick's
+ * granularity (1/HZ, 4 ms here), so an object created at the same path
+ * within the same tick after the call has the same birth time.  It takes a
+ * removal the wrappers did not see (a raw syscall, another process) and a
+ * new directory or file under the same random name within that tick.
+ * Measured (Linux 6.18, HZ=250): mkdtemp then raw rmdir+mkdir of the same
+ * name right away lands inside the window 1999 times in 2000.  The statx
+ * at creation that this replaces (device+inode+birth time) was not exact
+ * there either: on ext4, which hands the freed inode number out again at
+ * once, the same immediate replacement had the same inode and birth time
+ * 921 times in 1000; it was exact on tmpfs.  A replacement made later than
+ * the creation tick is always told apart.  Exactness for the same-tick case
+ * needs an identity taken at creation (name_to_handle_at gives inode and
+ * generation), a syscall per acquisition: about 1.2 us here, four times
+ * the budget of a whole acquisition.
+ *   Where the birth time is missing (ext4 with 128-byte inodes, NFS, ...)
+ * or coarser than the window (FAT's 10 ms), the window cannot judge at all.
+ * So the first temp created in a directory still gets a statx, which pins
+ * that record by device+inode and tells whether the directory's filesystem
+ * stamps birth times inside the window; only then do later temps there skip
+ * it.  The verdicts are cached by the directory part of the path (8
+ * entries, round robin; relative ones forgotten at chdir).  A wrong verdict
+ * (another filesystem mounted over the directory later) or a clock step
+ * during the call errs one way only: the check fails, and the temp is
+ * neither reported nor cleaned.
+ *
+ * The sweep.  Releases the wrappers cannot see would grow the registry in a
+ * program that leaves the removal to someone else in a loop: whenever the
+ * live count doubles, every record is checked and the gone ones released
+ * (amortized O(1) per acquisition; memory bounded by twice the live set).
+ * A program whose removals the wrappers see never reaches the threshold.
+ *
+ * Locking.  The pool's spin lock serializes writers; the report reads
+ * without it (lock-free views).  A signal handler that removes a temp
+ * while its thread holds the lock (rc_tmp_tls_locked) skips the
+ * bookkeeping instead of deadlocking: the exit check settles that record. */
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -20,26 +96,35 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "arena.h"
 #include "fam_util.h"
-#include "procfs.h"
 #include "rc_pool.h"
 #include "tmp_fam.h"
 
-#define RC_TMP_SHORT 216 /* paths up to this long live inline in the entry */
+/* How a record is known to be the object that was created. */
+struct rc_tmp_ident {
+  uint8_t kind;   /* RC_KIND_TMPDIR or RC_KIND_TMPFILE: the type to expect */
+  uint8_t pinned; /* dev/ino (and btime) known; else judged by the window */
+  uint8_t reserved[6];
+  uint64_t lo, hi; /* creation window, ns since the epoch */
+  uint64_t dev, ino, btime;
+};
+
+#define RC_TMP_SHORT 176 /* paths shorter than this live inline in the entry */
 
 struct rc_tmp_ent {
   uint32_t link; /* pool free list */
   uint8_t used;
-  uint8_t kind;
+  uint8_t rel; /* path relative to the working directory */
   uint16_t reserved;
-  struct rc_obj *o;
+  uint32_t next;     /* next entry with the same bucket */
+  uint32_t hash;     /* of the last path component */
+  uint32_t seq;      /* tells the entry a token names from a recycled one */
   uint32_t long_idx; /* path in rc_tmp_long when it does not fit inline */
-  uint32_t mode;     /* S_IFMT bits at creation */
-  uint64_t btime;    /* birth time in ns, 0 if the filesystem does not say */
+  struct rc_obj *o;  /* NULL while the entry is being created */
+  struct rc_tmp_ident id;
   char path[RC_TMP_SHORT];
 };
-_Static_assert(sizeof(struct rc_tmp_ent) == 248, "entry layout");
+_Static_assert(sizeof(struct rc_tmp_ent) == 256, "entry layout");
 
 struct rc_tmp_long {
   uint32_t link;
@@ -48,7 +133,91 @@ struct rc_tmp_long {
 
 static struct rc_pool rc_tmp_ents = RC_POOL_INIT(sizeof(struct rc_tmp_ent), 1u << 20);
 static struct rc_pool rc_tmp_long = RC_POOL_INIT(sizeof(struct rc_tmp_long), 1u << 16);
-static uint32_t rc_tmp_live, rc_tmp_sweep_at = 64; /* under rc_tmp_ents.lock */
+
+#define RC_TMP_BUCKETS 4096u
+static uint32_t rc_tmp_bucket[RC_TMP_BUCKETS]; /* entry indices; written under the lock */
+
+uint32_t rc_tmp_live;          /* entries in use (tmp_fam.h) */
+static uint32_t rc_tmp_rel;    /* of which relative */
+static uint32_t rc_tmp_seq;    /* last entry sequence number */
+static uint32_t rc_tmp_epoch;  /* bumped before and after every chdir/fchdir */
+static uint32_t rc_tmp_sweep_at = 64;
+
+static __thread int rc_tmp_tls_locked __attribute__((tls_model("initial-exec")));
+
+/* ---- lock ---- */
+
+/* False when this thread already holds it (a signal handler interrupted
+ * the registry): the caller then leaves the bookkeeping out. */
+bool rc_tmp_lock(void)
+{
+  if (rc_tmp_tls_locked)
+    return false;
+  rc_tmp_tls_locked = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  rc_pool_lock(&rc_tmp_ents);
+  return true;
+}
+
+void rc_tmp_unlock(void)
+{
+  rc_pool_unlock(&rc_tmp_ents);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  rc_tmp_tls_locked = 0;
+}
+
+void rc_tmp_after_fork_child(void)
+{
+  rc_pool_after_fork(&rc_tmp_ents);
+  rc_pool_after_fork(&rc_tmp_long);
+  rc_tmp_tls_locked = 0;
+}
+
+/* ---- paths ---- */
+
+struct rc_tmp_name {
+  const char *base; /* last component */
+  size_t blen;
+  size_t len;  /* of the path without trailing slashes */
+  size_t dlen; /* of the directory part, its final slash included */
+};
+
+/* Split path; false if it has no last component ("", "/"). */
+static bool split(const char *path, struct rc_tmp_name *n)
+{
+  size_t len = strlen(path);
+  while (len > 1 && path[len - 1] == '/')
+    len--;
+  size_t b = len;
+  while (b > 0 && path[b - 1] != '/')
+    b--;
+  n->base = path + b;
+  n->blen = len - b;
+  n->len = len;
+  n->dlen = b;
+  return n->blen > 0;
+}
+
+static uint32_t hash32(const char *s, size_t n)
+{
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 16777619u;
+  return h;
+}
+
+static uint64_t hash64(const char *s, size_t n)
+{
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  return h;
+}
+
+static struct rc_tmp_ent *ent(uint32_t idx)
+{
+  return rc_pool_get(&rc_tmp_ents, idx);
+}
 
 static const char *ent_path(const struct rc_tmp_ent *e)
 {
@@ -59,520 +228,435 @@ static const char *ent_path(const struct rc_tmp_ent *e)
   return e->path;
 }
 
-static bool stat_nofollow(int dirfd, const char *path, struct stat *st)
+/* Store path[0..len) in the entry (lock held). */
+static bool set_path_locked(struct rc_tmp_ent *e, const char *path, size_t len)
 {
-  return syscall(SYS_newfstatat, dirfd, path, st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (len > PATH_MAX)
+    return false;
+  if (e->long_idx == 0 && len < RC_TMP_SHORT) {
+    memcpy(e->path, path, len);
+    e->path[len] = '\0';
+    return true;
+  }
+  uint32_t li = e->long_idx ? e->long_idx : rc_pool_alloc_locked(&rc_tmp_long);
+  struct rc_tmp_long *l = rc_pool_get(&rc_tmp_long, li);
+  if (l == NULL)
+    return false;
+  memcpy(l->path, path, len);
+  l->path[len] = '\0';
+  __atomic_store_n(&e->long_idx, li, __ATOMIC_RELEASE);
+  return true;
 }
 
-struct rc_tmp_id {
-  uint64_t dev, ino, btime;
-  uint32_t mode;
-  int64_t size;
-};
+/* ---- identity ---- */
 
-/* statx of fd (path "") or of path, never following a final symlink. */
-static bool tmp_statx(int fd, const char *path, struct rc_tmp_id *id)
+static uint64_t realtime_ns(clockid_t clock)
+{
+  struct timespec ts;
+  clock_gettime(clock, &ts); /* vDSO */
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* statx of path relative to dirfd (of dirfd itself for ""), never following
+ * a final symlink. */
+static bool tmp_statx(int dirfd, const char *path, struct rc_tmp_id *id)
 {
   struct statx sx;
-  int flags = AT_SYMLINK_NOFOLLOW | (fd >= 0 ? AT_EMPTY_PATH : 0);
-  if (syscall(SYS_statx, fd >= 0 ? fd : AT_FDCWD, fd >= 0 ? "" : path, flags,
-              STATX_TYPE | STATX_INO | STATX_SIZE | STATX_BTIME, &sx) != 0)
+  int flags = AT_SYMLINK_NOFOLLOW | (path[0] == '\0' ? AT_EMPTY_PATH : 0);
+  if (syscall(SYS_statx, dirfd, path, flags, STATX_TYPE | STATX_INO | STATX_SIZE | STATX_BTIME,
+              &sx) != 0)
     return false;
   id->dev = (uint64_t)makedev(sx.stx_dev_major, sx.stx_dev_minor);
   id->ino = sx.stx_ino;
   id->mode = sx.stx_mode & S_IFMT;
   id->size = (int64_t)sx.stx_size;
-  id->btime = (sx.stx_mask & STATX_BTIME)
-                  ? (uint64_t)sx.stx_btime.tv_sec * 1000000000u + sx.stx_btime.tv_nsec : 0;
+  id->btime = (sx.stx_mask & STATX_BTIME) && sx.stx_btime.tv_sec >= 0
+                  ? (uint64_t)sx.stx_btime.tv_sec * 1000000000u + sx.stx_btime.tv_nsec
+                  : 0;
   return true;
 }
 
-/* Does the path still name the inode that was created? */
-static bool still_there(const struct rc_tmp_ent *e, const char *path, struct rc_tmp_id *id)
+static bool in_window(uint64_t btime, uint64_t lo, uint64_t hi)
 {
-  const struct rc_obj *o = e->o;
-  return tmp_statx(-1, path, id) && id->dev == o->data[0] && id->ino == o->data[1] &&
-         id->mode == e->mode && (id->btime == 0 || e->btime == 0 || id->btime == e->btime);
+  return btime != 0 && btime >= lo && btime <= hi;
 }
 
-static uint64_t key_of(uint64_t dev, uint64_t ino)
+static bool ident_matches(const struct rc_tmp_ident *t, const struct rc_tmp_id *id)
 {
-  return ino ^ (dev * 0x9e3779b97f4a7c15ull);
+  if (id->mode != (t->kind == RC_KIND_TMPDIR ? (uint32_t)S_IFDIR : (uint32_t)S_IFREG))
+    return false;
+  if (t->pinned)
+    return id->dev == t->dev && id->ino == t->ino &&
+           (id->btime == 0 || t->btime == 0 || id->btime == t->btime);
+  return in_window(id->btime, t->lo, t->hi);
 }
 
-/* Remove record and entry (lock held). */
+static void pin(struct rc_tmp_ident *t, const struct rc_tmp_id *id)
+{
+  t->dev = id->dev;
+  t->ino = id->ino;
+  t->btime = id->btime;
+  t->pinned = 1;
+}
+
+/* Per-directory verdicts: may the window judge temps created there? */
+enum { RC_DIR_UNKNOWN = 0, RC_DIR_WINDOW = 1, RC_DIR_STATX = 2, RC_DIR_REL = 4 };
+#define RC_TMP_NDIRV 8u
+static uint64_t rc_tmp_dirs[RC_TMP_NDIRV]; /* hash with the low 3 bits replaced by the verdict */
+static uint32_t rc_tmp_dirs_next;
+
+static unsigned dir_verdict(uint64_t h)
+{
+  for (unsigned i = 0; i < RC_TMP_NDIRV; i++) {
+    uint64_t w = __atomic_load_n(&rc_tmp_dirs[i], __ATOMIC_RELAXED);
+    if (w != 0 && (w >> 3) == (h >> 3))
+      return (unsigned)(w & 3);
+  }
+  return RC_DIR_UNKNOWN;
+}
+
+static void dir_learn(uint64_t h, unsigned verdict)
+{
+  uint32_t i = __atomic_fetch_add(&rc_tmp_dirs_next, 1, __ATOMIC_RELAXED) % RC_TMP_NDIRV;
+  __atomic_store_n(&rc_tmp_dirs[i], (h & ~7ull) | verdict, __ATOMIC_RELAXED);
+}
+
+/* ---- entries (lock held) ---- */
+
+static void chain_remove_locked(struct rc_tmp_ent *e, uint32_t idx)
+{
+  uint32_t *link = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
+  while (*link && *link != idx)
+    link = &ent(*link)->next;
+  if (*link == idx)
+    __atomic_store_n(link, e->next, __ATOMIC_RELEASE);
+}
+
 static void release_locked(uint32_t idx)
 {
-  struct rc_tmp_ent *e = rc_pool_get(&rc_tmp_ents, idx);
+  struct rc_tmp_ent *e = ent(idx);
   if (e == NULL || !e->used)
     return;
-  if (e->o)
+  if (e->o) {
+    chain_remove_locked(e, idx);
     rc_obj_remove_slot(e->o);
+  }
   if (e->long_idx)
     rc_pool_free_locked(&rc_tmp_long, e->long_idx);
+  if (e->rel)
+    __atomic_store_n(&rc_tmp_rel, rc_tmp_rel - 1, __ATOMIC_RELAXED);
   rc_pool_free_locked(&rc_tmp_ents, idx);
-  rc_tmp_live--;
+  __atomic_store_n(&rc_tmp_live, rc_tmp_live - 1, __ATOMIC_RELAXED);
 }
 
 static void sweep_locked(void)
 {
   for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
-    struct rc_tmp_ent *e = rc_pool_get(&rc_tmp_ents, i);
+    struct rc_tmp_ent *e = ent(i);
     struct rc_tmp_id id;
-    if (e->used && e->o && !still_there(e, ent_path(e), &id))
+    if (!e->used || e->o == NULL)
+      continue;
+    if (tmp_statx(AT_FDCWD, ent_path(e), &id) && ident_matches(&e->id, &id))
+      pin(&e->id, &id); /* exact from now on */
+    else
       release_locked(i);
   }
   rc_tmp_sweep_at = rc_tmp_live * 2 > 64 ? rc_tmp_live * 2 : 64;
 }
 
-/* New entry with `path` (lock held); 0 when full. */
-static uint32_t new_ent_locked(unsigned kind, const char *path)
+/* A new entry for path (its first n->len bytes), not yet findable; 0 if
+ * full. */
+static uint32_t new_ent_locked(const char *path, const struct rc_tmp_name *n,
+                               const struct rc_tmp_ident *t)
 {
-  size_t len = strlen(path);
-  if (len > PATH_MAX)
-    return 0;
   uint32_t idx = rc_pool_alloc_locked(&rc_tmp_ents);
-  struct rc_tmp_ent *e = rc_pool_get(&rc_tmp_ents, idx);
+  struct rc_tmp_ent *e = ent(idx);
   if (e == NULL)
     return 0;
-  if (len < RC_TMP_SHORT) {
-    memcpy(e->path, path, len + 1);
-  } else {
-    e->long_idx = rc_pool_alloc_locked(&rc_tmp_long);
-    struct rc_tmp_long *l = rc_pool_get(&rc_tmp_long, e->long_idx);
-    if (l == NULL) {
-      rc_pool_free_locked(&rc_tmp_ents, idx);
-      return 0;
-    }
-    memcpy(l->path, path, len + 1);
+  if (!set_path_locked(e, path, n->len)) {
+    rc_pool_free_locked(&rc_tmp_ents, idx);
+    return 0;
   }
-  e->kind = (uint8_t)kind;
   e->used = 1;
-  rc_tmp_live++;
+  e->rel = path[0] != '/';
+  e->hash = hash32(n->base, n->blen);
+  e->seq = ++rc_tmp_seq ? rc_tmp_seq : ++rc_tmp_seq;
+  e->id = *t;
+  if (e->rel)
+    __atomic_store_n(&rc_tmp_rel, rc_tmp_rel + 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&rc_tmp_live, rc_tmp_live + 1, __ATOMIC_RELAXED);
   return idx;
 }
 
-/* Insert entry + record for (kind, dev, ino) at `path`; `adopt` (exec
- * handover) supplies the fields of an earlier image instead of the caller's
- * stack.  Lock held. */
-static struct rc_obj *insert_locked(unsigned kind, const char *path, const struct rc_tmp_id *id,
-                                    unsigned fn, char **adopt, uint32_t stack)
+/* Record a temp: the entry first (cheap, under the lock), then the object
+ * record and its stack (outside it: the capture is the slow part), then
+ * the entry becomes findable.  The object key is the entry index, unique
+ * among live records and reused with the entry, so that a create/remove
+ * loop keeps hitting the same slot of the object table.  `w` NULL: adopted
+ * across exec (adopt, stack). */
+static void insert(const char *path, const struct rc_tmp_name *n, const struct rc_tmp_ident *t,
+                   unsigned fn, const struct rc_tmp_window *w, char **adopt, uint32_t stack)
 {
-  uint64_t dev = id->dev, ino = id->ino;
-  uint64_t key = key_of(dev, ino);
-  /* A record with this inode is stale: a new file got the inode of one that
-   * was removed since (or the parent's record after fork). */
-  struct rc_obj *old = rc_obj_find(kind, key);
-  if (old)
-    release_locked((uint32_t)old->data[2]);
-  uint32_t idx = new_ent_locked(kind, path);
-  if (idx == 0)
-    return NULL;
-  struct rc_obj *o = adopt ? rc_fam_adopt(kind, key, adopt, stack) : rc_obj_begin(kind, key, fn);
-  struct rc_tmp_ent *e = rc_pool_get(&rc_tmp_ents, idx);
-  if (o == NULL) {
-    e->o = NULL;
-    release_locked(idx);
-    return NULL;
+  if (!rc_tmp_lock())
+    return;
+  /* A relative template: if a chdir ran since before the call (or is
+   * running), the temp may be in either directory. */
+  if (path[0] != '/' && w != NULL &&
+      ((w->epoch & 1) || __atomic_load_n(&rc_tmp_epoch, __ATOMIC_SEQ_CST) != w->epoch)) {
+    rc_tmp_unlock();
+    return;
   }
-  o->data[0] = dev;
-  o->data[1] = ino;
-  o->data[2] = idx;
-  e->mode = id->mode;
-  e->btime = id->btime;
-  e->o = o;
-  rc_obj_publish(o);
-  if (rc_tmp_live >= rc_tmp_sweep_at)
-    sweep_locked();
-  return o;
+  uint32_t idx = new_ent_locked(path, n, t);
+  rc_tmp_unlock();
+  if (idx == 0)
+    return;
+  struct rc_obj *o = adopt ? rc_fam_adopt(t->kind, idx, adopt, stack)
+                           : rc_obj_begin(t->kind, idx, fn);
+  (void)rc_tmp_lock(); /* cannot fail: this thread released it above */
+  struct rc_tmp_ent *e = ent(idx);
+  if (o == NULL) {
+    release_locked(idx);
+  } else {
+    e->o = o;
+    uint32_t *head = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
+    e->next = *head;
+    __atomic_store_n(head, idx, __ATOMIC_RELEASE);
+    rc_obj_publish(o);
+    if (rc_tmp_live >= rc_tmp_sweep_at)
+      sweep_locked();
+  }
+  rc_tmp_unlock();
 }
 
-void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn)
+/* ---- acquisition ---- */
+
+void rc_tmp_window_open(struct rc_tmp_window *w)
 {
+  w->epoch = __atomic_load_n(&rc_tmp_epoch, __ATOMIC_SEQ_CST);
+  w->lo = realtime_ns(CLOCK_REALTIME_COARSE);
+  w->hi = 0;
+}
+
+void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn,
+                     struct rc_tmp_window *w)
+{
+  w->hi = realtime_ns(CLOCK_REALTIME);
   if (rc_tls_mode != RC_MODE_APP)
     return; /* a vfork child, or rcleak's own */
   int saved = errno;
-  struct rc_tmp_id id;
-  if (!tmp_statx(fd, path, &id)) {
+  struct rc_tmp_name n;
+  struct rc_tmp_ident t = {.kind = (uint8_t)kind, .lo = w->lo, .hi = w->hi};
+  if (!split(path, &n) || n.len > PATH_MAX) {
     errno = saved;
     return;
   }
-  /* Absolute, so that a later chdir does not change what it names. */
-  char abs[PATH_MAX + 2];
-  const char *p = path;
-  if (path[0] != '/') {
-    long n = syscall(SYS_getcwd, abs, sizeof abs);
-    size_t plen = strlen(path);
-    if (n > 0 && (size_t)n + plen + 1 <= sizeof abs) {
-      size_t cl = strlen(abs);
-      if (cl > 1)
-        abs[cl++] = '/';
-      memcpy(abs + cl, path, plen + 1);
-      p = abs;
+  uint64_t dh = hash64(path, n.dlen);
+  unsigned verdict = dir_verdict(dh);
+  if (verdict != RC_DIR_WINDOW) {
+    /* First temp in this directory, or one whose filesystem the window
+     * cannot judge: pin this record by device+inode. */
+    struct rc_tmp_id id;
+    if (!tmp_statx(fd >= 0 ? fd : AT_FDCWD, fd >= 0 ? "" : path, &id) ||
+        id.mode != (kind == RC_KIND_TMPDIR ? (uint32_t)S_IFDIR : (uint32_t)S_IFREG)) {
+      errno = saved;
+      return; /* already gone or replaced */
     }
+    pin(&t, &id);
+    if (verdict == RC_DIR_UNKNOWN)
+      dir_learn(dh, (in_window(id.btime, w->lo, w->hi) ? RC_DIR_WINDOW : RC_DIR_STATX) |
+                        (path[0] != '/' ? RC_DIR_REL : 0));
   }
-  rc_pool_lock(&rc_tmp_ents);
-  (void)insert_locked(kind, p, &id, fn, NULL, 0);
-  rc_pool_unlock(&rc_tmp_ents);
+  insert(path, &n, &t, fn, w, NULL, 0);
   errno = saved;
 }
 
-void rc_tmp_after_fork_child(void)
+void rc_tmp_adopt(unsigned kind, const char *path, const struct rc_tmp_id *id, char **p,
+                  uint32_t stack)
 {
-  rc_pool_after_fork(&rc_tmp_ents);
-  rc_pool_after_fork(&rc_tmp_long);
+  struct rc_tmp_name n;
+  struct rc_tmp_ident t = {.kind = (uint8_t)kind};
+  if (!split(path, &n) || n.len > PATH_MAX)
+    return;
+  pin(&t, id);
+  insert(path, &n, &t, RC_FN_NONE, NULL, p, stack);
 }
 
-/* ---- at exit ---- */
+/* ---- release ---- */
 
-static bool is_dot(const char *n)
+static uint64_t token_of(uint32_t idx, uint32_t seq)
 {
-  return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
+  return (uint64_t)seq << 32 | idx;
 }
 
-/* Open the directory at path if it is still the one created; -1 otherwise. */
-static int open_same_dir(const char *path, uint64_t dev, uint64_t ino)
+/* Does the record's path end in the same last component? */
+static bool same_name(const char *epath, const struct rc_tmp_name *n)
 {
-  int fd = rc_sys_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-  struct stat st;
-  if (fd >= 0 && (syscall(SYS_fstat, fd, &st) != 0 || (uint64_t)st.st_dev != dev ||
-                  (uint64_t)st.st_ino != ino)) {
-    rc_sys_close(fd);
-    fd = -1;
-  }
-  return fd;
+  size_t elen = strlen(epath);
+  return elen >= n->blen && memcmp(epath + elen - n->blen, n->base, n->blen) == 0 &&
+         (elen == n->blen || epath[elen - n->blen - 1] == '/');
 }
 
-static bool count_one(const char *name, unsigned char type, void *arg)
+/* Device and inode of the directory that holds the last component of path
+ * (its first dlen bytes are the directory part), resolved from dirfd as
+ * the kernel resolves it. */
+static bool parent_id(int dirfd, const char *path, size_t dlen, uint64_t *dev, uint64_t *ino)
 {
-  (void)name;
-  (void)type;
-  (void)arg;
-  return true;
-}
-
-static int64_t count_entries(const char *path, uint64_t dev, uint64_t ino)
-{
-  int fd = open_same_dir(path, dev, ino);
-  if (fd < 0)
-    return 0;
-  int n = rc_dir_iterate(fd, count_one, NULL);
-  rc_sys_close(fd);
-  return n < 0 ? 0 : n;
-}
-
-static void collect_kind(struct rc_leakset *ls, unsigned kind)
-{
-  for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
-    const struct rc_tmp_ent *e = rc_pool_get(&rc_tmp_ents, i);
-    if (e == NULL || !e->used || e->kind != kind || e->o == NULL)
-      continue;
-    const struct rc_obj *o = e->o;
-    if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != RC_OBJ_LIVE || o->kind != kind ||
-        o->owner != rc_pid)
-      continue; /* another process's (the parent's, after fork) */
-    const char *path = ent_path(e);
-    struct rc_tmp_id id;
-    if (!still_there(e, path, &id))
-      continue; /* removed, renamed away, replaced: released */
-    struct rc_leak *lk = rc_leak_add(ls, kind);
-    if (lk == NULL)
-      return;
-    rc_fam_fill(lk, o);
-    lk->target = rc_arena_strdup(path);
-    if (kind == RC_KIND_TMPDIR) {
-      lk->u.tmpdir.dev = o->data[0];
-      lk->u.tmpdir.ino = o->data[1];
-      lk->u.tmpdir.entries = count_entries(path, o->data[0], o->data[1]);
-    } else {
-      lk->u.tmpfile.dev = o->data[0];
-      lk->u.tmpfile.ino = o->data[1];
-      lk->u.tmpfile.bytes = id.size;
-    }
-  }
-}
-
-static void tmpdir_collect(struct rc_leakset *ls)
-{
-  collect_kind(ls, RC_KIND_TMPDIR);
-}
-
-static void tmpfile_collect(struct rc_leakset *ls)
-{
-  collect_kind(ls, RC_KIND_TMPFILE);
-}
-
-/* Open the parent directory of path; *base points at the last component. */
-static int open_parent(const char *path, const char **base)
-{
-  const char *slash = strrchr(path, '/');
-  if (slash == NULL) {
-    *base = path;
-    return rc_sys_open(".", O_RDONLY | O_DIRECTORY, 0);
-  }
-  *base = slash + 1;
   char dir[PATH_MAX + 2];
-  size_t n = (size_t)(slash - path);
-  if (n == 0)
-    n = 1; /* "/" */
-  if (n >= sizeof dir)
-    return -1;
-  memcpy(dir, path, n);
-  dir[n] = '\0';
-  return rc_sys_open(dir, O_RDONLY | O_DIRECTORY, 0);
-}
-
-static void fail(struct rc_leak *lk, const char *why)
-{
-  lk->cleanup = RC_CLEAN_FAILED;
-  lk->detail = why;
-}
-
-#define RC_RM_MAX_DEPTH 64
-
-/* Remove everything inside directory dfd, never following a symlink: each
- * name is looked at with AT_SYMLINK_NOFOLLOW, directories are entered with
- * O_NOFOLLOW|O_DIRECTORY through the parent's fd, and everything else
- * (symlinks included) is unlinked as a name.  Entries can be missed while
- * the directory changes under getdents, so passes repeat while they make
- * progress.  Returns 0 or an errno. */
-static int remove_contents(int dfd, int depth)
-{
-  if (depth > RC_RM_MAX_DEPTH)
-    return ELOOP;
-  int err = 0;
-  char buf[1024] __attribute__((aligned(8)));
-  for (;;) {
-    bool progress = false;
-    err = 0;
-    if (lseek(dfd, 0, SEEK_SET) != 0)
-      return errno;
-    for (;;) {
-      long got = syscall(SYS_getdents64, dfd, buf, sizeof buf);
-      if (got < 0)
-        return errno;
-      if (got == 0)
-        break;
-      for (long off = 0; off < got;) {
-        struct rc_dirent64 *d = (struct rc_dirent64 *)(buf + off);
-        off += d->d_reclen;
-        if (is_dot(d->d_name))
-          continue;
-        struct stat st;
-        if (!stat_nofollow(dfd, d->d_name, &st))
-          continue;
-        if (S_ISDIR(st.st_mode)) {
-          int sub = rc_sys_openat(dfd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-          if (sub >= 0) {
-            int e = remove_contents(sub, depth + 1);
-            rc_sys_close(sub);
-            if (e)
-              err = e;
-          }
-          if (syscall(SYS_unlinkat, dfd, d->d_name, AT_REMOVEDIR) == 0)
-            progress = true;
-          else if (!err)
-            err = errno;
-        } else if (syscall(SYS_unlinkat, dfd, d->d_name, 0) == 0) {
-          progress = true;
-        } else {
-          err = errno;
-        }
-      }
-    }
-    if (!progress)
-      return err;
+  const char *p = ".";
+  if (dlen > 0) {
+    if (dlen > PATH_MAX)
+      return false;
+    memcpy(dir, path, dlen);
+    dir[dlen] = '\0';
+    p = dir;
   }
-}
-
-static void tmpdir_clean(struct rc_leak *lk)
-{
-  const char *path = lk->target;
-  const char *base;
-  int pfd = open_parent(path, &base);
-  if (pfd < 0) {
-    fail(lk, rc_fam_errtext(errno));
-    return;
-  }
-  int dfd = rc_sys_openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-  struct stat st;
-  if (dfd < 0 || syscall(SYS_fstat, dfd, &st) != 0 || (uint64_t)st.st_dev != lk->u.tmpdir.dev ||
-      (uint64_t)st.st_ino != lk->u.tmpdir.ino) {
-    fail(lk, "replaced by another file");
-    rc_sys_close(dfd);
-    rc_sys_close(pfd);
-    return;
-  }
-  int err = remove_contents(dfd, 0);
-  rc_sys_close(dfd);
-  /* Check the name again right before removing it. */
-  if (!err && (!stat_nofollow(pfd, base, &st) || (uint64_t)st.st_dev != lk->u.tmpdir.dev ||
-               (uint64_t)st.st_ino != lk->u.tmpdir.ino))
-    err = -1;
-  else if (!err && syscall(SYS_unlinkat, pfd, base, AT_REMOVEDIR) != 0)
-    err = errno;
-  rc_sys_close(pfd);
-  if (err == 0)
-    lk->cleanup = RC_CLEAN_REMOVED;
-  else
-    fail(lk, err < 0 ? "replaced by another file" : rc_fam_errtext(err));
-}
-
-static void tmpfile_clean(struct rc_leak *lk)
-{
-  const char *base;
-  int pfd = open_parent(lk->target, &base);
-  struct stat st;
-  if (pfd < 0) {
-    fail(lk, rc_fam_errtext(errno));
-  } else if (!stat_nofollow(pfd, base, &st) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode) ||
-             (uint64_t)st.st_dev != lk->u.tmpfile.dev ||
-             (uint64_t)st.st_ino != lk->u.tmpfile.ino) {
-    fail(lk, "replaced by another file");
-  } else if (syscall(SYS_unlinkat, pfd, base, 0) != 0) {
-    fail(lk, rc_fam_errtext(errno));
-  } else {
-    lk->cleanup = RC_CLEAN_UNLINKED;
-  }
-  rc_sys_close(pfd);
-}
-
-static void tmpdir_json(struct rc_strbuf *o, const struct rc_leak *lk)
-{
-  rc_sb_puts(o, "\"path\": ");
-  rc_sb_put_json_str(o, lk->target ? lk->target : "");
-  rc_sb_puts(o, ", \"entries\": ");
-  rc_sb_puti(o, lk->u.tmpdir.entries);
-}
-
-static void tmpfile_json(struct rc_strbuf *o, const struct rc_leak *lk)
-{
-  rc_sb_puts(o, "\"path\": ");
-  rc_sb_put_json_str(o, lk->target ? lk->target : "");
-  rc_sb_puts(o, ", \"bytes\": ");
-  rc_sb_puti(o, lk->u.tmpfile.bytes);
-}
-
-static void tmpdir_describe(struct rc_strbuf *o, const struct rc_leak *lk)
-{
-  rc_sb_puts(o, "temp dir ");
-  rc_sb_puts(o, lk->target ? lk->target : "?");
-  rc_sb_puts(o, " (");
-  rc_sb_puti(o, lk->u.tmpdir.entries);
-  rc_sb_puts(o, lk->u.tmpdir.entries == 1 ? " entry)" : " entries)");
-}
-
-static void tmpfile_describe(struct rc_strbuf *o, const struct rc_leak *lk)
-{
-  rc_sb_puts(o, "temp file ");
-  rc_sb_puts(o, lk->target ? lk->target : "?");
-  rc_sb_puts(o, " (");
-  rc_sb_puti(o, lk->u.tmpfile.bytes);
-  rc_sb_puts(o, " bytes)");
-}
-
-const struct rc_family rc_family_tmpdir = {
-  .kind = RC_KIND_TMPDIR,
-  .noun = "temporary directory",
-  .plural = "temporary directories",
-  .collect = tmpdir_collect,
-  .clean = tmpdir_clean,
-  .json_fields = tmpdir_json,
-  .describe = tmpdir_describe,
-};
-
-const struct rc_family rc_family_tmpfile = {
-  .kind = RC_KIND_TMPFILE,
-  .noun = "temporary file",
-  .plural = "temporary files",
-  .collect = tmpfile_collect,
-  .clean = tmpfile_clean,
-  .json_fields = tmpfile_json,
-  .describe = tmpfile_describe,
-};
-
-/* ---- across exec ----
- * "tmpdir|tmpfile <dev> <ino> <mode> <btime> <path> <fn> <tid> <t_ns> <stack>", the path
- * %-escaped so that it is one field on one line. */
-
-static void put_escaped(struct rc_strbuf *b, const char *s)
-{
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c <= ' ' || c == '%' || c == 0x7f) {
-      rc_sb_putc(b, '%');
-      rc_sb_putc(b, "0123456789abcdef"[c >> 4]);
-      rc_sb_putc(b, "0123456789abcdef"[c & 15]);
-    } else {
-      rc_sb_putc(b, (char)c);
-    }
-  }
-}
-
-static int hexval(char c)
-{
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static void unescape(char *s)
-{
-  char *w = s;
-  for (char *r = s; *r; r++) {
-    if (*r == '%' && hexval(r[1]) >= 0 && hexval(r[2]) >= 0) {
-      *w++ = (char)(hexval(r[1]) << 4 | hexval(r[2]));
-      r += 2;
-    } else {
-      *w++ = *r;
-    }
-  }
-  *w = '\0';
-}
-
-int rc_tmp_handover_write(struct rc_strbuf *b)
-{
-  int n = 0;
-  rc_pool_lock(&rc_tmp_ents);
-  for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
-    const struct rc_tmp_ent *e = rc_pool_get(&rc_tmp_ents, i);
-    struct rc_tmp_id id;
-    if (!e->used || e->o == NULL || e->o->owner != rc_pid || !still_there(e, ent_path(e), &id))
-      continue;
-    rc_sb_puts(b, e->kind == RC_KIND_TMPDIR ? "tmpdir " : "tmpfile ");
-    rc_sb_putu(b, e->o->data[0]);
-    rc_sb_putc(b, ' ');
-    rc_sb_putu(b, e->o->data[1]);
-    rc_sb_putc(b, ' ');
-    rc_sb_putu(b, e->mode);
-    rc_sb_putc(b, ' ');
-    rc_sb_putu(b, e->btime);
-    rc_sb_putc(b, ' ');
-    put_escaped(b, ent_path(e));
-    rc_fam_put_common(b, e->o);
-    n++;
-  }
-  rc_pool_unlock(&rc_tmp_ents);
-  return n;
-}
-
-bool rc_tmp_handover_read(const char *kind, char *fields, uint32_t stack)
-{
-  unsigned k;
-  if (strcmp(kind, "tmpdir") == 0)
-    k = RC_KIND_TMPDIR;
-  else if (strcmp(kind, "tmpfile") == 0)
-    k = RC_KIND_TMPFILE;
-  else
+  struct statx sx;
+  if (syscall(SYS_statx, dirfd, p, 0, STATX_INO, &sx) != 0)
     return false;
-  char *p = fields;
-  struct rc_tmp_id id = {0};
-  id.dev = strtoull(rc_fam_field(&p), NULL, 10);
-  id.ino = strtoull(rc_fam_field(&p), NULL, 10);
-  id.mode = (uint32_t)strtoul(rc_fam_field(&p), NULL, 10);
-  id.btime = strtoull(rc_fam_field(&p), NULL, 10);
-  char *path = rc_fam_field(&p);
-  unescape(path);
-  rc_pool_lock(&rc_tmp_ents);
-  (void)insert_locked(k, path, &id, RC_FN_NONE, &p, stack);
-  rc_pool_unlock(&rc_tmp_ents);
+  *dev = (uint64_t)makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  *ino = sx.stx_ino;
   return true;
+}
+
+uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
+{
+  if (rc_tls_mode != RC_MODE_APP || path == NULL)
+    return 0;
+  struct rc_tmp_name n;
+  if (!split(path, &n))
+    return 0;
+  uint32_t h = hash32(n.base, n.blen);
+  uint32_t *head = &rc_tmp_bucket[h % RC_TMP_BUCKETS];
+  if (__atomic_load_n(head, __ATOMIC_ACQUIRE) == 0)
+    return 0; /* not a temp: the common case */
+  /* Spelt as it was created and resolved from the working directory, the
+   * path names the same directory entry. */
+  bool from_cwd = dirfd == AT_FDCWD || path[0] == '/';
+  uint64_t token = 0, cand_token = 0;
+  char cand[PATH_MAX + 2];
+  if (!rc_tmp_lock())
+    return 0;
+  for (uint32_t idx = *head; idx != 0; idx = ent(idx)->next) {
+    const struct rc_tmp_ent *e = ent(idx);
+    unsigned bit = e->id.kind == RC_KIND_TMPDIR ? RC_TMP_DIRS : RC_TMP_FILES;
+    const char *ep = ent_path(e);
+    if (e->hash != h || !(kinds & bit) || !same_name(ep, &n))
+      continue;
+    if (from_cwd && strlen(ep) == n.len && memcmp(ep, path, n.len) == 0) {
+      token = token_of(idx, e->seq);
+      break;
+    }
+    if (cand_token == 0) {
+      cand_token = token_of(idx, e->seq);
+      memcpy(cand, ep, strlen(ep) + 1);
+    }
+  }
+  rc_tmp_unlock();
+  if (token == 0 && cand_token != 0) {
+    /* Spelt differently, or relative to a directory descriptor, with the
+     * same last component as a record: it is that record's entry if both
+     * name it in the same directory (two statx, before the call). */
+    int saved = errno;
+    struct rc_tmp_name cn;
+    uint64_t d1, i1, d2, i2;
+    if (split(cand, &cn) && parent_id(dirfd, path, n.dlen, &d1, &i1) &&
+        parent_id(AT_FDCWD, cand, cn.dlen, &d2, &i2) && d1 == d2 && i1 == i2)
+      token = cand_token;
+    errno = saved;
+  }
+  return token;
+}
+
+void rc_tmp_release(uint64_t token)
+{
+  if (token == 0 || !rc_tmp_lock())
+    return;
+  uint32_t idx = (uint32_t)token;
+  const struct rc_tmp_ent *e = ent(idx);
+  if (e != NULL && e->used && e->seq == (uint32_t)(token >> 32) && e->o != NULL)
+    release_locked(idx);
+  rc_tmp_unlock();
+}
+
+/* ---- working directory ---- */
+
+void rc_tmp_chdir_begin(void)
+{
+  if (rc_tls_mode != RC_MODE_APP)
+    return; /* a vfork child has a working directory of its own */
+  __atomic_add_fetch(&rc_tmp_epoch, 1, __ATOMIC_SEQ_CST);
+  for (unsigned i = 0; i < RC_TMP_NDIRV; i++)
+    if (__atomic_load_n(&rc_tmp_dirs[i], __ATOMIC_RELAXED) & RC_DIR_REL)
+      __atomic_store_n(&rc_tmp_dirs[i], 0, __ATOMIC_RELAXED);
+  if (__atomic_load_n(&rc_tmp_rel, __ATOMIC_RELAXED) == 0)
+    return;
+  int saved = errno;
+  if (!rc_tmp_lock()) {
+    errno = saved;
+    return; /* chdir from a signal handler: see "a cwd changed without the wrappers" */
+  }
+  char cwd[PATH_MAX + 2], abs[PATH_MAX + 2];
+  long got = syscall(SYS_getcwd, cwd, PATH_MAX + 1);
+  size_t clen = got > 0 && cwd[0] == '/' ? strlen(cwd) : 0;
+  if (clen == 1)
+    clen = 0; /* "/" */
+  for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
+    struct rc_tmp_ent *e = ent(i);
+    if (!e->used || !e->rel)
+      continue;
+    const char *rp = ent_path(e);
+    size_t rlen = strlen(rp);
+    bool ok = (got > 0 && cwd[0] == '/') && clen + 1 + rlen <= PATH_MAX;
+    if (ok) {
+      memcpy(abs, cwd, clen);
+      abs[clen] = '/';
+      memcpy(abs + clen + 1, rp, rlen + 1);
+      ok = set_path_locked(e, abs, clen + 1 + rlen);
+    }
+    if (ok) {
+      e->rel = 0;
+      __atomic_store_n(&rc_tmp_rel, rc_tmp_rel - 1, __ATOMIC_RELAXED);
+    } else if (e->o != NULL) {
+      release_locked(i); /* nowhere to say where it is */
+    }
+  }
+  rc_tmp_unlock();
+  errno = saved;
+}
+
+void rc_tmp_chdir_end(void)
+{
+  if (rc_tls_mode == RC_MODE_APP)
+    __atomic_add_fetch(&rc_tmp_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
+/* ---- views for tmp_report.c ---- */
+
+uint32_t rc_tmp_high(void)
+{
+  return __atomic_load_n(&rc_tmp_ents.hw, __ATOMIC_ACQUIRE);
+}
+
+bool rc_tmp_view(uint32_t idx, struct rc_tmp_view *v)
+{
+  const struct rc_tmp_ent *e = ent(idx);
+  if (e == NULL || !e->used || e->o == NULL)
+    return false;
+  const struct rc_obj *o = e->o;
+  if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != RC_OBJ_LIVE || o->kind != e->id.kind ||
+      o->owner != rc_pid)
+    return false; /* another process's (the parent's, after fork) */
+  v->kind = e->id.kind;
+  v->path = ent_path(e);
+  v->o = o;
+  return true;
+}
+
+bool rc_tmp_is_ours(uint32_t idx, struct rc_tmp_id *id)
+{
+  const struct rc_tmp_ent *e = ent(idx);
+  if (e == NULL || !e->used)
+    return false;
+  struct rc_tmp_ident t = e->id;
+  return tmp_statx(AT_FDCWD, ent_path(e), id) && ident_matches(&t, id);
 }

@@ -1,9 +1,25 @@
-/* Interposers of mkdtemp and the mkstemp family.  glibc's mkstemp does not
+/* Interposers of the temporary directory and file family.
+ *
+ * Acquisition: mkdtemp and the mkstemp family.  glibc's mkstemp does not
  * call the exported open (it reaches the kernel through internal calls), so
  * each entry point is wrapped: the descriptor is recorded in the fd family,
  * and the path left on disk as a tmpfile (a separate resource: closing the
- * fd does not remove the file). */
+ * fd does not remove the file).  The creation window is opened right before
+ * the real call (tmp_family.c, "Identity").
+ *
+ * Release: rmdir, unlink, unlinkat, remove, rename, renameat, renameat2.
+ * While no temp is recorded (rc_tmp_any) each costs one load and the real
+ * call.  Otherwise the record the path names is looked up before the call
+ * (the path may name something else afterwards) and released after it
+ * succeeded.  glibc's remove() calls its internal unlink/rmdir, so it is
+ * wrapped too and looks for both kinds.
+ *
+ * Working directory: chdir and fchdir keep relative records meaningful
+ * (tmp_family.c, "The working directory"). */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "fdtable.h"
 #include "rc.h"
@@ -12,9 +28,11 @@
 
 RC_EXPORT char *mkdtemp(char *tmpl)
 {
+  struct rc_tmp_window w;
+  rc_tmp_window_open(&w);
   char *r = REAL(mkdtemp)(tmpl);
   if (r != NULL)
-    rc_tmp_acquired(RC_KIND_TMPDIR, r, -1, RC_FN_mkdtemp);
+    rc_tmp_acquired(RC_KIND_TMPDIR, r, -1, RC_FN_mkdtemp, &w);
   return r;
 }
 
@@ -31,11 +49,141 @@ RC_EXPORT char *mkdtemp(char *tmpl)
 #define RC_DEFINE_MKSTEMP(name, params, args)                                   \
   RC_EXPORT int name params                                                      \
   {                                                                              \
+    struct rc_tmp_window w_;                                                     \
+    rc_tmp_window_open(&w_);                                                     \
     int fd_ = REAL(name) args;                                                   \
     rc_fd_acquired(fd_, RC_FN_##name);                                           \
     if (fd_ >= 0)                                                                \
-      rc_tmp_acquired(RC_KIND_TMPFILE, tmpl, fd_, RC_FN_##name);                 \
+      rc_tmp_acquired(RC_KIND_TMPFILE, tmpl, fd_, RC_FN_##name, &w_);            \
     return fd_;                                                                  \
   }
 RC_MKSTEMP(RC_DEFINE_MKSTEMP)
 #undef RC_DEFINE_MKSTEMP
+
+/* ---- removal and rename ---- */
+
+RC_EXPORT int rmdir(const char *path)
+{
+  if (!rc_tmp_any())
+    return REAL(rmdir)(path);
+  uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_DIRS);
+  int r = REAL(rmdir)(path);
+  if (r == 0)
+    rc_tmp_release(t);
+  return r;
+}
+
+RC_EXPORT int unlink(const char *path)
+{
+  if (!rc_tmp_any())
+    return REAL(unlink)(path);
+  uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_FILES);
+  int r = REAL(unlink)(path);
+  if (r == 0)
+    rc_tmp_release(t);
+  return r;
+}
+
+RC_EXPORT int unlinkat(int dirfd, const char *path, int flags)
+{
+  if (!rc_tmp_any())
+    return REAL(unlinkat)(dirfd, path, flags);
+  uint64_t t = rc_tmp_lookup(dirfd, path, (flags & AT_REMOVEDIR) ? RC_TMP_DIRS : RC_TMP_FILES);
+  int r = REAL(unlinkat)(dirfd, path, flags);
+  if (r == 0)
+    rc_tmp_release(t);
+  return r;
+}
+
+RC_EXPORT int remove(const char *path)
+{
+  if (!rc_tmp_any())
+    return REAL(remove)(path);
+  uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_BOTH);
+  int r = REAL(remove)(path);
+  if (r == 0)
+    rc_tmp_release(t);
+  return r;
+}
+
+/* A rename releases the record of the source (moved to a name of the
+ * program's choosing) and of the destination (replaced, or with
+ * RENAME_EXCHANGE moved to the source's name).  Renaming a path onto itself
+ * (or onto another link of the same file) changes nothing. */
+static void renamed(uint64_t from, uint64_t to)
+{
+  if (from == to)
+    return;
+  rc_tmp_release(from);
+  rc_tmp_release(to);
+}
+
+RC_EXPORT int rename(const char *oldpath, const char *newpath)
+{
+  if (!rc_tmp_any())
+    return REAL(rename)(oldpath, newpath);
+  uint64_t from = rc_tmp_lookup(AT_FDCWD, oldpath, RC_TMP_BOTH);
+  uint64_t to = rc_tmp_lookup(AT_FDCWD, newpath, RC_TMP_BOTH);
+  int r = REAL(rename)(oldpath, newpath);
+  if (r == 0)
+    renamed(from, to);
+  return r;
+}
+
+RC_EXPORT int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
+{
+  if (!rc_tmp_any())
+    return REAL(renameat)(olddirfd, oldpath, newdirfd, newpath);
+  uint64_t from = rc_tmp_lookup(olddirfd, oldpath, RC_TMP_BOTH);
+  uint64_t to = rc_tmp_lookup(newdirfd, newpath, RC_TMP_BOTH);
+  int r = REAL(renameat)(olddirfd, oldpath, newdirfd, newpath);
+  if (r == 0)
+    renamed(from, to);
+  return r;
+}
+
+RC_EXPORT int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                        unsigned int flags)
+{
+  if (!rc_tmp_any())
+    return REAL(renameat2)(olddirfd, oldpath, newdirfd, newpath, flags);
+  uint64_t from = rc_tmp_lookup(olddirfd, oldpath, RC_TMP_BOTH);
+  uint64_t to = rc_tmp_lookup(newdirfd, newpath, RC_TMP_BOTH);
+  int r = REAL(renameat2)(olddirfd, oldpath, newdirfd, newpath, flags);
+  if (r == 0)
+    renamed(from, to);
+  return r;
+}
+
+/* ---- working directory ---- */
+
+RC_EXPORT int chdir(const char *path)
+{
+  rc_tmp_chdir_begin();
+  int r = REAL(chdir)(path);
+  rc_tmp_chdir_end();
+  return r;
+}
+
+RC_EXPORT int fchdir(int fd)
+{
+  rc_tmp_chdir_begin();
+  int r = REAL(fchdir)(fd);
+  rc_tmp_chdir_end();
+  return r;
+}
+
+/* At start-up: resolve the real functions now, so that the first call does
+ * not run dlsym from a signal handler (removing a temp file is what
+ * SIGINT/SIGTERM handlers do; rcleak's own report renames its JSON file).
+ * renameat2 stays lazy: glibc has it only since 2.28, and a program that
+ * calls it was linked against one that has it. */
+void rc_tmp_init(void);
+void rc_tmp_init(void)
+{
+  static const unsigned fns[] = {RC_FN_rmdir,  RC_FN_unlink,   RC_FN_unlinkat,
+                                 RC_FN_remove, RC_FN_rename,   RC_FN_renameat,
+                                 RC_FN_chdir,  RC_FN_fchdir};
+  for (size_t i = 0; i < RC_ARRAY_SIZE(fns); i++)
+    (void)rc_real_get(fns[i]);
+}
