@@ -114,8 +114,8 @@ struct rc_tmp_ident {
 struct rc_tmp_ent {
   uint32_t link; /* pool free list */
   uint8_t used;
-  uint8_t rel; /* path relative to the working directory */
-  uint16_t reserved;
+  uint8_t rel;   /* path relative to the working directory */
+  uint16_t plen; /* strlen of the path */
   uint32_t next;     /* next entry with the same bucket */
   uint32_t hash;     /* of the last path component */
   uint32_t seq;      /* tells the entry a token names from a recycled one */
@@ -182,36 +182,51 @@ struct rc_tmp_name {
   size_t dlen; /* of the directory part, its final slash included */
 };
 
-/* Split path; false if it has no last component ("", "/"). */
+/* Split path; false if it has no last component ("", "/").  libc's
+ * vectorized strlen and memrchr: this runs on every removal while temps
+ * are live. */
 static bool split(const char *path, struct rc_tmp_name *n)
 {
   size_t len = strlen(path);
   while (len > 1 && path[len - 1] == '/')
     len--;
-  size_t b = len;
-  while (b > 0 && path[b - 1] != '/')
-    b--;
+  const char *slash = memrchr(path, '/', len);
+  size_t b = slash ? (size_t)(slash - path) + 1 : 0;
   n->base = path + b;
-  n->blen = len - b;
+  n->blen = len > b ? len - b : 0;
   n->len = len;
   n->dlen = b;
   return n->blen > 0;
 }
 
+/* A hash of s[0..n), eight bytes at a time. */
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w = 0;
+  if (n >= 8) {
+    for (; n > 8; s += 8, n -= 8) {
+      memcpy(&w, s, 8);
+      h = (h ^ w) * 0xff51afd7ed558ccdull;
+      h ^= h >> 32;
+    }
+    memcpy(&w, s + n - 8, 8); /* the last 8 bytes, overlapping */
+  } else {
+    for (size_t i = 0; i < n; i++)
+      w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+  }
+  h = (h ^ w) * 0xff51afd7ed558ccdull;
+  h ^= h >> 29;
+  return h * 0xc4ceb9fe1a85ec53ull;
+}
+
 static uint32_t hash32(const char *s, size_t n)
 {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 16777619u;
-  return h;
+  return (uint32_t)(hash_bytes(s, n) >> 32);
 }
 
 static uint64_t hash64(const char *s, size_t n)
 {
-  uint64_t h = 14695981039346656037ull;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return h;
+  return hash_bytes(s, n);
 }
 
 static struct rc_tmp_ent *ent(uint32_t idx)
@@ -236,6 +251,7 @@ static bool set_path_locked(struct rc_tmp_ent *e, const char *path, size_t len)
   if (e->long_idx == 0 && len < RC_TMP_SHORT) {
     memcpy(e->path, path, len);
     e->path[len] = '\0';
+    e->plen = (uint16_t)len;
     return true;
   }
   uint32_t li = e->long_idx ? e->long_idx : rc_pool_alloc_locked(&rc_tmp_long);
@@ -244,6 +260,7 @@ static bool set_path_locked(struct rc_tmp_ent *e, const char *path, size_t len)
     return false;
   memcpy(l->path, path, len);
   l->path[len] = '\0';
+  e->plen = (uint16_t)len;
   __atomic_store_n(&e->long_idx, li, __ATOMIC_RELEASE);
   return true;
 }
@@ -489,9 +506,8 @@ static uint64_t token_of(uint32_t idx, uint32_t seq)
 }
 
 /* Does the record's path end in the same last component? */
-static bool same_name(const char *epath, const struct rc_tmp_name *n)
+static bool same_name(const char *epath, size_t elen, const struct rc_tmp_name *n)
 {
-  size_t elen = strlen(epath);
   return elen >= n->blen && memcmp(epath + elen - n->blen, n->base, n->blen) == 0 &&
          (elen == n->blen || epath[elen - n->blen - 1] == '/');
 }
@@ -540,15 +556,15 @@ uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
     const struct rc_tmp_ent *e = ent(idx);
     unsigned bit = e->id.kind == RC_KIND_TMPDIR ? RC_TMP_DIRS : RC_TMP_FILES;
     const char *ep = ent_path(e);
-    if (e->hash != h || !(kinds & bit) || !same_name(ep, &n))
+    if (e->hash != h || !(kinds & bit) || !same_name(ep, e->plen, &n))
       continue;
-    if (from_cwd && strlen(ep) == n.len && memcmp(ep, path, n.len) == 0) {
+    if (from_cwd && e->plen == n.len && memcmp(ep, path, n.len) == 0) {
       token = token_of(idx, e->seq);
       break;
     }
     if (cand_token == 0) {
       cand_token = token_of(idx, e->seq);
-      memcpy(cand, ep, strlen(ep) + 1);
+      memcpy(cand, ep, (size_t)e->plen + 1);
     }
   }
   rc_tmp_unlock();
