@@ -204,9 +204,10 @@ static void write_json(const struct rc_leakset *ls, const struct rc_exit *ex)
   }
   bool ok = rc_report_json(fd, ls, ex);
   rc_sys_close(fd);
-  if (!ok || rename(tmp, path) != 0) {
+  /* Raw: rename and unlink are interposed (tmp family). */
+  if (!ok || syscall(SYS_rename, tmp, path) != 0) {
     complain_path("the JSON report", path, errno);
-    (void)unlink(tmp);
+    (void)syscall(SYS_unlink, tmp);
   }
 }
 
