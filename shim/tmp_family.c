@@ -104,7 +104,6 @@
 struct rc_tmp_ident {
   uint8_t kind;   /* RC_KIND_TMPDIR or RC_KIND_TMPFILE: the type to expect */
   uint8_t pinned; /* dev/ino (and btime) known; else judged by the window */
-  uint8_t reserved[6];
   uint64_t lo, hi; /* creation window, ns since the epoch */
   uint64_t dev, ino, btime;
 };

@@ -152,11 +152,10 @@ static int remove_contents(int dfd, int depth)
 {
   if (depth > RC_RM_MAX_DEPTH)
     return ELOOP;
-  int err = 0;
   char buf[1024] __attribute__((aligned(8)));
   for (;;) {
     bool progress = false;
-    err = 0;
+    int err = 0;
     if (lseek(dfd, 0, SEEK_SET) != 0)
       return errno;
     for (;;) {
