@@ -39,6 +39,10 @@ void rc_tmp_window_open(struct rc_tmp_window *w);
 void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn,
                      struct rc_tmp_window *w);
 
+/* Resolve the real removal functions (tmp_interpose.c); called once, with
+ * the first temp. */
+void rc_tmp_resolve_reals(void);
+
 /* Kinds for rc_tmp_lookup. */
 enum { RC_TMP_DIRS = 1, RC_TMP_FILES = 2, RC_TMP_BOTH = 3 };
 

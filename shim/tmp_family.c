@@ -460,6 +460,11 @@ void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn,
   if (rc_tls_mode != RC_MODE_APP)
     return; /* a vfork child, or rcleak's own */
   int saved = errno;
+  static int resolved;
+  if (RC_UNLIKELY(!__atomic_load_n(&resolved, __ATOMIC_RELAXED))) {
+    rc_tmp_resolve_reals();
+    __atomic_store_n(&resolved, 1, __ATOMIC_RELAXED);
+  }
   struct rc_tmp_name n;
   struct rc_tmp_ident t = {.kind = (uint8_t)kind, .lo = w->lo, .hi = w->hi};
   if (!split(path, &n) || n.len > PATH_MAX) {

@@ -173,13 +173,14 @@ RC_EXPORT int fchdir(int fd)
   return r;
 }
 
-/* At start-up: resolve the real functions now, so that the first call does
- * not run dlsym from a signal handler (removing a temp file is what
- * SIGINT/SIGTERM handlers do; rcleak's own report renames its JSON file).
- * renameat2 stays lazy: glibc has it only since 2.28, and a program that
- * calls it was linked against one that has it. */
-void rc_tmp_init(void);
-void rc_tmp_init(void)
+/* With the first temp: resolve the removal functions now, so that their
+ * first call does not run dlsym from a signal handler (removing its temp
+ * files is what a SIGINT/SIGTERM handler does; dlsym may take the loader's
+ * lock or malloc).  Not at start-up: that would cost every process eight
+ * dlsym (about 5 us) whether or not it ever makes a temp.  renameat2 stays
+ * lazy: glibc has it only since 2.28, and a program that calls it was
+ * linked against one that has it. */
+void rc_tmp_resolve_reals(void)
 {
   static const unsigned fns[] = {RC_FN_rmdir,  RC_FN_unlink,   RC_FN_unlinkat,
                                  RC_FN_remove, RC_FN_rename,   RC_FN_renameat,
