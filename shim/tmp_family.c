@@ -560,13 +560,13 @@ uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
     const struct rc_tmp_ent *e = ent(idx);
     unsigned bit = e->id.kind == RC_KIND_TMPDIR ? RC_TMP_DIRS : RC_TMP_FILES;
     const char *ep = ent_path(e);
-    if (e->hash != h || !(kinds & bit) || !same_name(ep, e->plen, &n))
+    if (e->hash != h || !(kinds & bit))
       continue;
     if (from_cwd && e->plen == n.len && memcmp(ep, path, n.len) == 0) {
       token = token_of(idx, e->seq);
       break;
     }
-    if (cand_token == 0) {
+    if (cand_token == 0 && same_name(ep, e->plen, &n)) {
       cand_token = token_of(idx, e->seq);
       memcpy(cand, ep, (size_t)e->plen + 1);
     }
