@@ -516,26 +516,45 @@ static bool same_name(const char *epath, size_t elen, const struct rc_tmp_name *
          (elen == n->blen || epath[elen - n->blen - 1] == '/');
 }
 
-/* Device and inode of the directory that holds the last component of path
- * (its first dlen bytes are the directory part), resolved from dirfd as
- * the kernel resolves it. */
-static bool parent_id(int dirfd, const char *path, size_t dlen, uint64_t *dev, uint64_t *ino)
+/* Device and inode of directory `dir` ("" for dirfd itself, "." when it is
+ * AT_FDCWD), resolved from dirfd as the kernel resolves it. */
+static bool dir_id(int dirfd, const char *dir, uint64_t *dev, uint64_t *ino)
 {
-  char dir[PATH_MAX + 2];
-  const char *p = ".";
-  if (dlen > 0) {
-    if (dlen > PATH_MAX)
-      return false;
-    memcpy(dir, path, dlen);
-    dir[dlen] = '\0';
-    p = dir;
-  }
   struct statx sx;
-  if (syscall(SYS_statx, dirfd, p, 0, STATX_INO, &sx) != 0)
+  int flags = dir[0] == '\0' ? AT_EMPTY_PATH : 0;
+  if (syscall(SYS_statx, dirfd, dir[0] == '\0' && dirfd == AT_FDCWD ? "." : dir, flags,
+              STATX_INO, &sx) != 0)
     return false;
   *dev = (uint64_t)makedev(sx.stx_dev_major, sx.stx_dev_minor);
   *ino = sx.stx_ino;
   return true;
+}
+
+/* The slow path of rc_tmp_lookup, out of line so that the common path
+ * keeps a small stack frame: does path (from dirfd; its directory part is
+ * n->dlen bytes) name its last component in the directory of the record
+ * `token` names?  Two statx, before the call. */
+static __attribute__((noinline)) bool same_dir(int dirfd, const char *path,
+                                               const struct rc_tmp_name *n, uint64_t token)
+{
+  char buf[PATH_MAX + 2];
+  uint64_t d1, i1, d2, i2;
+  bool live = false;
+  if (!rc_tmp_lock())
+    return false;
+  const struct rc_tmp_ent *e = ent((uint32_t)token);
+  struct rc_tmp_name en;
+  if (e != NULL && e->used && e->seq == (uint32_t)(token >> 32) && split(ent_path(e), &en)) {
+    memcpy(buf, ent_path(e), en.dlen);
+    buf[en.dlen] = '\0';
+    live = true;
+  }
+  rc_tmp_unlock();
+  if (!live || !dir_id(AT_FDCWD, buf, &d2, &i2) || n->dlen > PATH_MAX)
+    return false;
+  memcpy(buf, path, n->dlen);
+  buf[n->dlen] = '\0';
+  return dir_id(dirfd, buf, &d1, &i1) && d1 == d2 && i1 == i2;
 }
 
 uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
@@ -552,8 +571,7 @@ uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
   /* Spelt as it was created and resolved from the working directory, the
    * path names the same directory entry. */
   bool from_cwd = dirfd == AT_FDCWD || path[0] == '/';
-  uint64_t token = 0, cand_token = 0;
-  char cand[PATH_MAX + 2];
+  uint64_t token = 0, cand = 0;
   if (!rc_tmp_lock())
     return 0;
   for (uint32_t idx = *head; idx != 0; idx = ent(idx)->next) {
@@ -566,22 +584,17 @@ uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
       token = token_of(idx, e->seq);
       break;
     }
-    if (cand_token == 0 && same_name(ep, e->plen, &n)) {
-      cand_token = token_of(idx, e->seq);
-      memcpy(cand, ep, (size_t)e->plen + 1);
-    }
+    if (cand == 0 && same_name(ep, e->plen, &n))
+      cand = token_of(idx, e->seq);
   }
   rc_tmp_unlock();
-  if (token == 0 && cand_token != 0) {
+  if (token == 0 && cand != 0) {
     /* Spelt differently, or relative to a directory descriptor, with the
      * same last component as a record: it is that record's entry if both
-     * name it in the same directory (two statx, before the call). */
+     * name it in the same directory. */
     int saved = errno;
-    struct rc_tmp_name cn;
-    uint64_t d1, i1, d2, i2;
-    if (split(cand, &cn) && parent_id(dirfd, path, n.dlen, &d1, &i1) &&
-        parent_id(AT_FDCWD, cand, cn.dlen, &d2, &i2) && d1 == d2 && i1 == i2)
-      token = cand_token;
+    if (same_dir(dirfd, path, &n, cand))
+      token = cand;
     errno = saved;
   }
   return token;
@@ -615,22 +628,21 @@ void rc_tmp_chdir_begin(void)
     errno = saved;
     return; /* chdir from a signal handler: see "a cwd changed without the wrappers" */
   }
-  char cwd[PATH_MAX + 2], abs[PATH_MAX + 2];
-  long got = syscall(SYS_getcwd, cwd, PATH_MAX + 1);
-  size_t clen = got > 0 && cwd[0] == '/' ? strlen(cwd) : 0;
+  char abs[PATH_MAX + 2]; /* the cwd, then each record's path after it */
+  long got = syscall(SYS_getcwd, abs, PATH_MAX + 1);
+  bool have = got > 0 && abs[0] == '/';
+  size_t clen = have ? strlen(abs) : 0;
   if (clen == 1)
     clen = 0; /* "/" */
   for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
     struct rc_tmp_ent *e = ent(i);
     if (!e->used || !e->rel)
       continue;
-    const char *rp = ent_path(e);
-    size_t rlen = strlen(rp);
-    bool ok = (got > 0 && cwd[0] == '/') && clen + 1 + rlen <= PATH_MAX;
+    size_t rlen = e->plen;
+    bool ok = have && clen + 1 + rlen <= PATH_MAX;
     if (ok) {
-      memcpy(abs, cwd, clen);
       abs[clen] = '/';
-      memcpy(abs + clen + 1, rp, rlen + 1);
+      memcpy(abs + clen + 1, ent_path(e), rlen + 1);
       ok = set_path_locked(e, abs, clen + 1 + rlen);
     }
     if (ok) {
