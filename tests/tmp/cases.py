@@ -145,14 +145,14 @@ def syscalls():
             os.unlink(out)
     check_eq(res.status, 0, "exit status unchanged")
     reps = list(res.reports.values())
-    check(len(reps) == 1 and reps[0]["leaks"] == [], "200 rounds of 6 patterns: no leak")
+    check(len(reps) == 1 and reps[0]["leaks"] == [], "200 rounds of 11 patterns: no leak")
     begin = [i for i, l in enumerate(lines) if "/rcleak-test-begin" in l]
     end = [i for i, l in enumerate(lines) if "/rcleak-test-end" in l]
     if not check(len(begin) == 1 and len(end) == 1, "markers found in the trace"):
         return
     inside = [re.sub(r"^\d+\s+", "", l) for l in lines[begin[0] + 1:end[0]]]
     statx = [l for l in inside if l.startswith("statx(")]
-    check_eq(len(statx), 2, "2 statx for 1,200 temps: the first in the work dir, the first "
+    check_eq(len(statx), 2, "2 statx for 2,200 temps: the first in the work dir, the first "
              "relative one")
     # fstat of a descriptor is the dynamic loader's (dlopen of the unwinder
     # on a later capture), not the temp family's

@@ -409,7 +409,11 @@ static void syscalls(void)
   (void)access("/rcleak-test-begin", F_OK);
   for (int i = 0; i < 200; i++) {
     if (rmdir(tdir("s.")) != 0 || unlink(tfile("sf.")) != 0 ||
-        rename(tfile("sa."), fin) != 0 || unlink(fin) != 0 || remove(tdir("sr.")) != 0)
+        rename(tfile("sa."), fin) != 0 || unlink(fin) != 0 || remove(tdir("sr.")) != 0 ||
+        remove(tfile("srf.")) != 0 || unlinkat(AT_FDCWD, tdir("su."), AT_REMOVEDIR) != 0 ||
+        unlinkat(AT_FDCWD, tfile("suf."), 0) != 0 ||
+        renameat(AT_FDCWD, tfile("sat."), AT_FDCWD, fin) != 0 ||
+        renameat2(AT_FDCWD, tfile("sat2."), AT_FDCWD, fin, 0) != 0 || unlink(fin) != 0)
       die("syscalls");
     char rel[] = "srelXXXXXX";
     if (mkdtemp(rel) == NULL || rmdir(rel) != 0)
