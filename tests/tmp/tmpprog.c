@@ -158,10 +158,27 @@ static void releases(void)
   if (unlinkat(dfd, "no-such-file", 0) == 0 || errno != ENOENT)
     die("unlinkat missing: errno");
   printf("leak_file %s\n", kept);
-  /* a successful release leaves errno alone, also when it looks at the disk */
+  /* a successful release leaves errno alone, also when it looks at the
+   * disk, and when what it looks at is gone: a temp file whose directory
+   * was renamed, removed through the new name */
   errno = 4321;
   if (unlinkat(dfd, base(tfile("errno.")), 0) != 0 || errno != 4321)
     die("unlinkat changed errno");
+  char moved[PATH_MAX + 16], movedt[PATH_MAX + 32], moved2[PATH_MAX + 16];
+  snprintf(moved, sizeof moved, "%s/errsub", dir);
+  snprintf(moved2, sizeof moved2, "%s/errsub2", dir);
+  snprintf(movedt, sizeof movedt, "%s/errsub/eXXXXXX", dir);
+  int mfd;
+  if (mkdir(moved, 0700) != 0 || (mfd = mkstemp(movedt)) < 0)
+    die("errsub");
+  close(mfd);
+  if (rename(moved, moved2) != 0 || (mfd = open(moved2, O_RDONLY | O_DIRECTORY)) < 0)
+    die("rename errsub");
+  printf("keep %s\n", moved2);
+  errno = 4321;
+  if (unlinkat(mfd, base(movedt), 0) != 0 || errno != 4321)
+    die("unlinkat in a renamed dir changed errno");
+  close(mfd);
   /* the same name in another directory is another entry */
   char *twin = tfile("twin.");
   char other[PATH_MAX + 64];
@@ -406,6 +423,9 @@ static void syscalls(void)
       die("warm-up");
   }
   snprintf(fin, sizeof fin, "%s/final", dir);
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (dfd < 0)
+    die("open dir");
   (void)access("/rcleak-test-begin", F_OK);
   for (int i = 0; i < 200; i++) {
     if (rmdir(tdir("s.")) != 0 || unlink(tfile("sf.")) != 0 ||
@@ -415,11 +435,26 @@ static void syscalls(void)
         renameat(AT_FDCWD, tfile("sat."), AT_FDCWD, fin) != 0 ||
         renameat2(AT_FDCWD, tfile("sat2."), AT_FDCWD, fin, 0) != 0 || unlink(fin) != 0)
       die("syscalls");
+    /* spelt differently: two statx each (the parent directories) */
+    if (unlinkat(dfd, base(tfile("sdf.")), 0) != 0)
+      die("syscalls dirfd");
     char rel[] = "srelXXXXXX";
     if (mkdtemp(rel) == NULL || rmdir(rel) != 0)
       die("syscalls rel");
   }
   (void)access("/rcleak-test-end", F_OK);
+  close(dfd);
+}
+
+/* Relative temps left at exit, cwd unchanged: reported by absolute path. */
+static void relative_left(void)
+{
+  char d[] = "leftXXXXXX", f[] = "leftfXXXXXX";
+  int fd = mkstemp(f);
+  if (mkdtemp(d) == NULL || fd < 0)
+    die("relative_left");
+  close(fd);
+  printf("leak_dir %s/%s\nleak_file %s/%s\n", dir, d, dir, f);
 }
 
 int main(int argc, char **argv)
@@ -436,6 +471,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "signal_handler")) signal_handler();
   else if (!strcmp(c, "clean")) clean();
   else if (!strcmp(c, "syscalls")) syscalls();
+  else if (!strcmp(c, "relative_left")) relative_left();
   else {
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
