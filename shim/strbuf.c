@@ -47,7 +47,7 @@ bool rc_sb_flush(struct rc_strbuf *b)
   return !b->failed;
 }
 
-void rc_sb_putn(struct rc_strbuf *b, const char *s, size_t n)
+void rc_sb_putn_slow(struct rc_strbuf *b, const char *s, size_t n)
 {
   while (n > 0) {
     size_t room = b->cap - b->len;
@@ -67,8 +67,6 @@ void rc_sb_putn(struct rc_strbuf *b, const char *s, size_t n)
   }
 }
 
-void rc_sb_puts(struct rc_strbuf *b, const char *s) { rc_sb_putn(b, s, strlen(s)); }
-void rc_sb_putc(struct rc_strbuf *b, char c) { rc_sb_putn(b, &c, 1); }
 
 void rc_sb_putu(struct rc_strbuf *b, unsigned long long v)
 {

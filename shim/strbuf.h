@@ -18,9 +18,31 @@ struct rc_strbuf {
 
 void rc_sb_init(struct rc_strbuf *b, char *buf, size_t cap);
 void rc_sb_init_fd(struct rc_strbuf *b, char *buf, size_t cap, int fd);
-void rc_sb_putn(struct rc_strbuf *b, const char *s, size_t n);
-void rc_sb_puts(struct rc_strbuf *b, const char *s);
-void rc_sb_putc(struct rc_strbuf *b, char c);
+/* The slow path of rc_sb_putn: flush (fd mode) or truncate when full. */
+void rc_sb_putn_slow(struct rc_strbuf *b, const char *s, size_t n);
+
+/* Inline fast paths: a report of 100k leaks appends tens of millions of
+ * pieces, nearly all of which fit; rc_sb_puts of a literal folds strlen. */
+static inline void rc_sb_putn(struct rc_strbuf *b, const char *s, size_t n)
+{
+  if (n <= b->cap - b->len) {
+    __builtin_memcpy(b->buf + b->len, s, n);
+    b->len += n;
+  } else {
+    rc_sb_putn_slow(b, s, n);
+  }
+}
+static inline void rc_sb_puts(struct rc_strbuf *b, const char *s)
+{
+  rc_sb_putn(b, s, __builtin_strlen(s));
+}
+static inline void rc_sb_putc(struct rc_strbuf *b, char c)
+{
+  if (b->len < b->cap)
+    b->buf[b->len++] = c;
+  else
+    rc_sb_putn_slow(b, &c, 1);
+}
 void rc_sb_putu(struct rc_strbuf *b, unsigned long long v);
 void rc_sb_puti(struct rc_strbuf *b, long long v);
 void rc_sb_puthex(struct rc_strbuf *b, unsigned long long v); /* 0x... */
