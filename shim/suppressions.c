@@ -80,23 +80,51 @@ void rc_suppress_load(void)
   rc_nrules = n;
 }
 
-#define RC_SUPP_MAX_STRS (4 * 256 + 2)
+#define RC_SUPP_MAX_STRS (4 * 256 + 1)
 
-static bool suppressed(const struct rc_leak *lk)
+/* Whether a rule of `kind` matches a string of the stack's frames. */
+static bool stack_suppressed(const struct rc_leak *lk)
 {
   static const char *strs[RC_SUPP_MAX_STRS];
   size_t k = 0;
   uint32_t n;
   const struct rc_frame *fr = rc_leak_frames(lk, &n);
-  for (uint32_t i = 0; i < n && k + 4 <= RC_SUPP_MAX_STRS - 2; i++) {
+  for (uint32_t i = 0; i < n && k + 4 <= RC_SUPP_MAX_STRS - 1; i++) {
     strs[k++] = fr[i].function;
     strs[k++] = fr[i].module ? rc_supp_basename(fr[i].module) : NULL;
     strs[k++] = fr[i].file;
     strs[k++] = fr[i].file ? rc_supp_basename(fr[i].file) : NULL;
   }
-  if (lk->target)
-    strs[k++] = lk->target;
   return rc_supp_find(rc_rules, rc_nrules, lk->kind, strs, k) >= 0;
+}
+
+/* A leak is suppressed when a rule of its kind matches its target or a
+ * string of its stack.  The stack part is the same for every leak of a site
+ * (100k leaks from one loop share it): it is matched once per (kind, stack)
+ * and remembered in a small direct-mapped cache; a collision only costs a
+ * new match. */
+#define RC_SUPP_CACHE 1024
+static struct {
+  uint32_t stack_id;
+  uint8_t kind, flags, valid, result;
+} rc_supp_cache[RC_SUPP_CACHE];
+
+static bool suppressed(const struct rc_leak *lk)
+{
+  if (lk->target && rc_supp_find(rc_rules, rc_nrules, lk->kind, &lk->target, 1) >= 0)
+    return true;
+  uint8_t flags = lk->flags & (RC_LEAK_UNTRACKED | RC_LEAK_FOREIGN_STACK);
+  uint32_t h = (lk->stack_id * 2654435761u + lk->kind * 31u + flags) % RC_SUPP_CACHE;
+  if (rc_supp_cache[h].valid && rc_supp_cache[h].stack_id == lk->stack_id &&
+      rc_supp_cache[h].kind == lk->kind && rc_supp_cache[h].flags == flags)
+    return rc_supp_cache[h].result;
+  bool r = stack_suppressed(lk);
+  rc_supp_cache[h].stack_id = lk->stack_id;
+  rc_supp_cache[h].kind = lk->kind;
+  rc_supp_cache[h].flags = flags;
+  rc_supp_cache[h].result = r;
+  rc_supp_cache[h].valid = 1;
+  return r;
 }
 
 void rc_suppress_apply(struct rc_leakset *ls)
