@@ -32,26 +32,14 @@ static bool same_site(const struct rc_leak *a, const struct rc_leak *b)
          ((a->flags ^ b->flags) & RC_LEAK_FOREIGN_STACK) == 0;
 }
 
-static int site_cmp(const struct rc_leak *a, const struct rc_leak *b)
+/* Sort key of a leak's site: kind, then untracked, then flags, then stack,
+ * then acquirer (ties keep the collection order).  Leaks of one site are
+ * adjacent in this order, untracked ones of a kind together. */
+static uint64_t site_key(uint32_t i, const void *arg)
 {
-  if (a->kind != b->kind)
-    return a->kind < b->kind ? -1 : 1;
-  unsigned ua = a->flags & RC_LEAK_UNTRACKED, ub = b->flags & RC_LEAK_UNTRACKED;
-  if (ua != ub)
-    return ua < ub ? -1 : 1;
-  if (a->flags != b->flags)
-    return a->flags < b->flags ? -1 : 1;
-  if (a->stack_id != b->stack_id)
-    return a->stack_id < b->stack_id ? -1 : 1;
-  if (a->fn != b->fn)
-    return a->fn < b->fn ? -1 : 1;
-  return a < b ? -1 : (a > b);
-}
-
-static int ix_cmp(const void *a, const void *b, void *arg)
-{
-  const struct rc_leak *v = arg;
-  return site_cmp(&v[*(const uint32_t *)a], &v[*(const uint32_t *)b]);
+  const struct rc_leak *lk = &((const struct rc_leak *)arg)[i];
+  return (uint64_t)lk->kind << 56 | (uint64_t)(lk->flags & RC_LEAK_UNTRACKED) << 48 |
+         (uint64_t)lk->flags << 40 | (uint64_t)lk->stack_id << 8 | lk->fn;
 }
 
 static const char *basename_of(const char *p)
@@ -177,7 +165,8 @@ void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *e
   uint32_t total = ls->n - ls->suppressed;
   uint32_t counts[RC_KIND_COUNT] = {0};
   uint32_t *ix = rc_arena_alloc((size_t)total * sizeof *ix + 16);
-  if (ix == NULL)
+  uint32_t *tmp = rc_arena_alloc((size_t)total * sizeof *tmp + 16);
+  if (ix == NULL || tmp == NULL)
     return;
   uint32_t m = 0;
   for (uint32_t i = 0; i < ls->n; i++) {
@@ -186,7 +175,7 @@ void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *e
     counts[ls->v[i].kind]++;
     ix[m++] = i;
   }
-  rc_heapsort(ix, m, sizeof *ix, ix_cmp, (void *)ls->v);
+  rc_radix_sort(ix, tmp, m, site_key, ls->v);
 
   unsigned kinds = 0, only = 0;
   for (unsigned k = 0; k < RC_KIND_COUNT; k++)

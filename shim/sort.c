@@ -41,3 +41,35 @@ void rc_heapsort(void *base, size_t n, size_t size,
     sift(v, 0, end, size, cmp, arg);
   }
 }
+
+void rc_radix_sort(uint32_t *ix, uint32_t *tmp, size_t n,
+                   uint64_t (*key)(uint32_t i, const void *arg), const void *arg)
+{
+  if (n < 2)
+    return;
+  uint64_t all_or = 0, all_and = ~0ull;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t k = key(ix[i], arg);
+    all_or |= k;
+    all_and &= k;
+  }
+  uint64_t varies = all_or ^ all_and; /* bits not the same in every key */
+  uint32_t *src = ix, *dst = tmp;
+  for (unsigned shift = 0; shift < 64; shift += 8) {
+    if (((varies >> shift) & 0xff) == 0)
+      continue;
+    size_t count[257] = {0};
+    for (size_t i = 0; i < n; i++)
+      count[((key(src[i], arg) >> shift) & 0xff) + 1]++;
+    for (unsigned b = 0; b < 256; b++)
+      count[b + 1] += count[b];
+    for (size_t i = 0; i < n; i++)
+      dst[count[(key(src[i], arg) >> shift) & 0xff]++] = src[i];
+    uint32_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != ix)
+    for (size_t i = 0; i < n; i++)
+      ix[i] = src[i];
+}
