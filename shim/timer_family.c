@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "fam_util.h"
+#include "helper.h"
 #include "procfs.h"
 #include "sort.h"
 #include "timer_fam.h"
@@ -182,6 +183,7 @@ struct collect_ctx {
   size_t n;
   uint32_t *by_sigval; /* indices into v, sorted by sigval */
   bool have_proc;
+  uint32_t pending;    /* leaks added without their state (query_pending) */
 };
 
 static int by_id(const void *a, const void *b, void *arg)
@@ -237,27 +239,21 @@ static bool collect_timer(struct rc_obj *o, void *arg)
   int64_t kid = (int64_t)o->data[0];
   struct rc_ktimer *k = c->have_proc ? find_ktimer(c, o) : NULL;
   struct itimerspec its;
-  bool have_state = false;
+  bool pending = false;
   if (c->have_proc) {
     if (k == NULL)
       return true; /* gone: deleted by a path we did not see */
     k->matched = true;
     kid = k->id;
-  } else {
+  } else if (kid < 0) {
     /* glibc's timer_gettime knows how a SIGEV_THREAD timer_t maps to the
-     * kernel's timer; a plain one is the kernel id itself.  Each call costs
-     * a walk of a kernel hash chain that grows with the number of timers
-     * (~5 us at 95k), so the answer that proves the timer alive is also
-     * the one its state is taken from. */
+     * kernel's timer; a plain one is the kernel id itself, asked about
+     * later, all together (query_timers). */
     memset(&its, 0, sizeof its);
-    if (kid < 0) {
-      if (timer_gettime((timer_t)(uintptr_t)o->key, &its) != 0)
-        return true;
-    } else {
-      if (syscall(SYS_timer_gettime, (int)kid, &its) != 0)
-        return true;
-      have_state = true;
-    }
+    if (timer_gettime((timer_t)(uintptr_t)o->key, &its) != 0)
+      return true;
+  } else {
+    pending = true;
   }
   struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_TIMER);
   if (lk == NULL)
@@ -265,11 +261,78 @@ static bool collect_timer(struct rc_obj *o, void *arg)
   rc_fam_fill(lk, o);
   lk->u.timer.id = kid;
   lk->u.timer.clock = (int32_t)o->aux;
-  if (have_state)
-    timer_state_from(lk, &its);
+  if (pending)
+    c->pending++;
   else
     timer_state(lk);
   return true;
+}
+
+/* Without /proc/self/timers, every tracked timer with a kernel id is asked
+ * with timer_gettime whether it is still alive and how it is armed: one
+ * call per timer.  Each call walks a kernel hash chain that grows with the
+ * number of timers in the system (~5 us a call at 95k timers, Linux 6.18),
+ * so with many timers the calls are split between this thread and a helper
+ * on another CPU (helper.h).  A timer found gone gets RC_TIMER_GONE as its
+ * id and is dropped afterwards. */
+struct timer_query {
+  struct rc_leak *v;
+  size_t n;
+  size_t first_block, block_step; /* blocks of RC_TIMER_BLOCK leaks */
+};
+
+#define RC_TIMER_PARALLEL_MIN 4096
+#define RC_TIMER_BLOCK 64
+#define RC_TIMER_GONE INT64_MIN
+
+static void query_one(struct rc_leak *lk)
+{
+  if (lk->u.timer.id < 0)
+    return; /* SIGEV_THREAD: already asked through glibc */
+  struct itimerspec its = {0};
+  /* raw: this may run on the helper, which must not touch errno */
+  if (rc_raw_syscall2(SYS_timer_gettime, (int)lk->u.timer.id, (long)&its) != 0)
+    lk->u.timer.id = RC_TIMER_GONE; /* deleted by a path we did not see */
+  else
+    timer_state_from(lk, &its);
+}
+
+static void query_timers(void *arg)
+{
+  const struct timer_query *q = arg;
+  for (size_t b = q->first_block; b * RC_TIMER_BLOCK < q->n; b += q->block_step) {
+    size_t end = (b + 1) * RC_TIMER_BLOCK < q->n ? (b + 1) * RC_TIMER_BLOCK : q->n;
+    for (size_t i = b * RC_TIMER_BLOCK; i < end; i++)
+      query_one(&q->v[i]);
+  }
+}
+
+/* Ask about leaks [first, ls->n) of the set (this family's, just added). */
+static void query_pending(struct rc_leakset *ls, uint32_t first)
+{
+  size_t n = ls->n - first;
+  struct timer_query mine = {ls->v + first, n, 0, 1};
+  struct timer_query other = mine;
+  struct rc_helper h;
+  /* Alternate blocks, not halves: the cost of a call depends on where the
+   * timer sits in its chain (the newest first), which the record order
+   * follows in part; interleaving gives both threads the same mix. */
+  bool split = n >= RC_TIMER_PARALLEL_MIN;
+  if (split) {
+    mine.block_step = other.block_step = 2;
+    other.first_block = 1;
+    split = rc_helper_start(&h, query_timers, &other);
+    if (!split)
+      mine.block_step = 1;
+  }
+  query_timers(&mine);
+  if (split)
+    rc_helper_join(&h);
+  uint32_t j = first; /* drop the gone ones, keeping the order of the rest */
+  for (uint32_t i = first; i < ls->n; i++)
+    if (ls->v[i].u.timer.id != RC_TIMER_GONE)
+      ls->v[j++] = ls->v[i];
+  ls->n = j;
 }
 
 static void timer_collect(struct rc_leakset *ls)
@@ -297,7 +360,10 @@ static void timer_collect(struct rc_leakset *ls)
       }
     }
   }
+  uint32_t first = ls->n;
   rc_obj_each(RC_KIND_TIMER, collect_timer, &c);
+  if (c.pending)
+    query_pending(ls, first);
   /* Kernel truth: timers no interposer saw (raw syscall) are leaks too. */
   for (size_t i = 0; i < c.n; i++) {
     if (c.v[i].matched)

@@ -50,6 +50,30 @@ def timers_half():
 
 
 @case
+def timers_many():
+    """Over 4096 timers: no /proc/self/timers, each asked with timer_gettime,
+    split between the reporting thread and a helper."""
+    res = fam("timers_many")
+    common(res, "timers_many")
+    ids = [int(x) for x in printed(res, "timer")]
+    armed = {int(a): int(b) for a, b in (x.split() for x in printed(res, "armed"))}
+    check_eq(len(ids), 3857, "3857 timers left by the program")
+    check_eq(len(armed), 43, "43 of them armed")
+    got = {lk.get("timer_id"): lk for lk in res.leaks}
+    check_eq(len(res.leaks), len(ids), "one leak per timer left")
+    check_eq(sorted(got), sorted(ids),
+             "exactly the timers left, by id (none of those deleted behind rcleak's back)")
+    check_eq([i for i in ids if got.get(i, {}).get("armed") != (i in armed)
+              or got.get(i, {}).get("interval_ns") != armed.get(i, 0)], [],
+             "each timer's armed state and interval, from the kernel")
+    check_eq([i for i in ids if got.get(i, {}).get("acquired_by") != "timer_create"
+              or got[i].get("untracked") or got[i].get("clock") != "CLOCK_MONOTONIC"
+              or top_function(got[i]) != "make_timer" or got[i].get("cleanup") != "deleted"],
+             [], "each tracked, with its stack, and deleted at exit")
+    check_eq(res.report["summary"], {"total": 3857, "timer": 3857, "suppressed": 0}, "summary")
+
+
+@case
 def timer_armed():
     res = fam("timer_armed")
     common(res, "timer_armed")

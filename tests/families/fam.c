@@ -66,6 +66,33 @@ static void timers_half(void)
   }
 }
 
+/* More timers than rcleak reads /proc/self/timers for (2048), and enough for
+ * its exit report to ask the kernel from two threads (4096 records): every
+ * 10th deleted with timer_delete, every other 7th behind rcleak's back (raw
+ * system call: its record stays, the kernel's timer is gone), every 100th
+ * armed with its own interval. */
+static void timers_many(void)
+{
+  for (int i = 0; i < 5000; i++) {
+    timer_t t = make_timer(CLOCK_MONOTONIC);
+    int id = (int)(intptr_t)t;
+    if (i % 10 == 0) {
+      timer_delete(t);
+    } else if (i % 7 == 0) {
+      if (syscall(SYS_timer_delete, id) != 0)
+        die("SYS_timer_delete");
+    } else {
+      if (i % 100 == 1) {
+        struct itimerspec its = {.it_value = {100, 0}, .it_interval = {0, (i + 1) * 1000}};
+        if (timer_settime(t, 0, &its, NULL) != 0)
+          die("timer_settime");
+        printf("armed %d %d\n", id, (i + 1) * 1000);
+      }
+      printf("timer %d\n", id);
+    }
+  }
+}
+
 static void arm_timer(void)
 {
   timer_t t;
@@ -453,6 +480,7 @@ int main(int argc, char **argv)
   const char *c = argc > 1 ? argv[1] : "";
   if (!strcmp(c, "timers_half")) timers_half();
   else if (!strcmp(c, "timer_armed")) arm_timer();
+  else if (!strcmp(c, "timers_many")) timers_many();
   else if (!strcmp(c, "timer_thread")) timer_thread_leak();
   else if (!strcmp(c, "timers_clean")) timers_clean();
   else if (!strcmp(c, "old_timers")) old_timers();
