@@ -2,10 +2,12 @@
 #include "lines.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <elfutils/libdwfl.h>
 #include <string.h>
 
 #include "arena.h"
+#include "dwarf_lines.h"
 
 struct rc_dw {
   __typeof__(dwfl_begin) *begin;
@@ -119,6 +121,46 @@ static const char *absolute(const char *dir, const char *file)
   return out;
 }
 
+/* The line tables read without libdw (dwarf_lines.h), per module path; NULL
+ * where libdw has to be asked. */
+struct rc_own_module {
+  const char *path;
+  struct rc_dwl *dwl;
+};
+static struct rc_own_module own_mods[RC_DW_MAX_MODULES];
+static int own_nmods;
+
+static struct rc_dwl *own_for(const struct rc_frame *f)
+{
+  for (int i = 0; i < own_nmods; i++)
+    if (strcmp(own_mods[i].path, f->module) == 0)
+      return own_mods[i].dwl;
+  if (own_nmods == RC_DW_MAX_MODULES)
+    return NULL;
+  struct rc_dwl *d = rc_dwl_open(f->module, f->build_id);
+  own_mods[own_nmods++] = (struct rc_own_module){f->module, d};
+  return d;
+}
+
+/* file:line from the tables read directly: true when that settled it. */
+static bool own_lines(struct rc_frame *f)
+{
+  struct rc_dwl *d = own_for(f);
+  if (d == NULL)
+    return false;
+  static char buf[2 * PATH_MAX];
+  const char *file = NULL, *comp_dir = NULL;
+  int lineno = 0;
+  int r = rc_dwl_lookup(d, f->offset, buf, sizeof buf, &file, &lineno, &comp_dir);
+  if (r < 0)
+    return false;
+  if (r > 0 && file != NULL && lineno > 0) {
+    f->file = absolute(comp_dir, file);
+    f->line = lineno;
+  }
+  return true;
+}
+
 void rc_lines_frame(struct rc_frame *f)
 {
   if (f->module == NULL || !dw_load())
@@ -128,10 +170,13 @@ void rc_lines_frame(struct rc_frame *f)
     return;
   Dwarf_Addr addr = f->offset;
   if (f->function == NULL) {
+    /* libdw's symbol tables only: this opens no DWARF */
     const char *name = dw.addrname(m, addr);
     if (name)
       f->function = rc_arena_strdup(name);
   }
+  if (own_lines(f))
+    return;
   Dwfl_Line *line = dw.getsrc(m, addr);
   if (line == NULL)
     return;
