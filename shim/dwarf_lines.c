@@ -17,7 +17,7 @@ struct cur {
   bool bad;
 };
 
-static uint64_t rd(struct cur *c, unsigned n)
+static inline uint64_t rd(struct cur *c, unsigned n)
 {
   if ((size_t)(c->end - c->p) < n) {
     c->bad = true;
@@ -31,8 +31,10 @@ static uint64_t rd(struct cur *c, unsigned n)
   return v;
 }
 
-static uint64_t uleb(struct cur *c)
+static inline uint64_t uleb(struct cur *c)
 {
+  if (c->p < c->end && *c->p < 0x80)
+    return *c->p++;
   uint64_t v = 0;
   for (unsigned shift = 0; c->p < c->end; shift += 7) {
     unsigned char b = *c->p++;
@@ -83,6 +85,7 @@ struct rc_seq {
 struct rc_dwl {
   struct rc_elf elf;
   struct rc_section line, line_str, str;
+  bool str_tried;
   struct rc_seq *seqs;
   size_t nseqs;
   uint64_t *arange_lo; /* start addresses of .debug_aranges, sorted */
@@ -110,6 +113,18 @@ enum {
   DW_LNCT_path = 1, DW_LNCT_directory_index = 2,
 };
 
+/* .debug_str, read on first need: line tables rarely refer to it. */
+static const struct rc_section *debug_str(const struct rc_dwl *cm)
+{
+  struct rc_dwl *m = (struct rc_dwl *)cm;
+  if (!m->str_tried) {
+    m->str_tried = true;
+    if (!rc_elf_section(&m->elf, ".debug_str", &m->str))
+      m->str.data = NULL;
+  }
+  return &m->str;
+}
+
 /* Read one attribute value of `form`: a string (*s) or a number (*v). */
 static void read_form(const struct rc_dwl *m, const struct lhdr *h, struct cur *c, uint64_t form,
                       const char **s, uint64_t *v)
@@ -132,7 +147,7 @@ static void read_form(const struct rc_dwl *m, const struct lhdr *h, struct cur *
       c->bad = true;
     return;
   case DW_FORM_strp:
-    if ((*s = str_at(&m->str, rd(c, h->offset_size))) == NULL)
+    if ((*s = str_at(debug_str(m), rd(c, h->offset_size))) == NULL)
       c->bad = true;
     return;
   case DW_FORM_udata: *v = uleb(c); return;
@@ -199,7 +214,11 @@ static const unsigned char *skip_formats(struct cur *c, uint64_t *n)
   return start;
 }
 
-static bool parse_header(const struct rc_dwl *m, uint64_t off, struct lhdr *h, uint64_t *next)
+/* The header of the unit at `off`; its directory and file tables are only
+ * walked (and their forms checked) when `tables` is set, for a lookup: the
+ * index needs none of it. */
+static bool parse_header(const struct rc_dwl *m, uint64_t off, struct lhdr *h, uint64_t *next,
+                         bool tables)
 {
   memset(h, 0, sizeof *h);
   h->unit_off = off;
@@ -235,6 +254,8 @@ static bool parse_header(const struct rc_dwl *m, uint64_t off, struct lhdr *h, u
     return false;
   h->std_lens = c.p;
   c.p += h->opcode_base - 1;
+  if (!tables)
+    return true;
   h->dir_fmt = skip_formats(&c, &h->ndir_fmt);
   h->ndirs = uleb(&c);
   h->dirs = c.p;
@@ -258,7 +279,11 @@ struct row {
 /* Called for every row; `next` is where the opcodes after it start. */
 typedef bool (*row_fn)(void *ctx, const struct row *r, const unsigned char *next);
 
-static bool run(const struct lhdr *h, const unsigned char *from, row_fn fn, void *ctx)
+/* Inlined into each caller, so the row callback is a direct call (the index
+ * runs it over every row of every unit: 1.3 MB of opcodes for glibc). */
+static inline __attribute__((always_inline)) bool run(const struct lhdr *h,
+                                                      const unsigned char *from, row_fn fn,
+                                                      void *ctx)
 {
   struct cur c = {from, h->end, false};
   struct row r = {0, 1, 1, false};
@@ -367,7 +392,7 @@ static bool index_sequences(struct rc_dwl *m)
     return false;
   for (uint64_t off = 0, next; off < m->line.size; off = next) {
     struct lhdr h;
-    if (!parse_header(m, off, &h, &next))
+    if (!parse_header(m, off, &h, &next, false))
       return false;
     b.h = &h;
     b.seq_start = h.ops;
@@ -500,8 +525,6 @@ struct rc_dwl *rc_dwl_open(const char *path, const char *build_id)
   if (rc_elf_has(&m->elf, ".debug_line_str") &&
       !rc_elf_section(&m->elf, ".debug_line_str", &m->line_str))
     return NULL;
-  if (rc_elf_has(&m->elf, ".debug_str") && !rc_elf_section(&m->elf, ".debug_str", &m->str))
-    return NULL;
   if (!index_sequences(m))
     return NULL;
   return m;
@@ -555,7 +578,7 @@ int rc_dwl_lookup(struct rc_dwl *m, uint64_t addr, char *buf, size_t cap, const 
     return m->row_at_end ? -1 : 0;
   struct lhdr h;
   uint64_t next;
-  if (!parse_header(m, s->unit_off, &h, &next))
+  if (!parse_header(m, s->unit_off, &h, &next, true))
     return -1;
   struct find f = {.addr = addr};
   if (!run(&h, m->line.data + s->ops_off, on_find_row, &f) || !f.found)

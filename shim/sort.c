@@ -2,13 +2,19 @@
 #include "sort.h"
 
 #include <stdint.h>
+#include <string.h>
 
 static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
 {
-  for (size_t i = 0; i < size; i++) {
-    unsigned char t = a[i];
-    a[i] = b[i];
-    b[i] = t;
+  unsigned char t[64];
+  while (size > 0) {
+    size_t k = size < sizeof t ? size : sizeof t;
+    memcpy(t, a, k);
+    memcpy(a, b, k);
+    memcpy(b, t, k);
+    a += k;
+    b += k;
+    size -= k;
   }
 }
 
@@ -33,6 +39,11 @@ void rc_heapsort(void *base, size_t n, size_t size,
 {
   unsigned char *v = base;
   if (n < 2)
+    return;
+  size_t sorted = 1; /* input often comes nearly or wholly in order */
+  while (sorted < n && cmp(v + (sorted - 1) * size, v + sorted * size, arg) <= 0)
+    sorted++;
+  if (sorted == n)
     return;
   for (size_t i = n / 2; i-- > 0;)
     sift(v, i, n, size, cmp, arg);
