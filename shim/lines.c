@@ -2,11 +2,15 @@
 #include "lines.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <elfutils/libdwfl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "arena.h"
+#include "strbuf.h"
 #include "dwarf_lines.h"
 
 struct rc_dw {
@@ -19,12 +23,116 @@ struct rc_dw {
   __typeof__(dwfl_module_addrname) *addrname;
   __typeof__(dwfl_standard_find_debuginfo) *find_debuginfo;
   __typeof__(dwfl_offline_section_address) *section_address;
+  __typeof__(dwfl_module_build_id) *build_id;
   Dwfl_Callbacks callbacks;
   char *debuginfo_path;
 };
 
 static struct rc_dw dw;
 static int dw_state; /* 0 untried, 1 loaded, -1 unavailable */
+
+/* Whether a file exists at dir/sub/name (each part optional). */
+static bool exists3(const char *dir, const char *sub, const char *name)
+{
+  char path[PATH_MAX];
+  struct rc_strbuf b;
+  rc_sb_init(&b, path, sizeof path);
+  if (dir) {
+    rc_sb_puts(&b, dir);
+    rc_sb_putc(&b, '/');
+  }
+  if (sub) {
+    rc_sb_puts(&b, sub);
+    rc_sb_putc(&b, '/');
+  }
+  rc_sb_puts(&b, name);
+  struct stat st;
+  return !b.failed && stat(rc_sb_cstr(&b), &st) == 0;
+}
+
+/* Whether the name search of dwfl_standard_find_debuginfo could open
+ * anything for `file` without a .gnu_debuglink, with the default debuginfo
+ * path ":.debug:/usr/lib/debug": FILE.debug beside it, .debug/FILE.debug
+ * and .debug/FILE below it, and under /usr/lib/debug each tail of its
+ * directory (elfutils libdwfl/find-debuginfo.c).  A superset is fine. */
+static bool may_find_by_name(const char *file)
+{
+  char dir[PATH_MAX], dbg[NAME_MAX + 8];
+  const char *slash = strrchr(file, '/');
+  const char *base = slash ? slash + 1 : file;
+  size_t dlen = slash ? (size_t)(slash - file) : 0;
+  if (dlen >= sizeof dir || strlen(base) > NAME_MAX)
+    return true;
+  memcpy(dir, file, dlen);
+  dir[dlen] = '\0';
+  const char *d = slash ? dir : NULL;
+  struct rc_strbuf b;
+  rc_sb_init(&b, dbg, sizeof dbg);
+  rc_sb_puts(&b, base);
+  rc_sb_puts(&b, ".debug");
+  rc_sb_cstr(&b);
+  if (exists3(d, NULL, dbg) || exists3(d, ".debug", dbg) || exists3(d, ".debug", base))
+    return true;
+  if (d == NULL || d[0] != '/')
+    return false;
+  for (const char *sub = d;;) {
+    sub = strchr(sub, '/');
+    if (sub != NULL && *++sub == '\0')
+      return false;
+    if (exists3("/usr/lib/debug", sub, dbg) || exists3("/usr/lib/debug", sub, base))
+      return true;
+    if (sub == NULL)
+      return false;
+  }
+}
+
+/* dwfl_standard_find_debuginfo, except when it is certain to find nothing.
+ * Having found nothing on disk it asks debuginfod, and libdw 0.188 then
+ * loads libdebuginfod with libcurl, GnuTLS, Kerberos, LDAP... (~25
+ * libraries, ~7 MB and tens of ms at every report of a program built
+ * without -g) even when DEBUGINFOD_URLS is unset, in which case the client
+ * answers nothing without looking anywhere (not even its cache).  So with
+ * DEBUGINFOD_URLS unset or empty, no .gnu_debuglink, no build-id debug file
+ * and no file the name search could open, the answer is "none" right away. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                          GElf_Addr base, const char *file_name, const char *debuglink_file,
+                          GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+  const char *urls = getenv("DEBUGINFOD_URLS");
+  if ((urls == NULL || urls[0] == '\0') && debuglink_file == NULL) {
+    const unsigned char *bits = NULL;
+    GElf_Addr vaddr;
+    int n = dw.build_id(mod, &bits, &vaddr);
+    bool maybe = false;
+    if (n > 0) { /* /usr/lib/debug/.build-id/xx/yyyy.debug */
+      char path[PATH_MAX];
+      struct rc_strbuf b;
+      rc_sb_init(&b, path, sizeof path);
+      rc_sb_puts(&b, "/usr/lib/debug/.build-id/");
+      for (int i = 0; i < n; i++) {
+        rc_sb_putc(&b, "0123456789abcdef"[bits[i] >> 4]);
+        rc_sb_putc(&b, "0123456789abcdef"[bits[i] & 15]);
+        if (i == 0)
+          rc_sb_putc(&b, '/');
+      }
+      rc_sb_puts(&b, ".debug");
+      maybe = b.failed || exists3(NULL, NULL, rc_sb_cstr(&b));
+    }
+    if (!maybe && file_name != NULL) {
+      maybe = may_find_by_name(file_name);
+      char *canon = maybe ? NULL : realpath(file_name, NULL);
+      if (canon != NULL && strcmp(canon, file_name) != 0)
+        maybe = may_find_by_name(canon);
+      free(canon);
+    }
+    if (!maybe) {
+      errno = 0;
+      return -1;
+    }
+  }
+  return dw.find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                           debuglink_crc, debuginfo_file_name);
+}
 
 static bool dw_load(void)
 {
@@ -46,8 +154,9 @@ static bool dw_load(void)
   RC_DW_SYM(addrname, dwfl_module_addrname)
   RC_DW_SYM(find_debuginfo, dwfl_standard_find_debuginfo)
   RC_DW_SYM(section_address, dwfl_offline_section_address)
+  RC_DW_SYM(build_id, dwfl_module_build_id)
 #undef RC_DW_SYM
-  dw.callbacks.find_debuginfo = dw.find_debuginfo;
+  dw.callbacks.find_debuginfo = find_debuginfo;
   dw.callbacks.section_address = dw.section_address;
   dw.callbacks.debuginfo_path = &dw.debuginfo_path;
   dw_state = 1;
