@@ -369,18 +369,45 @@ static bool on_build_row(void *ctx, const struct row *r, const unsigned char *ne
   return true;
 }
 
-static int by_lo(const void *a, const void *b, void *arg)
-{
-  (void)arg;
-  uint64_t x = ((const struct rc_seq *)a)->lo, y = ((const struct rc_seq *)b)->lo;
-  return x < y ? -1 : x > y;
-}
-
 static void *reserve(size_t bytes)
 {
   void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? NULL : p;
+}
+
+static uint64_t seq_lo(uint32_t i, const void *arg)
+{
+  return ((const struct rc_seq *)arg)[i].lo;
+}
+
+static uint64_t u64_at(uint32_t i, const void *arg)
+{
+  return ((const uint64_t *)arg)[i];
+}
+
+/* v[0..n) of `size`-byte records, sorted by key, ties in their order (the
+ * order of the file: which of two sequences at one address comes first in
+ * a unit decides libdw's answer); a new mapping, or NULL. */
+static void *sorted_copy(const void *v, size_t n, size_t size,
+                         uint64_t (*key)(uint32_t i, const void *arg))
+{
+  if (n > UINT32_MAX)
+    return NULL;
+  uint32_t *ix = reserve(2 * n * sizeof *ix);
+  unsigned char *out = ix ? reserve(n * size) : NULL;
+  if (out == NULL) {
+    if (ix)
+      munmap(ix, 2 * n * sizeof *ix);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++)
+    ix[i] = (uint32_t)i;
+  rc_radix_sort(ix, ix + n, n, key, v);
+  for (size_t i = 0; i < n; i++)
+    memcpy(out + i * size, (const unsigned char *)v + (size_t)ix[i] * size, size);
+  munmap(ix, 2 * n * sizeof *ix);
+  return out;
 }
 
 static bool index_sequences(struct rc_dwl *m)
@@ -400,7 +427,11 @@ static bool index_sequences(struct rc_dwl *m)
     if (!run(&h, h.ops, on_build_row, &b) || b.n == b.cap)
       return false;
   }
-  rc_heapsort(b.v, b.n, sizeof *b.v, by_lo, NULL);
+  struct rc_seq *v = sorted_copy(b.v, b.n, sizeof *b.v, seq_lo);
+  munmap(b.v, cap * sizeof *b.v);
+  if (v == NULL)
+    return false;
+  b.v = v;
   uint64_t max_hi = 0;
   for (size_t i = 0; i < b.n; i++) {
     b.v[i].max_hi_before = max_hi;
@@ -411,13 +442,6 @@ static bool index_sequences(struct rc_dwl *m)
   m->nseqs = b.n;
   m->row_at_end = b.row_at_end;
   return true;
-}
-
-static int u64_cmp(const void *a, const void *b, void *arg)
-{
-  (void)arg;
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
 }
 
 /* libdwfl finds the unit of an address from .debug_aranges: the range that
@@ -468,7 +492,11 @@ static bool index_aranges(struct rc_dwl *m)
       }
     }
   }
-  rc_heapsort(lo, n, sizeof *lo, u64_cmp, NULL);
+  uint64_t *sorted = sorted_copy(lo, n, sizeof *lo, u64_at);
+  munmap(lo, cap * sizeof *lo);
+  if (sorted == NULL)
+    return false;
+  lo = sorted;
   m->arange_lo = lo;
   m->naranges = n;
   m->last_end = last_end;
