@@ -170,6 +170,20 @@ static void untracked(void)
   leaked(fd);
 }
 
+/* A raw-syscall descriptor at a chosen number: the number decides how large
+ * the kernel's descriptor table is at exit (64 entries, then powers of two),
+ * and so whether rcleak reads the open set from the table or from /proc. */
+static void untracked_at(int target)
+{
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
+  if (fd != target) {
+    if (syscall(SYS_dup3, fd, target, 0) != target)
+      exit(3);
+    syscall(SYS_close, fd);
+  }
+  leaked(target);
+}
+
 /* errno as the caller sees it must be the real function's. */
 static int check(int cond, const char *what)
 {
@@ -260,6 +274,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "fork_raw_inherited")) fork_raw_inherited();
   else if (!strcmp(c, "threads8")) threads8();
   else if (!strcmp(c, "untracked")) untracked();
+  else if (!strcmp(c, "untracked_at")) untracked_at(atoi(argv[2]));
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
