@@ -9,7 +9,10 @@
 #include "rc.h"
 #include "strbuf.h"
 
-struct rc_options rc_options;
+/* aligned(8), not the 32 GCC gives an object this size: the linker sorts
+ * .bss by alignment (meson.build), which keeps it on the page of the other
+ * small variables every process touches. */
+struct rc_options rc_options __attribute__((aligned(8)));
 
 static const unsigned RC_CLEANUP_DEFAULT =
     (1u << RC_KIND_CHILD) | (1u << RC_KIND_TIMER) | (1u << RC_KIND_ITIMER) |
