@@ -381,6 +381,18 @@ def exec_handover():
 
 
 @case
+def exec_handover_many():
+    # 200 records with their stacks: far more text than one buffer holds
+    res = run([prog("programs"), "exec_handover_many", "200"])
+    fds = leaked_fds(res)
+    check_eq(len(fds), 200, "200 descriptors left open before the exec")
+    check_eq(list(res.reports), [res.pid], "one report: the final image of the pid")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": f, "acquired_by": "open", "across_exec": True,
+                             "target": "/dev/null", "top": "open_before_exec"} for f in fds],
+                "every one reported by the new image, with its original stack")
+
+
+@case
 def exec_then_closed():
     res = run([prog("programs"), "exec_closed_after"])
     check_clean(res, "fd handed across exec and closed by the new image")

@@ -250,6 +250,15 @@ static void exec_handover(const char *self)
   perror("execl");
 }
 
+/* Enough records that the handover text outgrows any small buffer. */
+static void exec_handover_many(const char *self, int n)
+{
+  for (int i = 0; i < n; i++)
+    leaked(open_before_exec());
+  execl(self, self, "nothing", (char *)NULL);
+  perror("execl");
+}
+
 static void exec_closed_after(const char *self)
 {
   /* the new image closes it: no leak anywhere */
@@ -280,6 +289,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
   else if (!strcmp(c, "nothing")) nothing();
   else if (!strcmp(c, "exec_handover")) exec_handover(argv[0]);
+  else if (!strcmp(c, "exec_handover_many")) exec_handover_many(argv[0], atoi(argv[2]));
   else if (!strcmp(c, "exec_closed_after")) exec_closed_after(argv[0]);
   else if (!strcmp(c, "close_arg")) close(atoi(argv[2]));
   else { fprintf(stderr, "unknown case %s\n", c); return 2; }
