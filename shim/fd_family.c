@@ -178,7 +178,9 @@ static bool starts(const char *s, const char *prefix)
   return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int rc_fd_dir = -1; /* /proc/self/fd, open while collecting */
+/* /proc/self/fd, opened by the first leak to describe: a clean exit never
+ * touches /proc (the open set comes from rc_proc_each_fd). */
+static int rc_fd_dir = -1;
 
 static void describe_fd(int fd, struct rc_leak *lk, struct stat *stp)
 {
@@ -188,6 +190,8 @@ static void describe_fd(int fd, struct rc_leak *lk, struct stat *stp)
   rc_sb_putu(&pb, (unsigned)fd);
   rc_sb_cstr(&pb);
   /* relative to an open /proc/self/fd: no path walk per descriptor */
+  if (rc_fd_dir < 0)
+    rc_fd_dir = rc_sys_open("/proc/self/fd", O_PATH | O_DIRECTORY, 0);
   ssize_t n = readlinkat(rc_fd_dir, name, link, sizeof link - 1);
   link[n > 0 ? n : 0] = '\0';
 
@@ -318,7 +322,6 @@ static void collect_one(int fd, void *arg)
 
 static void fd_collect(struct rc_leakset *ls)
 {
-  rc_fd_dir = rc_sys_open("/proc/self/fd", O_PATH | O_DIRECTORY, 0);
   rc_proc_each_fd(collect_one, ls);
   rc_sys_close(rc_fd_dir);
   rc_fd_dir = -1;

@@ -21,6 +21,10 @@
 
 /* ---- writing (old image) ---- */
 
+/* Whether this handover has read /proc/self/maps yet: only a record with a
+ * stack of this image needs symbols, and most execs hand nothing over. */
+static bool rc_sym_ready;
+
 void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flags)
 {
   struct rc_leak lk = {.stack_id = stack_id,
@@ -31,6 +35,10 @@ void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flag
     fr = rc_handover_frames(stack_id, &n);
   } else {
     const struct rc_stack *st = rc_stack_get(stack_id);
+    if (st != NULL && !rc_sym_ready) {
+      rc_sym_begin();
+      rc_sym_ready = true;
+    }
     if (st != NULL) {
       struct rc_frame *f = rc_arena_alloc(st->depth * sizeof *f);
       if (f != NULL) {
@@ -90,7 +98,48 @@ static void put_fd(int fd, void *arg)
  * their family is linked in). */
 extern int rc_handover_write_families(struct rc_strbuf *o) __attribute__((weak));
 
+/* The handover text; returns the number of records. */
+static int write_records(struct rc_strbuf *o)
+{
+  rc_sb_puts(o, "RCLEAK-HANDOVER 1\n");
+  struct fd_walk w = {o, 0};
+  rc_proc_each_fd(put_fd, &w);
+  if (rc_handover_write_families)
+    w.count += rc_handover_write_families(o);
+  return w.count;
+}
+
 static int rc_pending_fd = -1;
+
+/* Into a memfd that the exec keeps open.  The text is first built in a
+ * buffer on the stack, so that the common exec, which hands nothing over,
+ * costs no memfd (and reads no /proc/self/maps); a text larger than the
+ * buffer is built again, straight into the memfd. */
+static int write_memfd(void)
+{
+  char buf[8192];
+  struct rc_strbuf o;
+  rc_sb_init(&o, buf, sizeof buf);
+  rc_sym_ready = false;
+  if (write_records(&o) == 0)
+    return -1;
+  int memfd = (int)syscall(SYS_memfd_create, "rcleak-handover", 0);
+  if (memfd < 0)
+    return -1;
+  bool ok;
+  if (!o.failed) {
+    ok = rc_write_all(memfd, o.buf, o.len);
+  } else {
+    rc_sb_init_fd(&o, buf, sizeof buf, memfd);
+    (void)write_records(&o);
+    ok = rc_sb_flush(&o);
+  }
+  if (!ok || lseek(memfd, 0, SEEK_SET) != 0) {
+    rc_sys_close(memfd);
+    return -1;
+  }
+  return memfd;
+}
 
 char *const *rc_handover_prepare(char *const *envp)
 {
@@ -98,23 +147,8 @@ char *const *rc_handover_prepare(char *const *envp)
   if (mode != RC_MODE_APP)
     return envp;
   rc_enter();
-  int memfd = (int)syscall(SYS_memfd_create, "rcleak-handover", 0);
+  int memfd = write_memfd();
   if (memfd < 0) {
-    rc_leave(mode);
-    return envp;
-  }
-  char buf[8192];
-  struct rc_strbuf o;
-  rc_sb_init_fd(&o, buf, sizeof buf, memfd);
-  rc_sb_puts(&o, "RCLEAK-HANDOVER 1\n");
-  rc_sym_begin();
-  struct fd_walk w = {&o, 0};
-  rc_proc_each_fd(put_fd, &w);
-  if (rc_handover_write_families)
-    w.count += rc_handover_write_families(&o);
-  bool ok = rc_sb_flush(&o);
-  if (w.count == 0 || !ok || lseek(memfd, 0, SEEK_SET) != 0) {
-    rc_sys_close(memfd);
     rc_leave(mode);
     return envp;
   }

@@ -4,6 +4,7 @@
  * resource. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -96,6 +97,12 @@ void rc_init(void)
   rc_pid = getpid(); /* binds the PLT slot after_fork_child uses */
   rc_ppid = (pid_t)syscall(SYS_getppid);
   rc_options_parse(getenv("RCLEAK_OPTIONS"));
+  /* No thread was ever created, so this is the initial thread, whose tid is
+   * the pid: the first acquisition needs no gettid. */
+  if (__libc_single_threaded) {
+    rc_tls_tid = rc_pid;
+    rc_tls_tid_pid = rc_pid;
+  }
   rc_stacks_init();
   rc_handover_import();
   rc_fd_mark_open_as_inherited();

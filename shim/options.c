@@ -9,15 +9,22 @@
 #include "rc.h"
 #include "strbuf.h"
 
-struct rc_options rc_options;
+/* aligned(8), not the 32 GCC gives an object this size: the linker sorts
+ * .bss by alignment (meson.build), which keeps it on the page of the other
+ * small variables every process touches. */
+struct rc_options rc_options __attribute__((aligned(8)));
 
 static const unsigned RC_CLEANUP_DEFAULT =
     (1u << RC_KIND_CHILD) | (1u << RC_KIND_TIMER) | (1u << RC_KIND_ITIMER) |
     (1u << RC_KIND_TMPDIR) | (1u << RC_KIND_TMPFILE);
 
+/* Storage of the path options, in bss: its pages are touched only when a
+ * path is actually given. */
+static char rc_option_paths[3][PATH_MAX];
+
 static void set_defaults(void)
 {
-  memset(&rc_options, 0, sizeof rc_options);
+  rc_options = (struct rc_options){.log_path = "", .json_path = "", .suppressions = ""};
   rc_options.stack_depth = 32;
   rc_options.kill_grace_ms = 500;
   rc_options.cleanup_kinds = RC_CLEANUP_DEFAULT;
@@ -84,12 +91,13 @@ static bool parse_bool(const char *s, size_t n, bool *out)
   return false;
 }
 
-static bool parse_path(const char *s, size_t n, char *out)
+static bool parse_path(const char *s, size_t n, char *store, const char **out)
 {
   if (n >= PATH_MAX)
     return false;
-  memcpy(out, s, n);
-  out[n] = '\0';
+  memcpy(store, s, n);
+  store[n] = '\0';
+  *out = store;
   return true;
 }
 
@@ -172,11 +180,11 @@ static bool apply(const char *k, size_t kl, const char *v, size_t vl)
 {
   struct rc_options *o = &rc_options;
   if (word_eq(k, kl, "log_path"))
-    return parse_path(v, vl, o->log_path);
+    return parse_path(v, vl, rc_option_paths[0], &o->log_path);
   if (word_eq(k, kl, "json_path"))
-    return parse_path(v, vl, o->json_path);
+    return parse_path(v, vl, rc_option_paths[1], &o->json_path);
   if (word_eq(k, kl, "suppressions"))
-    return parse_path(v, vl, o->suppressions);
+    return parse_path(v, vl, rc_option_paths[2], &o->suppressions);
   if (word_eq(k, kl, "stack_depth"))
     return parse_int(v, vl, 0, 256, &o->stack_depth);
   if (word_eq(k, kl, "exitcode"))

@@ -8,16 +8,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Small on purpose: every preloaded process reads it, and the paths, which
+ * are rarely set, live in their own storage (options.c) so that a process
+ * without them never touches those pages.  The path fields are never NULL:
+ * "" when unset. */
 struct rc_options {
-  char log_path[PATH_MAX];     /* text report destination; "" = stderr; %p = pid */
-  char json_path[PATH_MAX];    /* JSON report destination; "" = none; %p = pid */
-  char suppressions[PATH_MAX]; /* suppressions file; "" = none */
+  const char *log_path;        /* text report destination; "" = stderr; %p = pid */
+  const char *json_path;       /* JSON report destination; "" = none; %p = pid */
+  const char *suppressions;    /* suppressions file; "" = none */
+  uint64_t signals;            /* bit per signal number: where the signal hook reports */
   int stack_depth;             /* frames per stack, 0..RC_STACK_MAX_DEPTH; default 32 */
   int exitcode;                /* status replacing 0 when leaks were found; 0 = leave it */
   int verbosity;               /* 0 quiet, 1 notes on stderr, 2 debugging */
   int kill_grace_ms;           /* SIGTERM -> SIGKILL delay for leftover children */
   unsigned cleanup_kinds;      /* bit per enum rc_kind: which survivors to clean */
-  uint64_t signals;            /* bit per signal number: where the signal hook reports */
   bool report_inherited;       /* report descriptors open when rcleak started */
   bool text_report;            /* write the text report at all (rcleak run sets 0) */
   bool report_on__exit;        /* also report from _exit/_Exit */

@@ -10,7 +10,9 @@
 #include <sys/types.h>
 
 /* Call fn(fd, arg) for every descriptor open in this process, excluding the
- * one used for the listing itself.  Returns the count, -1 on error. */
+ * one used for the listing itself: from the descriptor table directly when it
+ * is small (fdprobe.h), else from /proc/self/fd.  Returns the count, -1 on
+ * error. */
 int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg);
 
 /* Call fn(name, d_type, arg) for every entry of the directory `path`

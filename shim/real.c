@@ -7,7 +7,10 @@
 
 #include "rc.h"
 
-void *rc_real_table[RC_FN_COUNT];
+/* aligned(8), not the 32 GCC gives an array this size: the linker sorts
+ * .bss by alignment (meson.build), which keeps the table on the page of the
+ * other small variables every process touches. */
+void *rc_real_table[RC_FN_COUNT] __attribute__((aligned(8)));
 
 static const char *const rc_fn_names[RC_FN_COUNT] = {
   [RC_FN_NONE] = NULL,

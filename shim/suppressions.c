@@ -43,8 +43,11 @@ static const char rc_default_suppressions[] =
     "# pattern matches node::inspector::Agent::Start mangled or not)\n"
     "thread:inspector*Agent*Start\n";
 
-void rc_suppress_load(void)
+static bool rc_supp_loaded;
+
+static void load_rules(void)
 {
+  rc_supp_loaded = true;
   if (!rc_options.suppressions[0] && !rc_options.default_suppressions)
     return;
   /* Text and rules live for the whole process: map them once. */
@@ -78,6 +81,16 @@ void rc_suppress_load(void)
   }
   rc_rules = rules;
   rc_nrules = n;
+}
+
+/* A suppressions file is read at start-up, where its path means what the
+ * user meant (the working directory may change later) and a bad file is
+ * reported at once.  The built-in rules alone wait for the first report that
+ * has leaks to match: most processes never need them. */
+void rc_suppress_load(void)
+{
+  if (rc_options.suppressions[0])
+    load_rules();
 }
 
 #define RC_SUPP_MAX_STRS (4 * 256 + 1)
@@ -129,6 +142,8 @@ static bool suppressed(const struct rc_leak *lk)
 
 void rc_suppress_apply(struct rc_leakset *ls)
 {
+  if (!rc_supp_loaded)
+    load_rules();
   if (rc_nrules == 0)
     return;
   for (uint32_t i = 0; i < ls->n; i++) {

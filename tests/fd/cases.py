@@ -233,6 +233,59 @@ def untracked():
     check_eq(res.report["summary"]["total"], 1, "untracked counts in summary")
 
 
+def small_fd_tables():
+    """Children forked from now on get a descriptor table sized by this
+    process's highest open descriptor: close what the test runner may have
+    left us (a shell job's fd 255...), so that the cases below, not the
+    environment, decide the table sizes they exercise."""
+    os.closerange(3, 65536)
+
+
+@case
+def untracked_any_table():
+    # rcleak asks the descriptor table itself when it has 64 or 128 entries
+    # and reads /proc/self/fd when it is larger: a raw-syscall descriptor is
+    # found either way, at the edges of each table size too.
+    small_fd_tables()
+    for n in (3, 63, 64, 127, 128, 255, 1000):
+        res = run([prog("programs"), "untracked_at", str(n)])
+        check_eq(leaked_fds(res), [n], "fd %d: the program made it" % n)
+        check_leaks(res.leaks, [{"kind": "fd", "fd": n, "untracked": True, "acquired_by": None,
+                                 "type": "chardev", "target": "/dev/null"}],
+                    "fd %d: the raw-syscall descriptor, untracked, and nothing else" % n)
+
+
+@case
+def inherited_any_table():
+    # Descriptors open before the program started are inherited, whichever
+    # way the start-up found them (table sizes 64, 128, 256, 1024).
+    small_fd_tables()
+    import json
+    import tempfile
+    d = tempfile.mkdtemp()
+    for n in (10, 100, 200, 1000):
+        r, w = os.pipe()
+        os.dup2(r, n)
+        try:
+            for report_inherited in (0, 1):
+                path = "%s/%d.%d.json" % (d, n, report_inherited)
+                e = dict(os.environ, LD_PRELOAD=SHIM, RCLEAK_OPTIONS="json_path=%s:report_inherited=%d"
+                         % (path, report_inherited))
+                p = subprocess.run([prog("programs"), "nothing"], env=e, pass_fds=(n,),
+                                   capture_output=True, text=True)
+                check_eq(p.returncode, 0, "fd %d: status unchanged" % n)
+                fds = [lk["fd"] for lk in json.load(open(path))["leaks"]]
+                if report_inherited:
+                    check(n in fds and all(f == n or f <= 2 for f in fds),
+                          "fd %d: report_inherited=1 reports it (and 0-2): %r" % (n, fds))
+                else:
+                    check_eq(fds, [], "fd %d: an inherited descriptor is not a leak" % n)
+        finally:
+            os.close(n)
+            os.close(r)
+            os.close(w)
+
+
 @case
 def errno_preserved():
     res = run([prog("programs"), "errno"])
@@ -325,6 +378,18 @@ def exec_handover():
                 "the non-CLOEXEC fd is reported once, by the new image, with its original stack")
     check_eq(res.stderr.count("ERROR: rcleak"), 1, "one text report")
     check("RCLEAK_HANDOVER" not in open("/proc/self/environ").read(), "handover variable not leaked to us")
+
+
+@case
+def exec_handover_many():
+    # 200 records with their stacks: far more text than one buffer holds
+    res = run([prog("programs"), "exec_handover_many", "200"])
+    fds = leaked_fds(res)
+    check_eq(len(fds), 200, "200 descriptors left open before the exec")
+    check_eq(list(res.reports), [res.pid], "one report: the final image of the pid")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": f, "acquired_by": "open", "across_exec": True,
+                             "target": "/dev/null", "top": "open_before_exec"} for f in fds],
+                "every one reported by the new image, with its original stack")
 
 
 @case

@@ -170,6 +170,20 @@ static void untracked(void)
   leaked(fd);
 }
 
+/* A raw-syscall descriptor at a chosen number: the number decides how large
+ * the kernel's descriptor table is at exit (64 entries, then powers of two),
+ * and so whether rcleak reads the open set from the table or from /proc. */
+static void untracked_at(int target)
+{
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
+  if (fd != target) {
+    if (syscall(SYS_dup3, fd, target, 0) != target)
+      exit(3);
+    syscall(SYS_close, fd);
+  }
+  leaked(target);
+}
+
 /* errno as the caller sees it must be the real function's. */
 static int check(int cond, const char *what)
 {
@@ -236,6 +250,15 @@ static void exec_handover(const char *self)
   perror("execl");
 }
 
+/* Enough records that the handover text outgrows any small buffer. */
+static void exec_handover_many(const char *self, int n)
+{
+  for (int i = 0; i < n; i++)
+    leaked(open_before_exec());
+  execl(self, self, "nothing", (char *)NULL);
+  perror("execl");
+}
+
 static void exec_closed_after(const char *self)
 {
   /* the new image closes it: no leak anywhere */
@@ -260,11 +283,13 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "fork_raw_inherited")) fork_raw_inherited();
   else if (!strcmp(c, "threads8")) threads8();
   else if (!strcmp(c, "untracked")) untracked();
+  else if (!strcmp(c, "untracked_at")) untracked_at(atoi(argv[2]));
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
   else if (!strcmp(c, "nothing")) nothing();
   else if (!strcmp(c, "exec_handover")) exec_handover(argv[0]);
+  else if (!strcmp(c, "exec_handover_many")) exec_handover_many(argv[0], atoi(argv[2]));
   else if (!strcmp(c, "exec_closed_after")) exec_closed_after(argv[0]);
   else if (!strcmp(c, "close_arg")) close(atoi(argv[2]));
   else { fprintf(stderr, "unknown case %s\n", c); return 2; }
