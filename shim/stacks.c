@@ -59,8 +59,11 @@ static bool rc_own_walker; /* stackwalk.c usable here */
 
 void rc_stacks_init(void)
 {
-  dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
+  if (rc_options.stack_depth <= 0)
+    return; /* no capture will ever run */
   rc_own_walker = rc_unwind_init();
+  if (!rc_unwind_object_range((uintptr_t)&rc_stacks_init, &rc_self_lo, &rc_self_hi))
+    dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
 }
 
 static void *reserve(size_t bytes)
@@ -137,7 +140,11 @@ static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
   uint32_t slot = (uint32_t)h & (RC_STACK_SLOTS - 1);
   uint32_t fresh = 0;
   for (uint32_t probes = 0; probes < RC_STACK_SLOTS; probes++) {
-    uint32_t id = __atomic_load_n(&s->slots[slot], __ATOMIC_ACQUIRE);
+    /* The first probe reads with a write (or 0): on a page never touched,
+     * a plain load would fault in the zero page and the store that follows
+     * would fault again to copy it. */
+    uint32_t id = probes == 0 ? __atomic_fetch_or(&s->slots[slot], 0, __ATOMIC_ACQUIRE)
+                              : __atomic_load_n(&s->slots[slot], __ATOMIC_ACQUIRE);
     if (id == 0) {
       if (fresh == 0 && (fresh = publish(s, pcs, n, h)) == 0)
         return 0;
@@ -269,7 +276,7 @@ static int backtrace_any(void **buf, int max)
 /* The last few walks of this thread, to be replayed (stackwalk.h): a program
  * acquiring resources in a loop, or from a few sites, pays a comparison of
  * the stack words its walk read instead of a walk and an interning. */
-#define RC_WALK_CACHE 3
+#define RC_WALK_CACHE 2 /* 2.6 KB of TLS in every thread */
 struct rc_walk_cache {
   struct rc_unwind_log log[RC_WALK_CACHE];
   uint32_t id[RC_WALK_CACHE];

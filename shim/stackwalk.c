@@ -4,8 +4,8 @@
  * how to compute the CFA (the caller's rsp), where the return address is, and
  * where the caller's rbp is (the only callee-saved register a CFA rule on
  * x86_64 is ever based on).  Those are derived once per address by running
- * the FDE's CFA program, packed into 30 bits and kept in a direct-mapped,
- * lock-free cache of 8,192 words: one word per entry, written with a single
+ * the FDE's CFA program, packed into 28 bits and kept in a direct-mapped,
+ * lock-free cache of 2,048 words: one word per entry, written with a single
  * store, so a reader sees either an old complete entry or a new complete one.
  * Anything the packing cannot express is recomputed each time; anything the
  * interpreter does not understand (register rules based on other registers,
@@ -26,7 +26,9 @@
 #include <dlfcn.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "rc.h"
 
@@ -52,13 +54,32 @@ struct rule {
 
 /* ---- the rule cache ---- */
 
-#define CACHE_BITS 13
+#define CACHE_BITS 11
 #define CACHE_SIZE (1u << CACHE_BITS)
-#define RULE_BITS 30
+#define RULE_BITS (64 - (47 - CACHE_BITS)) /* the tag is a 47-bit address >> CACHE_BITS */
 
-/* In .bss: untouched pages cost nothing, and there is nothing to set up on
- * the first walk (a short-lived process walks once or twice). */
-static uint64_t rc_rule_cache[CACHE_SIZE];
+/* In .bss, so a process that never walks pays nothing.  The first walk
+ * makes its four pages writable in one madvise: left to demand paging,
+ * each would fault twice (a read maps the zero page, the first store copies
+ * it), some 16 faults in a short-lived process's only walk. */
+static uint64_t rc_rule_cache[CACHE_SIZE] __attribute__((aligned(4096)));
+static int rc_rule_cache_ready;
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+static void cache_prepare(void)
+{
+  if (RC_LIKELY(__atomic_load_n(&rc_rule_cache_ready, __ATOMIC_RELAXED)) ||
+      __atomic_exchange_n(&rc_rule_cache_ready, 1, __ATOMIC_ACQ_REL))
+    return;
+  int saved = errno;
+  if (syscall(SYS_madvise, rc_rule_cache, sizeof rc_rule_cache, MADV_POPULATE_WRITE) != 0)
+    for (size_t i = 0; i < CACHE_SIZE; i += 4096 / sizeof(uint64_t))
+      __atomic_fetch_or(&rc_rule_cache[i], 0, __ATOMIC_RELAXED); /* a write, keeps any entry */
+  errno = saved;
+}
 
 /* Index mixes high bits into low ones (xor with the tag), and stays
  * reversible, so the tag (address >> CACHE_BITS) identifies the address
@@ -575,6 +596,7 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
 {
   if (rc_find_object == NULL)
     return -1;
+  cache_prepare();
   uintptr_t pc = regs->pc, sp = regs->sp;
   struct bp_track bp = {regs->bp, 0, true, false};
   bool exact = true;
@@ -653,6 +675,16 @@ bool rc_unwind_init(void)
   return rc_find_object != NULL;
 }
 
+bool rc_unwind_object_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+  struct dl_find_object fo;
+  if (rc_find_object == NULL || rc_find_object((void *)addr, &fo) != 0)
+    return false;
+  *lo = (uintptr_t)fo.dlfo_map_start;
+  *hi = (uintptr_t)fo.dlfo_map_end;
+  return true;
+}
+
 #else /* no walker on this platform or libc: stacks.c uses the general unwinders */
 
 int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
@@ -666,5 +698,10 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
 uint32_t rc_unwind_generation(void) { return 0; }
 void rc_unwind_code_unmapped(void) {}
 bool rc_unwind_init(void) { return false; }
+bool rc_unwind_object_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+  (void)addr, (void)lo, (void)hi;
+  return false;
+}
 
 #endif

@@ -38,7 +38,7 @@ struct rc_unwind_regs {
 #define RC_UNWIND_GET_REGS(r) ((r).pc = (r).sp = (r).bp = 0)
 #endif
 
-#define RC_UNWIND_LOG_MAX 96
+#define RC_UNWIND_LOG_MAX 80 /* depth 32 + rcleak frames + the rbp values used */
 
 struct rc_unwind_log {
   uintptr_t pc0, sp0, bp0; /* the starting registers */
@@ -86,5 +86,8 @@ void rc_unwind_code_unmapped(void);
 /* Whether the walker can run in this process (x86_64, _dl_find_object).
  * Called once from rc_stacks_init. */
 bool rc_unwind_init(void);
+
+/* The mapped range of the object containing addr (after rc_unwind_init). */
+bool rc_unwind_object_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 
 #endif
