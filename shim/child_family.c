@@ -433,7 +433,6 @@ static void child_collect(struct rc_leakset *ls)
   rc_child_ls = ls;
   if (c.seen == NULL || c.self_cmdline == NULL)
     return;
-  c.self_len = rc_read_file("/proc/self/cmdline", c.self_cmdline, 4096);
   /* One system call answers the common case, a process with no children at
    * all (ECHILD): then there is nothing to look up in /proc.  WNOWAIT
    * consumes nothing; __WALL counts clone children too. */
@@ -446,6 +445,7 @@ static void child_collect(struct rc_leakset *ls)
   errno = saved;
   if (none)
     return;
+  c.self_len = rc_read_file("/proc/self/cmdline", c.self_cmdline, 4096);
   rc_obj_each(RC_KIND_CHILD, collect_tracked, &c);
   struct task_ctx t = {&c, false};
   each_numeric("/proc/self/task", task_children, &t);
