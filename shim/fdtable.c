@@ -13,8 +13,12 @@
 #include "rc.h"
 #include "stacks.h"
 
-static struct rc_fd_entry *_Atomic rc_fd_chunks[RC_FD_MAX / RC_FD_CHUNK];
-static _Atomic int rc_fd_nchunks; /* one past the highest chunk index mapped */
+/* The first chunk (descriptors 0-1023, all most processes ever use) is in
+ * .bss and in place from the start: no mmap, and no fault on the pointer's
+ * page, in every process. */
+static struct rc_fd_entry rc_fd_chunk0[RC_FD_CHUNK];
+static struct rc_fd_entry *_Atomic rc_fd_chunks[RC_FD_MAX / RC_FD_CHUNK] = {rc_fd_chunk0};
+static _Atomic int rc_fd_nchunks = 1; /* one past the highest chunk index mapped */
 
 static struct rc_fd_entry *chunk_for(int fd, bool create)
 {

@@ -272,22 +272,20 @@ RC_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h)
 void rc_signal_init(void);
 void rc_signal_init(void)
 {
-  struct sigaction cur[64];
+  /* Straight into rc_sigviews: a 10 KB array on the stack would cost this
+   * start-up (every process) three page faults. */
   for (int sig = 1; sig < 64; sig++) {
     if (!(rc_options.signals & (1ull << sig)) || !fatal_by_default(sig))
       continue;
-    if (REAL(sigaction)(sig, NULL, &cur[sig]) == 0)
-      rc_sig_managed |= 1ull << sig;
-  }
-  for (int sig = 1; sig < 64; sig++) {
-    if (!managed(sig))
+    struct rc_sigview *v = &rc_sigviews[sig];
+    if (REAL(sigaction)(sig, NULL, &v->initial) != 0)
       continue;
-    rc_sigviews[sig].initial = cur[sig];
-    if (cur[sig].sa_handler == SIG_DFL) {
+    rc_sig_managed |= 1ull << sig;
+    if (v->initial.sa_handler == SIG_DFL) {
       struct sigaction ours;
-      ours_for(&cur[sig], &ours);
+      ours_for(&v->initial, &ours);
       if (REAL(sigaction)(sig, &ours, NULL) == 0)
-        rc_sigviews[sig].hooked = true;
+        v->hooked = true;
     }
   }
 }
