@@ -189,8 +189,13 @@ static void mark_if_unknown(int fd, void *arg)
 {
   (void)arg;
   struct rc_fd_entry *e = entry_for(fd, true);
-  if (e != NULL && __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == RC_FD_FREE)
-    set_state(e, RC_FD_INHERITED);
+  /* A compare-and-swap, not a load then a store: at start-up the page is
+   * untouched, and a load would fault in the zero page only for the store
+   * to fault again. */
+  uint32_t expected = RC_FD_FREE;
+  if (e != NULL)
+    __atomic_compare_exchange_n(&e->state, &expected, RC_FD_INHERITED, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
 }
 
 void rc_fd_mark_open_as_inherited(void)
