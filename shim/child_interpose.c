@@ -19,6 +19,7 @@
  * reading rc_child_acquired takes just after, the clock brackets the child's
  * birth, which identifies it later (child_identity.c). */
 #include <signal.h>
+#include <string.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -215,9 +216,8 @@ RC_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 RC_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
   siginfo_t own;
+  memset(&own, 0, sizeof own);
   siginfo_t *ip = info ? info : &own;
-  if (info == NULL)
-    own.si_pid = 0;
   int r = REAL(waitid)(idtype, id, ip, options);
   if (r == 0 && !(options & WNOWAIT) && ip->si_pid > 0 &&
       (ip->si_code == CLD_EXITED || ip->si_code == CLD_KILLED || ip->si_code == CLD_DUMPED))

@@ -265,7 +265,7 @@ static int backtrace_any(void **buf, int max)
   }
   if (unw_ready())
     return rc_unw_backtrace(buf, max);
-  if (gcc_ready()) {
+  if (gcc_ready() && rc_gcc_backtrace != NULL) {
     struct rc_gcc_walk w = {buf, 0, max};
     rc_gcc_backtrace(gcc_frame, &w);
     return w.n;

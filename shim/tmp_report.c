@@ -332,8 +332,9 @@ static void unescape(char *s)
 {
   char *w = s;
   for (char *r = s; *r; r++) {
-    if (*r == '%' && hexval(r[1]) >= 0 && hexval(r[2]) >= 0) {
-      *w++ = (char)(hexval(r[1]) << 4 | hexval(r[2]));
+    int hi = *r == '%' ? hexval(r[1]) : -1, lo = hi >= 0 ? hexval(r[2]) : -1;
+    if (hi >= 0 && lo >= 0) {
+      *w++ = (char)(hi << 4 | lo);
       r += 2;
     } else {
       *w++ = *r;
