@@ -97,6 +97,13 @@ static void on_signal(int sig)
   probe();
 }
 
+static void on_signal_alt(int sig)
+{
+  (void)sig;
+  current = "inside a handler on an alternate signal stack";
+  probe();
+}
+
 static void *thread_main(void *arg)
 {
   (void)arg;
@@ -131,6 +138,18 @@ int main(void)
 
   signal(SIGUSR1, on_signal);
   raise(SIGUSR1);
+
+  /* The same from an alternate signal stack: the walk leaves it through
+   * __restore_rt for the interrupted frames on the main stack. */
+  static char altstack[64 * 1024];
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal_alt;
+  sa.sa_flags = SA_ONSTACK;
+  sigaltstack(&ss, NULL);
+  sigaction(SIGUSR2, &sa, NULL);
+  raise(SIGUSR2);
 
   pthread_t t;
   pthread_create(&t, NULL, thread_main, NULL);
