@@ -6,65 +6,12 @@
 #include <sys/mman.h>
 
 #include "arena.h"
+#include "dwarf_read.h"
 #include "elf_sections.h"
 #include "sort.h"
 #include "strbuf.h"
 
-/* ---- bounded reading ---- */
-
-struct cur {
-  const unsigned char *p, *end;
-  bool bad;
-};
-
-static inline uint64_t rd(struct cur *c, unsigned n)
-{
-  if ((size_t)(c->end - c->p) < n) {
-    c->bad = true;
-    c->p = c->end;
-    return 0;
-  }
-  uint64_t v = 0;
-  for (unsigned i = 0; i < n; i++)
-    v |= (uint64_t)c->p[i] << (8 * i);
-  c->p += n;
-  return v;
-}
-
-static inline uint64_t uleb(struct cur *c)
-{
-  if (c->p < c->end && *c->p < 0x80)
-    return *c->p++;
-  uint64_t v = 0;
-  for (unsigned shift = 0; c->p < c->end; shift += 7) {
-    unsigned char b = *c->p++;
-    if (shift < 64)
-      v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80))
-      return v;
-  }
-  c->bad = true;
-  return 0;
-}
-
-static int64_t sleb(struct cur *c)
-{
-  uint64_t v = 0;
-  unsigned shift = 0;
-  while (c->p < c->end) {
-    unsigned char b = *c->p++;
-    if (shift < 64)
-      v |= (uint64_t)(b & 0x7f) << shift;
-    shift += 7;
-    if (!(b & 0x80)) {
-      if (shift < 64 && (b & 0x40))
-        v |= ~0ull << shift;
-      return (int64_t)v;
-    }
-  }
-  c->bad = true;
-  return 0;
-}
+/* ---- bounded reading: dwarf_read.h ---- */
 
 static const char *str_at(const struct rc_section *s, uint64_t off)
 {
@@ -126,7 +73,7 @@ static const struct rc_section *debug_str(const struct rc_dwl *cm)
 }
 
 /* Read one attribute value of `form`: a string (*s) or a number (*v). */
-static void read_form(const struct rc_dwl *m, const struct lhdr *h, struct cur *c, uint64_t form,
+static void read_form(const struct rc_dwl *m, const struct lhdr *h, struct rc_dw_cur *c, uint64_t form,
                       const char **s, uint64_t *v)
 {
   *s = NULL;
@@ -143,21 +90,21 @@ static void read_form(const struct rc_dwl *m, const struct lhdr *h, struct cur *
     return;
   }
   case DW_FORM_line_strp:
-    if ((*s = str_at(&m->line_str, rd(c, h->offset_size))) == NULL)
+    if ((*s = str_at(&m->line_str, rc_dw_fixed(c, h->offset_size))) == NULL)
       c->bad = true;
     return;
   case DW_FORM_strp:
-    if ((*s = str_at(debug_str(m), rd(c, h->offset_size))) == NULL)
+    if ((*s = str_at(debug_str(m), rc_dw_fixed(c, h->offset_size))) == NULL)
       c->bad = true;
     return;
-  case DW_FORM_udata: *v = uleb(c); return;
-  case DW_FORM_data1: *v = rd(c, 1); return;
-  case DW_FORM_data2: *v = rd(c, 2); return;
-  case DW_FORM_data4: *v = rd(c, 4); return;
-  case DW_FORM_data8: *v = rd(c, 8); return;
-  case DW_FORM_data16: rd(c, 8); rd(c, 8); return;
+  case DW_FORM_udata: *v = rc_dw_uleb(c); return;
+  case DW_FORM_data1: *v = rc_dw_fixed(c, 1); return;
+  case DW_FORM_data2: *v = rc_dw_fixed(c, 2); return;
+  case DW_FORM_data4: *v = rc_dw_fixed(c, 4); return;
+  case DW_FORM_data8: *v = rc_dw_fixed(c, 8); return;
+  case DW_FORM_data16: rc_dw_fixed(c, 8); rc_dw_fixed(c, 8); return;
   case DW_FORM_block: {
-    uint64_t n = uleb(c);
+    uint64_t n = rc_dw_uleb(c);
     if (n > (uint64_t)(c->end - c->p))
       c->bad = true;
     else
@@ -165,7 +112,7 @@ static void read_form(const struct rc_dwl *m, const struct lhdr *h, struct cur *
     return;
   }
   case DW_FORM_block1: {
-    uint64_t n = rd(c, 1);
+    uint64_t n = rc_dw_fixed(c, 1);
     if (n > (uint64_t)(c->end - c->p))
       c->bad = true;
     else
@@ -183,11 +130,11 @@ static const unsigned char *table(const struct rc_dwl *m, const struct lhdr *h,
                                   const unsigned char *fmt, uint64_t nfmt, const unsigned char *t,
                                   uint64_t n, int64_t want, const char **path, uint64_t *dir)
 {
-  struct cur c = {t, h->end, false};
+  struct rc_dw_cur c = {t, h->end, false};
   for (uint64_t i = 0; i < n && !c.bad; i++) {
-    struct cur f = {fmt, h->end, false};
+    struct rc_dw_cur f = {fmt, h->end, false};
     for (uint64_t k = 0; k < nfmt && !c.bad && !f.bad; k++) {
-      uint64_t type = uleb(&f), form = uleb(&f);
+      uint64_t type = rc_dw_uleb(&f), form = rc_dw_uleb(&f);
       const char *s;
       uint64_t v;
       read_form(m, h, &c, form, &s, &v);
@@ -204,13 +151,13 @@ static const unsigned char *table(const struct rc_dwl *m, const struct lhdr *h,
   return c.bad ? NULL : c.p;
 }
 
-static const unsigned char *skip_formats(struct cur *c, uint64_t *n)
+static const unsigned char *skip_formats(struct rc_dw_cur *c, uint64_t *n)
 {
   const unsigned char *start;
-  *n = rd(c, 1);
+  *n = rc_dw_fixed(c, 1);
   start = c->p;
   for (uint64_t i = 0; i < *n * 2 && !c->bad; i++)
-    uleb(c);
+    rc_dw_uleb(c);
   return start;
 }
 
@@ -222,11 +169,11 @@ static bool parse_header(const struct rc_dwl *m, uint64_t off, struct lhdr *h, u
 {
   memset(h, 0, sizeof *h);
   h->unit_off = off;
-  struct cur c = {m->line.data + off, m->line.data + m->line.size, false};
-  uint64_t len = rd(&c, 4);
+  struct rc_dw_cur c = {m->line.data + off, m->line.data + m->line.size, false};
+  uint64_t len = rc_dw_fixed(&c, 4);
   h->offset_size = 4;
   if (len == 0xffffffffu) {
-    len = rd(&c, 8);
+    len = rc_dw_fixed(&c, 8);
     h->offset_size = 8;
   }
   if (c.bad || len > (uint64_t)(c.end - c.p))
@@ -234,21 +181,21 @@ static bool parse_header(const struct rc_dwl *m, uint64_t off, struct lhdr *h, u
   h->end = c.p + len;
   c.end = h->end;
   *next = (uint64_t)(h->end - m->line.data);
-  unsigned version = (unsigned)rd(&c, 2);
-  h->addr_size = (unsigned)rd(&c, 1);
-  unsigned seg = (unsigned)rd(&c, 1);
-  uint64_t hlen = rd(&c, h->offset_size);
+  unsigned version = (unsigned)rc_dw_fixed(&c, 2);
+  h->addr_size = (unsigned)rc_dw_fixed(&c, 1);
+  unsigned seg = (unsigned)rc_dw_fixed(&c, 1);
+  uint64_t hlen = rc_dw_fixed(&c, h->offset_size);
   if (c.bad || version != 5 || seg != 0 || (h->addr_size != 4 && h->addr_size != 8) ||
       hlen > (uint64_t)(c.end - c.p))
     return false;
   h->ops = c.p + hlen;
-  h->min_inst = (unsigned)rd(&c, 1);
-  unsigned max_ops = (unsigned)rd(&c, 1);
-  h->default_stmt = rd(&c, 1) != 0;
-  unsigned lb = (unsigned)rd(&c, 1); /* a signed byte */
+  h->min_inst = (unsigned)rc_dw_fixed(&c, 1);
+  unsigned max_ops = (unsigned)rc_dw_fixed(&c, 1);
+  h->default_stmt = rc_dw_fixed(&c, 1) != 0;
+  unsigned lb = (unsigned)rc_dw_fixed(&c, 1); /* a signed byte */
   h->line_base = lb < 128 ? (int)lb : (int)lb - 256;
-  h->line_range = (unsigned)rd(&c, 1);
-  h->opcode_base = (unsigned)rd(&c, 1);
+  h->line_range = (unsigned)rc_dw_fixed(&c, 1);
+  h->opcode_base = (unsigned)rc_dw_fixed(&c, 1);
   if (c.bad || max_ops != 1 || h->line_range == 0 || h->opcode_base == 0 ||
       (size_t)(c.end - c.p) < h->opcode_base - 1)
     return false;
@@ -257,12 +204,12 @@ static bool parse_header(const struct rc_dwl *m, uint64_t off, struct lhdr *h, u
   if (!tables)
     return true;
   h->dir_fmt = skip_formats(&c, &h->ndir_fmt);
-  h->ndirs = uleb(&c);
+  h->ndirs = rc_dw_uleb(&c);
   h->dirs = c.p;
   if (c.bad || (c.p = table(m, h, h->dir_fmt, h->ndir_fmt, h->dirs, h->ndirs, -1, NULL, NULL)) == NULL)
     return false;
   h->file_fmt = skip_formats(&c, &h->nfile_fmt);
-  h->nfiles = uleb(&c);
+  h->nfiles = rc_dw_uleb(&c);
   h->files = c.p;
   return !c.bad && table(m, h, h->file_fmt, h->nfile_fmt, h->files, h->nfiles, -1, NULL, NULL) != NULL;
 }
@@ -285,7 +232,7 @@ static inline __attribute__((always_inline)) bool run(const struct lhdr *h,
                                                       const unsigned char *from, row_fn fn,
                                                       void *ctx)
 {
-  struct cur c = {from, h->end, false};
+  struct rc_dw_cur c = {from, h->end, false};
   struct row r = {0, 1, 1, false};
   while (c.p < c.end && !c.bad) {
     unsigned op = *c.p++;
@@ -299,7 +246,7 @@ static inline __attribute__((always_inline)) bool run(const struct lhdr *h,
     }
     switch (op) {
     case 0: {
-      uint64_t len = uleb(&c);
+      uint64_t len = rc_dw_uleb(&c);
       if (len == 0 || len > (uint64_t)(c.end - c.p))
         return false;
       const unsigned char *after = c.p + len;
@@ -312,7 +259,7 @@ static inline __attribute__((always_inline)) bool run(const struct lhdr *h,
       } else if (sub == 2) { /* DW_LNE_set_address */
         if (len - 1 != h->addr_size)
           return false;
-        r.addr = rd(&c, h->addr_size);
+        r.addr = rc_dw_fixed(&c, h->addr_size);
       }
       c.p = after;
       break;
@@ -321,14 +268,14 @@ static inline __attribute__((always_inline)) bool run(const struct lhdr *h,
       if (!fn(ctx, &r, c.p))
         return true;
       break;
-    case 2: r.addr += (uint64_t)h->min_inst * uleb(&c); break;
-    case 3: r.line += (uint32_t)sleb(&c); break;
-    case 4: r.file = uleb(&c); break;
+    case 2: r.addr += (uint64_t)h->min_inst * rc_dw_uleb(&c); break;
+    case 3: r.line += (uint32_t)rc_dw_sleb(&c); break;
+    case 4: r.file = rc_dw_uleb(&c); break;
     case 8: r.addr += (uint64_t)h->min_inst * ((255 - h->opcode_base) / h->line_range); break;
-    case 9: r.addr += rd(&c, 2); break;
+    case 9: r.addr += rc_dw_fixed(&c, 2); break;
     default: /* column, stmt, basic block, prologue, epilogue, isa, unknown: skip operands */
       for (unsigned k = 0; k < h->std_lens[op - 1] && !c.bad; k++)
-        uleb(&c);
+        rc_dw_uleb(&c);
     }
   }
   return !c.bad;
@@ -460,27 +407,27 @@ static bool index_aranges(struct rc_dwl *m)
   uint64_t last_lo = 0, last_end = 0;
   if (lo == NULL)
     return false;
-  for (struct cur c = {s.data, s.data + s.size, false}; c.p < c.end;) {
+  for (struct rc_dw_cur c = {s.data, s.data + s.size, false}; c.p < c.end;) {
     const unsigned char *set = c.p;
-    uint64_t len = rd(&c, 4);
+    uint64_t len = rc_dw_fixed(&c, 4);
     unsigned osz = 4;
     if (len == 0xffffffffu) {
-      len = rd(&c, 8);
+      len = rc_dw_fixed(&c, 8);
       osz = 8;
     }
     if (c.bad || len > (uint64_t)(c.end - c.p))
       return false;
-    struct cur u = {c.p, c.p + len, false};
+    struct rc_dw_cur u = {c.p, c.p + len, false};
     c.p += len;
-    rd(&u, 2);   /* version */
-    rd(&u, osz); /* the unit in .debug_info */
-    unsigned asz = (unsigned)rd(&u, 1), ssz = (unsigned)rd(&u, 1);
+    rc_dw_fixed(&u, 2);   /* version */
+    rc_dw_fixed(&u, osz); /* the unit in .debug_info */
+    unsigned asz = (unsigned)rc_dw_fixed(&u, 1), ssz = (unsigned)rc_dw_fixed(&u, 1);
     if (u.bad || (asz != 4 && asz != 8) || ssz != 0)
       return false;
     size_t hdr = (size_t)(u.p - set), align = (size_t)2 * asz;
     u.p += (align - hdr % align) % align;
     for (;;) {
-      uint64_t a = rd(&u, asz), l = rd(&u, asz);
+      uint64_t a = rc_dw_fixed(&u, asz), l = rc_dw_fixed(&u, asz);
       if (u.bad || (a == 0 && l == 0))
         break;
       if (n == cap)

@@ -30,6 +30,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "dwarf_read.h"
 #include "rc.h"
 
 #if RC_UNWIND_SUPPORTED && defined(DLFO_STRUCT_HAS_EH_DBASE)
@@ -116,73 +117,23 @@ static void unpack(uint64_t w, struct rule *r)
 #define DW_EH_PE_omit 0xff
 #define DW_EH_PE_indirect 0x80
 
-struct cursor {
-  const uint8_t *p, *end;
-  bool bad;
-};
-
-static uint64_t uleb(struct cursor *c)
-{
-  uint64_t v = 0;
-  for (unsigned shift = 0; c->p < c->end; shift += 7) {
-    uint8_t b = *c->p++;
-    if (shift < 64)
-      v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80))
-      return v;
-  }
-  c->bad = true;
-  return 0;
-}
-
-static int64_t sleb(struct cursor *c)
-{
-  int64_t v = 0;
-  unsigned shift = 0;
-  while (c->p < c->end) {
-    uint8_t b = *c->p++;
-    if (shift < 64)
-      v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
-    shift += 7;
-    if (!(b & 0x80)) {
-      if (shift < 64 && (b & 0x40))
-        v |= -(int64_t)((uint64_t)1 << shift);
-      return v;
-    }
-  }
-  c->bad = true;
-  return 0;
-}
-
-static uint64_t fixed(struct cursor *c, unsigned n)
-{
-  if ((size_t)(c->end - c->p) < n) {
-    c->bad = true;
-    return 0;
-  }
-  uint64_t v = 0;
-  memcpy(&v, c->p, n); /* little-endian */
-  c->p += n;
-  return v;
-}
-
 /* An encoded pointer.  datarel is relative to dbase (the .eh_frame_hdr
  * table's base); textrel/funcrel/aligned never occur in x86_64 .eh_frame. */
-static uintptr_t pointer(struct cursor *c, uint8_t enc, uintptr_t dbase)
+static uintptr_t pointer(struct rc_dw_cur *c, uint8_t enc, uintptr_t dbase)
 {
   if (enc == DW_EH_PE_omit)
     return 0;
   uintptr_t here = (uintptr_t)c->p, v;
   switch (enc & 0x0f) {
-  case 0x00: v = (uintptr_t)fixed(c, 8); break;
-  case 0x01: v = (uintptr_t)uleb(c); break;
-  case 0x02: v = (uintptr_t)fixed(c, 2); break;
-  case 0x03: v = (uintptr_t)fixed(c, 4); break;
-  case 0x04: v = (uintptr_t)fixed(c, 8); break;
-  case 0x09: v = (uintptr_t)sleb(c); break;
-  case 0x0a: v = (uintptr_t)(int64_t)(int16_t)fixed(c, 2); break;
-  case 0x0b: v = (uintptr_t)(int64_t)(int32_t)fixed(c, 4); break;
-  case 0x0c: v = (uintptr_t)fixed(c, 8); break;
+  case 0x00: v = (uintptr_t)rc_dw_fixed(c, 8); break;
+  case 0x01: v = (uintptr_t)rc_dw_uleb(c); break;
+  case 0x02: v = (uintptr_t)rc_dw_fixed(c, 2); break;
+  case 0x03: v = (uintptr_t)rc_dw_fixed(c, 4); break;
+  case 0x04: v = (uintptr_t)rc_dw_fixed(c, 8); break;
+  case 0x09: v = (uintptr_t)rc_dw_sleb(c); break;
+  case 0x0a: v = (uintptr_t)(int64_t)(int16_t)rc_dw_fixed(c, 2); break;
+  case 0x0b: v = (uintptr_t)(int64_t)(int32_t)rc_dw_fixed(c, 4); break;
+  case 0x0c: v = (uintptr_t)rc_dw_fixed(c, 8); break;
   default: c->bad = true; return 0;
   }
   switch (enc & 0x70) {
@@ -238,7 +189,7 @@ static void reg_other_rule(struct cfa_state *s, uint64_t reg, const struct cie *
 
 /* Runs the program until the location passes target.  init is the CIE's
  * state (for DW_CFA_restore), NULL while running the CIE itself. */
-static bool run_cfa(struct cursor *c, uintptr_t loc, uintptr_t target, const struct cie *cie,
+static bool run_cfa(struct rc_dw_cur *c, uintptr_t loc, uintptr_t target, const struct cie *cie,
                     struct cfa_state *s, const struct cfa_state *init)
 {
   struct cfa_state stack[8];
@@ -251,7 +202,7 @@ static bool run_cfa(struct cursor *c, uintptr_t loc, uintptr_t target, const str
       delta = (op & 0x3f) * cie->code_align;
       goto advance;
     case 2:
-      reg_offset(s, op & 0x3f, (long)uleb(c) * cie->data_align, cie);
+      reg_offset(s, op & 0x3f, (long)rc_dw_uleb(c) * cie->data_align, cie);
       continue;
     case 3:
       reg = op & 0x3f;
@@ -270,19 +221,19 @@ static bool run_cfa(struct cursor *c, uintptr_t loc, uintptr_t target, const str
         loc = nl;
       }
       continue;
-    case 0x02: delta = fixed(c, 1) * cie->code_align; goto advance;
-    case 0x03: delta = fixed(c, 2) * cie->code_align; goto advance;
-    case 0x04: delta = fixed(c, 4) * cie->code_align; goto advance;
-    case 0x05: reg = uleb(c); reg_offset(s, reg, (long)uleb(c) * cie->data_align, cie); continue;
-    case 0x06: reg = uleb(c); goto restore;
-    case 0x07: reg_other_rule(s, uleb(c), cie, 1); continue;   /* undefined */
-    case 0x08: reg = uleb(c);                                   /* same_value */
+    case 0x02: delta = rc_dw_fixed(c, 1) * cie->code_align; goto advance;
+    case 0x03: delta = rc_dw_fixed(c, 2) * cie->code_align; goto advance;
+    case 0x04: delta = rc_dw_fixed(c, 4) * cie->code_align; goto advance;
+    case 0x05: reg = rc_dw_uleb(c); reg_offset(s, reg, (long)rc_dw_uleb(c) * cie->data_align, cie); continue;
+    case 0x06: reg = rc_dw_uleb(c); goto restore;
+    case 0x07: reg_other_rule(s, rc_dw_uleb(c), cie, 1); continue;   /* undefined */
+    case 0x08: reg = rc_dw_uleb(c);                                   /* same_value */
       if (reg == DW_RBP)
         s->bp_kind = BP_SAME;
       else if (reg == cie->ra_reg)
         s->ra = -1;
       continue;
-    case 0x09: reg = uleb(c); (void)uleb(c); reg_other_rule(s, reg, cie, -1); continue;
+    case 0x09: reg = rc_dw_uleb(c); (void)rc_dw_uleb(c); reg_other_rule(s, reg, cie, -1); continue;
     case 0x0a:
       if (depth == RC_ARRAY_SIZE(stack))
         return false;
@@ -299,27 +250,27 @@ static bool run_cfa(struct cursor *c, uintptr_t loc, uintptr_t target, const str
       }
       continue;
     case 0x0c: /* def_cfa */
-      reg = uleb(c);
-      s->cfa_off = (long)uleb(c);
+      reg = rc_dw_uleb(c);
+      s->cfa_off = (long)rc_dw_uleb(c);
       s->cfa_kind = reg == DW_RSP ? CFA_RSP : reg == DW_RBP ? CFA_RBP : -1;
       continue;
     case 0x0d: /* def_cfa_register */
-      reg = uleb(c);
+      reg = rc_dw_uleb(c);
       if (s->cfa_kind == CFA_DEREF_RBP)
         s->cfa_off = 0; /* the old offset belonged to the expression */
       s->cfa_kind = reg == DW_RSP ? CFA_RSP : reg == DW_RBP ? CFA_RBP : -1;
       continue;
-    case 0x0e: s->cfa_off = (long)uleb(c); continue;                    /* def_cfa_offset */
+    case 0x0e: s->cfa_off = (long)rc_dw_uleb(c); continue;                    /* def_cfa_offset */
     case 0x0f: /* def_cfa_expression */
       {
-        uint64_t len = uleb(c);
+        uint64_t len = rc_dw_uleb(c);
         if ((uint64_t)(c->end - c->p) < len)
           return false;
         /* GCC's stack realignment (DRAP): DW_OP_breg6 <off>; DW_OP_deref */
-        struct cursor e = {c->p, c->p + len, false};
+        struct rc_dw_cur e = {c->p, c->p + len, false};
         c->p += len;
         if (len >= 3 && *e.p++ == 0x76) {
-          long off = (long)sleb(&e);
+          long off = (long)rc_dw_sleb(&e);
           if (!e.bad && e.p + 1 == e.end && *e.p == 0x06) {
             s->cfa_kind = CFA_DEREF_RBP;
             s->cfa_off = off;
@@ -332,25 +283,25 @@ static bool run_cfa(struct cursor *c, uintptr_t loc, uintptr_t target, const str
     case 0x10: /* expression */
     case 0x16: /* val_expression */
       {
-        reg = uleb(c);
-        uint64_t len = uleb(c);
+        reg = rc_dw_uleb(c);
+        uint64_t len = rc_dw_uleb(c);
         if ((uint64_t)(c->end - c->p) < len)
           return false;
         c->p += len;
         reg_other_rule(s, reg, cie, -1);
       }
       continue;
-    case 0x11: reg = uleb(c); reg_offset(s, reg, (long)sleb(c) * cie->data_align, cie); continue;
+    case 0x11: reg = rc_dw_uleb(c); reg_offset(s, reg, (long)rc_dw_sleb(c) * cie->data_align, cie); continue;
     case 0x12: /* def_cfa_sf */
-      reg = uleb(c);
-      s->cfa_off = (long)sleb(c) * cie->data_align;
+      reg = rc_dw_uleb(c);
+      s->cfa_off = (long)rc_dw_sleb(c) * cie->data_align;
       s->cfa_kind = reg == DW_RSP ? CFA_RSP : reg == DW_RBP ? CFA_RBP : -1;
       continue;
-    case 0x13: s->cfa_off = (long)sleb(c) * cie->data_align; continue;
-    case 0x14: reg = uleb(c); (void)uleb(c); reg_other_rule(s, reg, cie, -1); continue;
-    case 0x15: reg = uleb(c); (void)sleb(c); reg_other_rule(s, reg, cie, -1); continue;
-    case 0x2e: (void)uleb(c); continue;                                  /* GNU_args_size */
-    case 0x2f: reg = uleb(c); reg_offset(s, reg, -(long)uleb(c) * cie->data_align, cie); continue;
+    case 0x13: s->cfa_off = (long)rc_dw_sleb(c) * cie->data_align; continue;
+    case 0x14: reg = rc_dw_uleb(c); (void)rc_dw_uleb(c); reg_other_rule(s, reg, cie, -1); continue;
+    case 0x15: reg = rc_dw_uleb(c); (void)rc_dw_sleb(c); reg_other_rule(s, reg, cie, -1); continue;
+    case 0x2e: (void)rc_dw_uleb(c); continue;                                  /* GNU_args_size */
+    case 0x2f: reg = rc_dw_uleb(c); reg_offset(s, reg, -(long)rc_dw_uleb(c) * cie->data_align, cie); continue;
     default:
       return false;
     }
@@ -378,29 +329,29 @@ static bool parse_cie(const uint8_t *p, struct cie *cie)
   memcpy(&len, p, 4);
   if (len == 0 || len == 0xffffffffu)
     return false;
-  struct cursor c = {p + 4, p + 4 + len, false};
-  if (fixed(&c, 4) != 0)
+  struct rc_dw_cur c = {p + 4, p + 4 + len, false};
+  if (rc_dw_fixed(&c, 4) != 0)
     return false; /* not a CIE */
-  uint8_t version = (uint8_t)fixed(&c, 1);
+  uint8_t version = (uint8_t)rc_dw_fixed(&c, 1);
   const char *aug = (const char *)c.p;
   size_t auglen = strnlen(aug, (size_t)(c.end - c.p));
   c.p += auglen + 1;
-  cie->code_align = uleb(&c);
-  cie->data_align = sleb(&c);
-  cie->ra_reg = version == 1 ? fixed(&c, 1) : uleb(&c);
+  cie->code_align = rc_dw_uleb(&c);
+  cie->data_align = rc_dw_sleb(&c);
+  cie->ra_reg = version == 1 ? rc_dw_fixed(&c, 1) : rc_dw_uleb(&c);
   cie->fde_enc = 0;
   cie->has_aug_data = false;
   cie->signal = false;
   if (aug[0] == 'z') {
-    uint64_t alen = uleb(&c);
+    uint64_t alen = rc_dw_uleb(&c);
     const uint8_t *after = c.p + alen;
     cie->has_aug_data = true;
     for (size_t i = 1; i < auglen && !c.bad; i++) {
       switch (aug[i]) {
-      case 'R': cie->fde_enc = (uint8_t)fixed(&c, 1); break;
-      case 'L': (void)fixed(&c, 1); break;
+      case 'R': cie->fde_enc = (uint8_t)rc_dw_fixed(&c, 1); break;
+      case 'L': (void)rc_dw_fixed(&c, 1); break;
       case 'P': {
-        uint8_t enc = (uint8_t)fixed(&c, 1);
+        uint8_t enc = (uint8_t)rc_dw_fixed(&c, 1);
         (void)pointer(&c, enc & (uint8_t)~DW_EH_PE_indirect, 0);
         break;
       }
@@ -436,7 +387,7 @@ static const uint8_t *find_fde(uintptr_t pc, struct cie *cie, uintptr_t *start)
   const uint8_t *hdr = fo.dlfo_eh_frame;
   if (hdr[0] != 1 || hdr[3] != 0x3b) /* version 1, table datarel|sdata4 */
     return NULL;
-  struct cursor c = {hdr + 4, hdr + 4 + 32, false};
+  struct rc_dw_cur c = {hdr + 4, hdr + 4 + 32, false};
   (void)pointer(&c, hdr[1], (uintptr_t)hdr);
   uint64_t count = pointer(&c, hdr[2], (uintptr_t)hdr);
   if (c.bad || count == 0)
@@ -461,7 +412,7 @@ static const uint8_t *find_fde(uintptr_t pc, struct cie *cie, uintptr_t *start)
     return NULL;
   if (!parse_cie(fde + 4 - cie_off, cie))
     return NULL;
-  struct cursor f = {fde + 8, fde + 4 + len, false};
+  struct rc_dw_cur f = {fde + 8, fde + 4 + len, false};
   uintptr_t begin = pointer(&f, cie->fde_enc, 0);
   uintptr_t range = pointer(&f, cie->fde_enc & 0x0f, 0);
   if (f.bad || pc < begin || pc - begin >= range)
@@ -497,17 +448,17 @@ static void compute_rule(uintptr_t lookup, uintptr_t pc, struct rule *r)
     return;
   }
   struct cfa_state init = {.cfa_off = 8, .bp_off = 0, .cfa_kind = CFA_RSP, .bp_kind = BP_SAME, .ra = -1};
-  struct cursor c = {cie.insns, cie.insns_end, false};
+  struct rc_dw_cur c = {cie.insns, cie.insns_end, false};
   if (!run_cfa(&c, start, UINTPTR_MAX, &cie, &init, NULL))
     return;
   struct cfa_state s = init;
   uint32_t len;
   memcpy(&len, fde, 4);
-  struct cursor f = {fde + 8, fde + 4 + len, false};
+  struct rc_dw_cur f = {fde + 8, fde + 4 + len, false};
   (void)pointer(&f, cie.fde_enc, 0);
   (void)pointer(&f, cie.fde_enc & 0x0f, 0);
   if (cie.has_aug_data) {
-    uint64_t alen = uleb(&f);
+    uint64_t alen = rc_dw_uleb(&f);
     f.p += alen;
   }
   if (f.bad || f.p > f.end || !run_cfa(&f, start, lookup, &cie, &s, &init))
