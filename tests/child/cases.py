@@ -12,16 +12,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import (check, check_clean, check_eq, check_leaks, done, pid_alive, prog, run,
+from rctest import (case, check, check_clean, check_eq, check_leaks, main, pid_alive, prog, run,
                     top_function)
 
-CASES = {}
 SLEEPER = prog("sleeper")
 
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
 
 
 def children_of(res):
@@ -328,8 +323,4 @@ def bash_background():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        sys.exit(0)
-    CASES[sys.argv[1]]()
-    done()
+    main()

@@ -5,19 +5,11 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import check, check_clean, check_eq, check_leaks, done, prog, run, top_function
-
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+from rctest import (case, check, check_clean, check_eq, check_leaks, main, printed, prog, run,
+                    top_function)
 
 
-def printed(res, key):
-    """Values of the program's "key value" lines."""
-    return re.findall(r"^%s (.*)$" % re.escape(key), res.stdout, re.M)
+
 
 
 def fam(name, **kw):
@@ -318,9 +310,4 @@ def across_exec():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        sys.exit(0)
-    for name in sys.argv[1:]:
-        CASES[name]()
-    done()
+    main()

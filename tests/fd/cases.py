@@ -5,15 +5,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import (check, check_clean, check_eq, check_leaks, done, prog, run,
-                    top_function, SHIM)
-
-CASES = {}
+from rctest import (SHIM, case, check, check_clean, check_eq, check_leaks, main, prog, run,
+                    top_function)
 
 
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
 
 
 def leaked_fds(res):
@@ -516,8 +511,4 @@ def node_real_program():
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--list":
-        print("\n".join(CASES))
-        sys.exit(0)
-    CASES[sys.argv[1]]()
-    done()
+    main()

@@ -9,6 +9,7 @@ Every test prints TAP ("ok 1 - ...") and exits 0 on success, 1 on failure.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -195,3 +196,29 @@ def pid_alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+# ---- the case table every suite's cases.py uses ----
+
+CASES = {}
+
+
+def case(fn):
+    """Registers a test case under its function name."""
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def printed(res, key):
+    """Values of the program's "key value" lines."""
+    return re.findall(r"^%s (.*)$" % re.escape(key), res.stdout, re.M)
+
+
+def main():
+    """`cases.py --list` names the cases; `cases.py NAME...` runs them (TAP)."""
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(CASES))
+        sys.exit(0)
+    for name in sys.argv[1:]:
+        CASES[name]()
+    done()

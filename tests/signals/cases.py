@@ -7,16 +7,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import check, check_eq, check_leaks, done, pid_alive, prog, run
+from rctest import case, check, check_eq, check_leaks, main, pid_alive, prog, run
 
-CASES = {}
 # sigprog runs the child suite's sleeper by this very path (its argv[0])
 SLEEPER = os.path.join(os.path.dirname(prog("sigprog")), "..", "child", "sleeper")
 
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
 
 
 class Starter:
@@ -162,8 +157,4 @@ def stress():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        sys.exit(0)
-    CASES[sys.argv[1]]()
-    done()
+    main()

@@ -14,18 +14,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import SHIM, check, check_clean, check_eq, check_leaks, done, prog, run
-
-CASES = {}
+from rctest import SHIM, case, check, check_clean, check_eq, check_leaks, main, printed, prog, run
 
 
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
 
-
-def printed(res, key):
-    return re.findall(r"^%s (.*)$" % re.escape(key), res.stdout, re.M)
 
 
 def tmp(name, **kw):
@@ -170,9 +162,4 @@ def syscalls():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        sys.exit(0)
-    for name in sys.argv[1:]:
-        CASES[name]()
-    done()
+    main()
