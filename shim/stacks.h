@@ -1,5 +1,5 @@
-/* Acquisition stacks: captured with libunwind's unw_backtrace (its per-thread
- * trace cache makes a capture ~10 ns a frame), stored once per distinct stack
+/* Acquisition stacks: walked by rcleak's own unwinder (stackwalk.h; libgcc's
+ * and libunwind's where it is not available), stored once per distinct stack
  * and referred to by a 32-bit id.  Readers (the report, possibly from a
  * signal handler) never take a lock: records are immutable once published. */
 #ifndef RCLEAK_STACKS_H
@@ -35,7 +35,7 @@ uint64_t rc_stack_bytes(void);
  * (open() is async-signal-safe) must not have to dlopen anything. */
 void rc_stacks_prepare(void);
 
-/* Called once from rc_init: our own text range, libunwind's cache policy. */
+/* Called once from rc_init: whether the walker can run, our own mapped range. */
 void rc_stacks_init(void);
 
 #endif
