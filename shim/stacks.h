@@ -30,9 +30,10 @@ uint32_t rc_stack_count(void);
 /* Bytes of memory the store has touched (for verbosity / benchmarks). */
 uint64_t rc_stack_bytes(void);
 
-/* Load both unwinders now, if not yet loaded: called when the program
- * installs a signal handler, because a first capture inside that handler
- * (open() is async-signal-safe) must not have to dlopen anything. */
+/* Where the general unwinders are in use (no stackwalk.c walker), load them
+ * now if not yet loaded: called when the program installs a signal handler,
+ * because a first capture inside that handler (open() is async-signal-safe)
+ * must not have to dlopen anything.  A no-op with the walker. */
 void rc_stacks_prepare(void);
 
 /* Called once from rc_init: whether the walker can run, our own mapped range. */
