@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import (SHIM, case, check, check_clean, check_eq, check_leaks, main, prog, run,
-                    top_function)
+from rctest import (SHIM, case, check, check_clean, check_eq, check_leaks, functions, main, prog,
+                    run, top_function)
 
 
 
@@ -98,6 +98,29 @@ def fortify():
     check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "__open_2", "top": "main"},
                             {"kind": "fd", "fd": fds[1], "acquired_by": "__openat_2", "top": "main"}],
                 "FORTIFY entry points tracked")
+
+
+@case
+def dlclose_then_other_module():
+    """A module leaks, is dlclosed, and a module with the same code layout but
+    another frame size is loaded in its place: its stack (and the program's
+    own after it) must be walked with the new module's rules, not the old."""
+    mods = [os.path.join(os.path.dirname(prog("dlclose_prog")), "libdlmod_%s.so" % m) for m in "ab"]
+    res = run([prog("dlclose_prog")] + mods)
+    out = dict(l.split(" ", 1) for l in res.stdout.splitlines())
+    check("dlclose ok" in res.stdout, "dlclose returned 0 and left errno alone")
+    fa, fb, fm = int(out["fd-a"]), int(out["fd-b"]), int(out["fd-main"])
+    same_place = out["base-a"] == out["base-b"]
+    check_leaks(res.leaks, [
+        {"kind": "fd", "fd": fa, "acquired_by": "open64", "target": "/dev/null"},
+        {"kind": "fd", "fd": fb, "acquired_by": "open64", "target": "/dev/null", "top": "dlmod_b_open"},
+        {"kind": "fd", "fd": fm, "acquired_by": "open", "target": "/dev/null", "top": "after_dlclose"},
+    ], "exactly the three leaks")
+    by_fd = {l["fd"]: l for l in res.leaks}
+    check_eq(functions(by_fd[fb])[:3], ["dlmod_b_open", "load_and_call", "main"],
+             "the replacement module's stack is whole%s" %
+             ("" if same_place else " (it did not land where the first was: weaker check)"))
+    check_eq(functions(by_fd[fm])[:2], ["after_dlclose", "main"], "the program's own stack after it")
 
 
 @case
