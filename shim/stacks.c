@@ -276,7 +276,7 @@ static int backtrace_any(void **buf, int max)
 /* The last few walks of this thread, to be replayed (stackwalk.h): a program
  * acquiring resources in a loop, or from a few sites, pays a comparison of
  * the stack words its walk read instead of a walk and an interning. */
-#define RC_WALK_CACHE 2 /* 2.6 KB of TLS in every thread */
+#define RC_WALK_CACHE 4 /* 5.2 KB of TLS in every thread: a loop over up to four acquisition sites replays */
 struct rc_walk_cache {
   struct rc_unwind_log log[RC_WALK_CACHE];
   uint32_t id[RC_WALK_CACHE];
