@@ -497,18 +497,23 @@ static void rule_for(uintptr_t lookup, uintptr_t pc, struct rule *r)
 
 /* ---- the walk ---- */
 
+static inline void log_read(struct rc_unwind_log *log, uintptr_t addr, uintptr_t v)
+{
+  if (log == NULL)
+    return;
+  if (log->nreads < RC_UNWIND_LOG_MAX) {
+    log->reads[log->nreads].addr = addr;
+    log->reads[log->nreads].val = v;
+    log->nreads++;
+  } else {
+    log->valid = false;
+  }
+}
+
 static inline uintptr_t load(uintptr_t addr, struct rc_unwind_log *log)
 {
   uintptr_t v = *(const uintptr_t *)addr;
-  if (log != NULL) {
-    if (log->nreads < RC_UNWIND_LOG_MAX) {
-      log->reads[log->nreads].addr = addr;
-      log->reads[log->nreads].val = v;
-      log->nreads++;
-    } else {
-      log->valid = false;
-    }
-  }
+  log_read(log, addr, v);
   return v;
 }
 
@@ -523,21 +528,21 @@ struct bp_track {
   bool pending; /* read from slot, not yet logged */
 };
 
+/* The caller's rbp was saved at slot: read it, log it only if used. */
+static void bp_restore(struct bp_track *bp, uintptr_t slot)
+{
+  bp->slot = slot;
+  bp->value = *(const uintptr_t *)slot;
+  bp->initial = false;
+  bp->pending = true;
+}
+
 static uintptr_t bp_use(struct bp_track *bp, struct rc_unwind_log *log)
 {
-  if (log != NULL) {
-    if (bp->initial) {
-      log->uses_bp0 = true;
-    } else if (bp->pending) {
-      if (log->nreads < RC_UNWIND_LOG_MAX) {
-        log->reads[log->nreads].addr = bp->slot;
-        log->reads[log->nreads].val = bp->value;
-        log->nreads++;
-      } else {
-        log->valid = false;
-      }
-    }
-  }
+  if (bp->initial && log != NULL)
+    log->uses_bp0 = true;
+  else if (bp->pending)
+    log_read(log, bp->slot, bp->value);
   bp->pending = false;
   return bp->value;
 }
@@ -572,10 +577,7 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
     if (r.kind == R_SIGNAL) {
       /* sp is the ucontext the kernel pushed (the handler's CFA) */
       uintptr_t uc = sp + offsetof(ucontext_t, uc_mcontext.gregs);
-      bp.slot = uc + REG_RBP * sizeof(greg_t);
-      bp.value = *(const uintptr_t *)bp.slot;
-      bp.initial = false;
-      bp.pending = true;
+      bp_restore(&bp, uc + REG_RBP * sizeof(greg_t));
       cfa = load(uc + REG_RSP * sizeof(greg_t), log);
       ra = load(uc + REG_RIP * sizeof(greg_t), log);
       exact = true; /* the interrupted instruction itself, not a return address */
@@ -591,12 +593,8 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
       if (cfa <= sp || (cfa & 7) != 0)
         break;
       ra = load(cfa - 8, log);
-      if (r.bp_kind == BP_AT_CFA) {
-        bp.slot = cfa + (uintptr_t)r.bp_off;
-        bp.value = *(const uintptr_t *)bp.slot;
-        bp.initial = false;
-        bp.pending = true;
-      }
+      if (r.bp_kind == BP_AT_CFA)
+        bp_restore(&bp, cfa + (uintptr_t)r.bp_off);
       exact = false;
     }
     if (ra == 0)

@@ -62,15 +62,21 @@ RC_MKSTEMP(RC_DEFINE_MKSTEMP)
 
 /* ---- removal and rename ---- */
 
+/* The record is looked up before the call (afterwards the name may already
+ * be someone else's) and released only if the call removed it. */
+static int released_if_done(int r, uint64_t t)
+{
+  if (r == 0)
+    rc_tmp_release(t);
+  return r;
+}
+
 RC_EXPORT int rmdir(const char *path)
 {
   if (!rc_tmp_any())
     return REAL(rmdir)(path);
   uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_DIRS);
-  int r = REAL(rmdir)(path);
-  if (r == 0)
-    rc_tmp_release(t);
-  return r;
+  return released_if_done(REAL(rmdir)(path), t);
 }
 
 RC_EXPORT int unlink(const char *path)
@@ -78,10 +84,7 @@ RC_EXPORT int unlink(const char *path)
   if (!rc_tmp_any())
     return REAL(unlink)(path);
   uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_FILES);
-  int r = REAL(unlink)(path);
-  if (r == 0)
-    rc_tmp_release(t);
-  return r;
+  return released_if_done(REAL(unlink)(path), t);
 }
 
 RC_EXPORT int unlinkat(int dirfd, const char *path, int flags)
@@ -89,10 +92,7 @@ RC_EXPORT int unlinkat(int dirfd, const char *path, int flags)
   if (!rc_tmp_any())
     return REAL(unlinkat)(dirfd, path, flags);
   uint64_t t = rc_tmp_lookup(dirfd, path, (flags & AT_REMOVEDIR) ? RC_TMP_DIRS : RC_TMP_FILES);
-  int r = REAL(unlinkat)(dirfd, path, flags);
-  if (r == 0)
-    rc_tmp_release(t);
-  return r;
+  return released_if_done(REAL(unlinkat)(dirfd, path, flags), t);
 }
 
 RC_EXPORT int remove(const char *path)
@@ -100,10 +100,7 @@ RC_EXPORT int remove(const char *path)
   if (!rc_tmp_any())
     return REAL(remove)(path);
   uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_BOTH);
-  int r = REAL(remove)(path);
-  if (r == 0)
-    rc_tmp_release(t);
-  return r;
+  return released_if_done(REAL(remove)(path), t);
 }
 
 /* A rename releases the record of the source (moved to a name of the
