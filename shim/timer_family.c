@@ -335,14 +335,54 @@ static void query_pending(struct rc_leakset *ls, uint32_t first)
   ls->n = j;
 }
 
+unsigned rc_timer_created;
+bool rc_timer_thread_created;
+
+void rc_timer_after_fork_child(void)
+{
+  /* The child's timers are numbered from 0 again.  Written only when set,
+   * so that most fork children do not copy the page. */
+  if (rc_timer_created)
+    rc_timer_created = 0;
+  if (rc_timer_thread_created)
+    rc_timer_thread_created = false;
+}
+
+/* Whether every POSIX timer this process ever created went through a wrapper
+ * and was recorded, so that /proc/self/timers (whose first open costs a short
+ * process ~25 us, as its first /proc access) has nothing to add.  The kernel
+ * gives a process's timers ids in creation order from 0 (a per-process
+ * counter since Linux 3.10, reset by fork, kept across exec), so the id of a
+ * timer created now is how many were created before it, ours or not.  Our
+ * count is read first: a creation under way in another thread can then only
+ * make the two differ.  Every doubt answers false and /proc decides: the
+ * probe failing (RLIMIT_SIGPENDING), timers from the image before an exec,
+ * CRIU's restore mode (the id asked for, -1, is refused), a kernel that
+ * numbers otherwise. */
+static bool all_timers_tracked(void)
+{
+  if (__atomic_load_n(&rc_timer_thread_created, __ATOMIC_RELAXED))
+    return false; /* its kernel id is found through /proc */
+  unsigned before = __atomic_load_n(&rc_timer_created, __ATOMIC_ACQUIRE);
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_NONE;
+  int id = -1;
+  if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
+    return false;
+  (void)syscall(SYS_timer_delete, id);
+  return id >= 0 && (unsigned)id == before;
+}
+
 static void timer_collect(struct rc_leakset *ls)
 {
   struct collect_ctx c = {.ls = ls};
   /* The kernel serves /proc/self/timers a page per read and walks its list
    * from the start for every page: quadratic.  With many timers, check each
    * tracked one with timer_gettime instead, and give up finding untracked
-   * ones (RC_TIMERS_PROC_MAX is far above what programs normally hold). */
-  bool use_proc = rc_obj_count(RC_KIND_TIMER) <= RC_TIMERS_PROC_MAX;
+   * ones (RC_TIMERS_PROC_MAX is far above what programs normally hold).
+   * Without untracked ones, the same per-timer check is all there is to do. */
+  bool use_proc = rc_obj_count(RC_KIND_TIMER) <= RC_TIMERS_PROC_MAX && !all_timers_tracked();
   size_t buflen = 16u << 20; /* arena: committed only as far as the text goes */
   char *buf = use_proc ? rc_arena_alloc(buflen) : NULL;
   ssize_t got = buf ? read_timers_text(buf, buflen) : -1;

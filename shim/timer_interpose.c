@@ -42,10 +42,13 @@ static void track_timer(clockid_t clock, const struct sigevent *sev, uint64_t ke
   if (o) {
     o->aux = (uint32_t)clock;
     o->data[0] = (uint64_t)kid;
-    if (sev && sev->sigev_notify == SIGEV_THREAD)
+    if (sev && sev->sigev_notify == SIGEV_THREAD) {
       flags |= RC_TIMERF_THREAD;
+      rc_timer_thread_created = true;
+    }
     o->flags |= (uint16_t)flags;
     rc_obj_publish(o);
+    __atomic_add_fetch(&rc_timer_created, 1, __ATOMIC_RELEASE);
   }
   errno = saved;
 }

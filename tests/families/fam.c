@@ -120,6 +120,47 @@ static void timer_thread_leak(void)
   timer_delete(t2);
 }
 
+/* A timer the kernel made for a raw system call, which no wrapper saw. */
+static int raw_timer(clockid_t clock)
+{
+  struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+  int id = -1;
+  if (syscall(SYS_timer_create, clock, &sev, &id) != 0)
+    die("SYS_timer_create");
+  return id;
+}
+
+/* Timers no wrapper saw: one left (an untracked leak), one deleted; a tracked
+ * one left, one deleted, one deleted behind rcleak's back. */
+static void timers_raw(void)
+{
+  timer_t kept = make_timer(CLOCK_MONOTONIC);
+  printf("timer %d\n", (int)(intptr_t)kept);
+  printf("raw %d\n", raw_timer(CLOCK_BOOTTIME));
+  if (syscall(SYS_timer_delete, raw_timer(CLOCK_REALTIME)) != 0)
+    die("SYS_timer_delete");
+  timer_delete(make_timer(CLOCK_MONOTONIC));
+  if (syscall(SYS_timer_delete, (int)(intptr_t)make_timer(CLOCK_MONOTONIC)) != 0)
+    die("SYS_timer_delete");
+}
+
+/* Only tracked timers, some deleted behind rcleak's back: rcleak can tell
+ * that no other timer exists without /proc/self/timers, and must still see
+ * which are gone. */
+static void timers_behind_back(void)
+{
+  for (int i = 0; i < 12; i++) {
+    timer_t t = make_timer(i % 2 ? CLOCK_REALTIME : CLOCK_MONOTONIC);
+    if (i % 3 == 0)
+      timer_delete(t);
+    else if (i % 3 == 1) {
+      if (syscall(SYS_timer_delete, (int)(intptr_t)t) != 0)
+        die("SYS_timer_delete");
+    } else
+      printf("timer %d %d\n", (int)(intptr_t)t, i % 2);
+  }
+}
+
 static void timers_clean(void)
 {
   for (int i = 0; i < 1000; i++) {
@@ -483,6 +524,8 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "timers_many")) timers_many();
   else if (!strcmp(c, "timer_thread")) timer_thread_leak();
   else if (!strcmp(c, "timers_clean")) timers_clean();
+  else if (!strcmp(c, "timers_raw")) timers_raw();
+  else if (!strcmp(c, "timers_behind_back")) timers_behind_back();
   else if (!strcmp(c, "old_timers")) old_timers();
   else if (!strcmp(c, "timer_fork")) timer_fork();
   else if (!strcmp(c, "itimers")) arm_itimers();
