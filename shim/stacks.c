@@ -21,12 +21,15 @@
 #define RC_STACK_SLOTS (1u << 21) /* power of two, load factor <= 0.5 */
 #define RC_STACK_ARENA (256u << 20)
 
+#define RC_STACK_FIRST_IDS 32 /* ids whose record offset is kept in the header */
+
 struct rc_stack_store {
   uint32_t *slots;   /* hash slot -> id (0 = empty) */
-  uint32_t *offsets; /* id -> offset of its record in arena */
-  char *arena;
+  uint32_t *offsets; /* id -> offset of its record in arena (ids from RC_STACK_FIRST_IDS) */
+  char *arena;       /* the reservation itself: the header is its first bytes */
   uint64_t arena_used;
   uint32_t nids;
+  uint32_t first[RC_STACK_FIRST_IDS]; /* id -> offset, the first ids */
 };
 
 static struct rc_stack_store *_Atomic rc_store;
@@ -79,19 +82,23 @@ static struct rc_stack_store *store_get(void)
   if (RC_LIKELY(s != NULL))
     return s;
   /* First capture in the process: one reservation holds the header, the
-   * hash slots, the id index and the arena.  A thread that loses the race
-   * unmaps its copy. */
-  const size_t head = 4096, slots = RC_STACK_SLOTS * sizeof(uint32_t),
-               offsets = RC_STACK_MAX_IDS * sizeof(uint32_t);
-  const size_t total = head + slots + offsets + RC_STACK_ARENA;
+   * arena, the id index and the hash slots; a thread that loses the race
+   * unmaps its copy.  Laid out so that a process's first stacks touch as few
+   * pages and page tables as possible (a first-touched page is a page fault,
+   * ~2 us on a VM, and every page table in use is copied by each fork): the
+   * arena starts right after the header, which keeps the first ids' offsets
+   * itself, so the first stacks cost one page and their hash slots. */
+  const size_t offsets = RC_STACK_MAX_IDS * sizeof(uint32_t),
+               slots = RC_STACK_SLOTS * sizeof(uint32_t);
+  const size_t total = RC_STACK_ARENA + offsets + slots;
   char *m = reserve(total);
   if (m == NULL)
     return NULL;
   struct rc_stack_store *n = (struct rc_stack_store *)m;
-  n->slots = (uint32_t *)(m + head);
-  n->offsets = (uint32_t *)(m + head + slots);
-  n->arena = m + head + slots + offsets;
-  n->arena_used = 64; /* offset 0 means "unpublished" */
+  n->arena = m;
+  n->arena_used = (sizeof *n + 7) & ~(size_t)7; /* so no offset is 0 ("unpublished") */
+  n->offsets = (uint32_t *)(m + RC_STACK_ARENA);
+  n->slots = (uint32_t *)(m + RC_STACK_ARENA + offsets);
   struct rc_stack_store *expected = NULL;
   if (!atomic_compare_exchange_strong(&rc_store, &expected, n)) {
     munmap(m, total);
@@ -111,9 +118,14 @@ static uint64_t hash_pcs(void *const *pcs, int n)
   return h;
 }
 
-static const struct rc_stack *record_at(const struct rc_stack_store *s, uint32_t id)
+static uint32_t *offset_of(struct rc_stack_store *s, uint32_t id)
 {
-  uint32_t off = __atomic_load_n(&s->offsets[id], __ATOMIC_ACQUIRE);
+  return id < RC_STACK_FIRST_IDS ? &s->first[id] : &s->offsets[id];
+}
+
+static const struct rc_stack *record_at(struct rc_stack_store *s, uint32_t id)
+{
+  uint32_t off = __atomic_load_n(offset_of(s, id), __ATOMIC_ACQUIRE);
   return off ? (const struct rc_stack *)(s->arena + off) : NULL;
 }
 
@@ -130,7 +142,7 @@ static uint32_t publish(struct rc_stack_store *s, void *const *pcs, int n, uint6
   rec->hash = h;
   rec->depth = (uint32_t)n;
   memcpy(rec->pc, pcs, (size_t)n * sizeof(uintptr_t));
-  __atomic_store_n(&s->offsets[id], (uint32_t)off, __ATOMIC_RELEASE);
+  __atomic_store_n(offset_of(s, id), (uint32_t)off, __ATOMIC_RELEASE);
   return id;
 }
 
@@ -140,11 +152,17 @@ static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
   uint32_t slot = (uint32_t)h & (RC_STACK_SLOTS - 1);
   uint32_t fresh = 0;
   for (uint32_t probes = 0; probes < RC_STACK_SLOTS; probes++) {
-    /* The first probe reads with a write (or 0): on a page never touched,
-     * a plain load would fault in the zero page and the store that follows
-     * would fault again to copy it. */
-    uint32_t id = probes == 0 ? __atomic_fetch_or(&s->slots[slot], 0, __ATOMIC_ACQUIRE)
-                              : __atomic_load_n(&s->slots[slot], __ATOMIC_ACQUIRE);
+    /* The first probe reads with a write (a compare-and-swap of 0 for 0,
+     * which x86 performs as a write even when it fails): on a page never
+     * touched, a plain load would fault in the zero page and the store that
+     * follows would fault again to copy it.  (A fetch_or of 0 does not do:
+     * compilers turn it into a load and a loop.) */
+    uint32_t id = 0;
+    if (probes == 0)
+      (void)__atomic_compare_exchange_n(&s->slots[slot], &id, 0, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_ACQUIRE);
+    else
+      id = __atomic_load_n(&s->slots[slot], __ATOMIC_ACQUIRE);
     if (id == 0) {
       if (fresh == 0 && (fresh = publish(s, pcs, n, h)) == 0)
         return 0;

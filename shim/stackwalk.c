@@ -77,8 +77,11 @@ static void cache_prepare(void)
     return;
   int saved = errno;
   if (syscall(SYS_madvise, rc_rule_cache, sizeof rc_rule_cache, MADV_POPULATE_WRITE) != 0)
-    for (size_t i = 0; i < CACHE_SIZE; i += 4096 / sizeof(uint64_t))
-      __atomic_fetch_or(&rc_rule_cache[i], 0, __ATOMIC_RELAXED); /* a write, keeps any entry */
+    for (size_t i = 0; i < CACHE_SIZE; i += 4096 / sizeof(uint64_t)) {
+      uint64_t zero = 0; /* a write even when it fails, and keeps any entry */
+      (void)__atomic_compare_exchange_n(&rc_rule_cache[i], &zero, 0, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED);
+    }
   errno = saved;
 }
 
