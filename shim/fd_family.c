@@ -322,7 +322,7 @@ static void collect_one(int fd, void *arg)
 
 static void fd_collect(struct rc_leakset *ls)
 {
-  rc_proc_each_fd(collect_one, ls);
+  rc_proc_each_fd(collect_one, ls, rc_fd_registered);
   rc_sys_close(rc_fd_dir);
   rc_fd_dir = -1;
 }

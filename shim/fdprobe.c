@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -31,7 +32,7 @@ static bool table_ends_by(int n)
   return syscall(SYS_pselect6, n + 1, set, NULL, NULL, &zero, NULL) >= 0;
 }
 
-int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg)
+int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd))
 {
   int saved = errno;
   int size = 0;
@@ -43,9 +44,30 @@ int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg)
     return -1;
   }
   uint64_t open[RC_FD_PROBE_MAX / 64] = {0};
+  /* One ppoll for the whole table (timeout 0: nothing waits, no event is
+   * consumed) instead of a fcntl per number, ~1 us against ~8.  poll cannot
+   * see an O_PATH descriptor (it reports it POLLNVAL, as a closed one), so a
+   * number poll calls closed is asked with fcntl when the caller's registry
+   * holds it open (`registered`): a tracked O_PATH descriptor is still found.
+   * An O_PATH descriptor nobody tracked -- inherited, or made by a raw system
+   * call -- stays invisible to every scan alike, so it is neither marked
+   * inherited at start-up nor reported at exit. */
+  struct pollfd p[RC_FD_PROBE_MAX];
   for (int fd = 0; fd < size; fd++)
-    if (is_open(fd))
+    p[fd] = (struct pollfd){.fd = fd, .events = 0, .revents = 0};
+  struct timespec zero = {0, 0};
+  bool polled = syscall(SYS_ppoll, p, (unsigned long)size, &zero, NULL, 0) >= 0;
+  for (int fd = 0; fd < size; fd++) {
+    bool is;
+    if (polled && !(p[fd].revents & POLLNVAL))
+      is = true;
+    else if (polled)
+      is = registered && registered(fd) && is_open(fd);
+    else
+      is = is_open(fd);
+    if (is)
       open[fd / 64] |= 1ull << (fd % 64);
+  }
   int count = 0;
   for (int fd = 0; fd < size; fd++) {
     if (open[fd / 64] & (1ull << (fd % 64))) {

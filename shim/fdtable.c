@@ -200,5 +200,13 @@ static void mark_if_unknown(int fd, void *arg)
 
 void rc_fd_mark_open_as_inherited(void)
 {
-  rc_proc_each_fd(mark_if_unknown, NULL);
+  /* No `registered`: an entry already held needs no mark, and asking would
+   * read the untouched page mark_if_unknown is about to write (two faults). */
+  rc_proc_each_fd(mark_if_unknown, NULL, NULL);
+}
+
+bool rc_fd_registered(int fd)
+{
+  struct rc_fd_entry *e = entry_for(fd, false);
+  return e != NULL && __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != RC_FD_FREE;
 }

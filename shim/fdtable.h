@@ -57,6 +57,9 @@ void rc_fd_adopt(int fd, unsigned fn, int32_t tid, uint64_t t_ns, uint32_t forei
 /* Snapshot of an entry (consistent: copied while its state was stable); false
  * if the fd has no entry. */
 bool rc_fd_lookup(int fd, struct rc_fd_entry *out);
+
+/* Whether the registry holds fd as open (in any state). */
+bool rc_fd_registered(int fd);
 /* One past the highest fd number that has a chunk. */
 int rc_fd_limit(void);
 

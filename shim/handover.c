@@ -103,7 +103,7 @@ static int write_records(struct rc_strbuf *o)
 {
   rc_sb_puts(o, "RCLEAK-HANDOVER 1\n");
   struct fd_walk w = {o, 0};
-  rc_proc_each_fd(put_fd, &w);
+  rc_proc_each_fd(put_fd, &w, rc_fd_registered);
   if (rc_handover_write_families)
     w.count += rc_handover_write_families(o);
   return w.count;

@@ -90,9 +90,9 @@ static bool fd_entry(const char *name, unsigned char type, void *arg)
   return true;
 }
 
-int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg)
+int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd))
 {
-  int probed = rc_fd_probe_each(fn, arg); /* small tables: no /proc at all */
+  int probed = rc_fd_probe_each(fn, arg, registered); /* small tables: no /proc at all */
   if (probed >= 0)
     return probed;
   int saved = errno;

@@ -11,9 +11,10 @@
 
 /* Call fn(fd, arg) for every descriptor open in this process, excluding the
  * one used for the listing itself: from the descriptor table directly when it
- * is small (fdprobe.h), else from /proc/self/fd.  Returns the count, -1 on
- * error. */
-int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg);
+ * is small (fdprobe.h), else from /proc/self/fd.  `registered` (may be NULL)
+ * says which descriptors the caller tracks as open (fdprobe.h: O_PATH).
+ * Returns the count, -1 on error. */
+int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd));
 
 /* Call fn(name, d_type, arg) for every entry of the directory `path`
  * (relative to dirfd), "." and ".." excluded, with getdents64 on a raw

@@ -274,6 +274,20 @@ def untracked_any_table():
 
 
 @case
+def opath_any_table():
+    # An O_PATH descriptor cannot be polled: a tracked one left open is still
+    # reported, in every table size, and one closed is not.
+    small_fd_tables()
+    for n in (3, 63, 64, 127, 200):
+        res = run([prog("programs"), "opath_at", str(n)])
+        check_eq(leaked_fds(res), [n], "fd %d: the program left it" % n)
+        check_leaks(res.leaks, [{"kind": "fd", "fd": n, "untracked": False,
+                                 "acquired_by": "dup2" if n != 3 else "open",
+                                 "type": "chardev", "target": "/dev/null"}],
+                    "fd %d: the O_PATH descriptor left open, and nothing else" % n)
+
+
+@case
 def inherited_any_table():
     # Descriptors open before the program started are inherited, whichever
     # way the start-up found them (table sizes 64, 128, 256, 1024).

@@ -184,6 +184,24 @@ static void untracked_at(int target)
   leaked(target);
 }
 
+/* O_PATH descriptors (which poll cannot see): one left open, one closed;
+ * the other numbers of the table are tried too, the left one at `at`. */
+static void opath_at(int target)
+{
+  int fd = open("/dev/null", O_PATH);
+  if (fd < 0)
+    exit(3);
+  if (fd != target) {
+    if (dup2(fd, target) != target)
+      exit(3);
+    close(fd);
+  }
+  int gone = open("/tmp", O_PATH | O_DIRECTORY);
+  if (gone < 0 || close(gone) != 0)
+    exit(3);
+  leaked(target);
+}
+
 /* errno as the caller sees it must be the real function's. */
 static int check(int cond, const char *what)
 {
@@ -284,6 +302,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "threads8")) threads8();
   else if (!strcmp(c, "untracked")) untracked();
   else if (!strcmp(c, "untracked_at")) untracked_at(atoi(argv[2]));
+  else if (!strcmp(c, "opath_at")) opath_at(atoi(argv[2]));
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
