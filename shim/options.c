@@ -22,9 +22,17 @@ static const unsigned RC_CLEANUP_DEFAULT =
  * path is actually given. */
 static char rc_option_paths[3][PATH_MAX];
 
+/* The unset paths point here, not at a "" literal: a fork child that only
+ * _exits still asks whether a JSON report is wanted, and a literal sits on a
+ * read-only page of the library that the child has not mapped (one more page
+ * fault in every fork child), where this sits among the small variables the
+ * parent wrote. */
+static char rc_no_path[1];
+
 static void set_defaults(void)
 {
-  rc_options = (struct rc_options){.log_path = "", .json_path = "", .suppressions = ""};
+  rc_options = (struct rc_options){
+    .log_path = rc_no_path, .json_path = rc_no_path, .suppressions = rc_no_path};
   rc_options.stack_depth = 32;
   rc_options.kill_grace_ms = 500;
   rc_options.cleanup_kinds = RC_CLEANUP_DEFAULT;

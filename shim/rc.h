@@ -15,6 +15,10 @@
 #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* Run in every fork child (or every process) but defined among report code:
+ * placed with the hot text at the start of the library (.text.hot), so that
+ * a fork child that only _exits or execs faults in no other text window. */
+#define RC_FORK_HOT __attribute__((hot))
 
 /* Resource kinds (enum rc_kind, rc_kind_name) are shared with the tool. */
 #include "suppress.h"

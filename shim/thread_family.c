@@ -99,7 +99,7 @@ const struct rc_family rc_family_thread = {
   .describe = thread_describe,
 };
 
-void rc_thread_after_fork_child(void)
+RC_FORK_HOT void rc_thread_after_fork_child(void)
 {
   /* The thread that held the pool lock at fork does not exist here. */
   rc_pool_after_fork(&rc_thr_pool);

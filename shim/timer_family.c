@@ -338,7 +338,7 @@ static void query_pending(struct rc_leakset *ls, uint32_t first)
 unsigned rc_timer_created;
 bool rc_timer_thread_created;
 
-void rc_timer_after_fork_child(void)
+RC_FORK_HOT void rc_timer_after_fork_child(void)
 {
   /* The child's timers are numbered from 0 again.  Written only when set,
    * so that most fork children do not copy the page. */
@@ -510,7 +510,7 @@ void rc_itimer_init(void)
   }
 }
 
-void rc_itimer_after_fork_child(void)
+RC_FORK_HOT void rc_itimer_after_fork_child(void)
 {
   /* A fork child starts with no interval timer (the parent's records no
    * longer match: their owner is the parent).  Written only when set, so

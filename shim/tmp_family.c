@@ -165,7 +165,7 @@ void rc_tmp_unlock(void)
   rc_tmp_tls_locked = 0;
 }
 
-void rc_tmp_after_fork_child(void)
+RC_FORK_HOT void rc_tmp_after_fork_child(void)
 {
   rc_pool_after_fork(&rc_tmp_ents);
   rc_pool_after_fork(&rc_tmp_long);
