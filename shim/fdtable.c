@@ -20,14 +20,10 @@ static struct rc_fd_entry rc_fd_chunk0[RC_FD_CHUNK];
 static struct rc_fd_entry *_Atomic rc_fd_chunks[RC_FD_MAX / RC_FD_CHUNK] = {rc_fd_chunk0};
 static _Atomic int rc_fd_nchunks = 1; /* one past the highest chunk index mapped */
 
-static struct rc_fd_entry *chunk_for(int fd, bool create)
+/* The first use of a chunk past the first: map it (out of line, so that the
+ * lookup below stays a few instructions with no registers to save). */
+static __attribute__((noinline)) struct rc_fd_entry *chunk_create(unsigned ci)
 {
-  if (fd < 0 || fd >= RC_FD_MAX)
-    return NULL;
-  unsigned ci = (unsigned)fd / RC_FD_CHUNK;
-  struct rc_fd_entry *c = atomic_load_explicit(&rc_fd_chunks[ci], memory_order_acquire);
-  if (RC_LIKELY(c != NULL) || !create)
-    return c;
   void *m = mmap(NULL, RC_FD_CHUNK * sizeof(struct rc_fd_entry), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED)
@@ -44,7 +40,18 @@ static struct rc_fd_entry *chunk_for(int fd, bool create)
   return m;
 }
 
-static struct rc_fd_entry *entry_for(int fd, bool create)
+static inline struct rc_fd_entry *chunk_for(int fd, bool create)
+{
+  if (fd < 0 || fd >= RC_FD_MAX)
+    return NULL;
+  unsigned ci = (unsigned)fd / RC_FD_CHUNK;
+  struct rc_fd_entry *c = atomic_load_explicit(&rc_fd_chunks[ci], memory_order_acquire);
+  if (RC_LIKELY(c != NULL) || !create)
+    return c;
+  return chunk_create(ci);
+}
+
+static inline struct rc_fd_entry *entry_for(int fd, bool create)
 {
   struct rc_fd_entry *c = chunk_for(fd, create);
   return c ? &c[(unsigned)fd % RC_FD_CHUNK] : NULL;

@@ -18,21 +18,16 @@
 
 __thread int rc_tls_mode __attribute__((tls_model("initial-exec")));
 __thread pid_t rc_tls_tid __attribute__((tls_model("initial-exec")));
-/* The rc_pid under which rc_tls_tid was read: a fork child (new pid, and its
- * one thread a new tid) then rereads it on first use, so that the fork does
- * not have to write thread-local memory in every child. */
-static __thread pid_t rc_tls_tid_pid __attribute__((tls_model("initial-exec")));
+__thread pid_t rc_tls_tid_pid __attribute__((tls_model("initial-exec")));
 pid_t rc_pid;
 pid_t rc_ppid;
 int rc_acquired_here;
 bool rc_fork_child;
 
-pid_t rc_gettid(void)
+pid_t rc_gettid_slow(void)
 {
-  if (RC_UNLIKELY(rc_tls_tid == 0 || rc_tls_tid_pid != rc_pid)) {
-    rc_tls_tid = (pid_t)syscall(SYS_gettid);
-    rc_tls_tid_pid = rc_pid;
-  }
+  rc_tls_tid = (pid_t)syscall(SYS_gettid);
+  rc_tls_tid_pid = rc_pid;
   return rc_tls_tid;
 }
 

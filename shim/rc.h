@@ -63,7 +63,18 @@ static inline void rc_note_acquired(void)
     rc_acquired_here = 1;
   }
 }
-pid_t rc_gettid(void);
+/* This thread's id, cached in TLS.  The cache is valid while rc_tls_tid_pid
+ * is this process's pid: a fork child (new pid, its one thread a new tid)
+ * then rereads it on first use, so that the fork need not write
+ * thread-local memory in every child. */
+extern __thread pid_t rc_tls_tid_pid __attribute__((tls_model("initial-exec")));
+pid_t rc_gettid_slow(void);
+static inline pid_t rc_gettid(void)
+{
+  if (RC_LIKELY(rc_tls_tid != 0 && rc_tls_tid_pid == rc_pid))
+    return rc_tls_tid;
+  return rc_gettid_slow();
+}
 
 static inline uint64_t rc_now_ns(void)
 {
