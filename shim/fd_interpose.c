@@ -37,7 +37,13 @@
   X(epoll_create1, (int flags), (flags))                                         \
   X(inotify_init, (void), ())                                                    \
   X(inotify_init1, (int flags), (flags))                                         \
-  X(memfd_create, (const char *name, unsigned int flags), (name, flags))
+  X(memfd_create, (const char *name, unsigned int flags), (name, flags))         \
+  X(pidfd_open, (pid_t pid, unsigned int flags), (pid, flags))                   \
+  X(pidfd_getfd, (int pidfd, int targetfd, unsigned int flags),                  \
+    (pidfd, targetfd, flags))                                                    \
+  X(posix_openpt, (int flags), (flags))                                          \
+  X(getpt, (void), ())                                                           \
+  X(shm_open, (const char *name, int flags, mode_t mode), (name, flags, mode))
 
 #define RC_DEFINE_SIMPLE(name, params, args)                                    \
   RC_EXPORT int name params                                                      \

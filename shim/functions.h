@@ -50,6 +50,11 @@
   X(int, inotify_init, (void))                                                   \
   X(int, inotify_init1, (int flags))                                             \
   X(int, memfd_create, (const char *name, unsigned int flags))                   \
+  X(int, pidfd_open, (pid_t pid, unsigned int flags))                            \
+  X(int, pidfd_getfd, (int pidfd, int targetfd, unsigned int flags))             \
+  X(int, posix_openpt, (int flags))                                              \
+  X(int, getpt, (void))                                                          \
+  X(int, shm_open, (const char *name, int flags, mode_t mode))                   \
   X(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags))                   \
   X(int, recvmmsg, (int fd, struct mmsghdr *vec, unsigned int n, int flags,      \
                     struct timespec *timeout))                                   \

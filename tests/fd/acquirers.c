@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -152,6 +153,28 @@ static void leak_epoll_create1(void) { leaked(epoll_create1(EPOLL_CLOEXEC)); }
 static void leak_inotify_init(void) { leaked(inotify_init()); }
 static void leak_inotify_init1(void) { leaked(inotify_init1(IN_CLOEXEC)); }
 static void leak_memfd_create(void) { leaked(memfd_create("rctest", 0)); }
+static void leak_pidfd_open(void) { leaked(pidfd_open(getpid(), 0)); }
+
+static void leak_pidfd_getfd(void)
+{
+  int self = pidfd_open(getpid(), 0);
+  int fd = open("/dev/null", O_RDONLY);
+  leaked(pidfd_getfd(self, fd, 0)); /* the copy; the pidfd and the original are closed */
+  close(fd);
+  close(self);
+}
+
+static void leak_posix_openpt(void) { leaked(posix_openpt(O_RDWR | O_NOCTTY)); }
+static void leak_getpt(void) { leaked(getpt()); }
+
+static void leak_shm_open(void)
+{
+  char name[64];
+  snprintf(name, sizeof name, "/rctest-%d", (int)getpid());
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  shm_unlink(name); /* the object goes; the descriptor stays */
+  leaked(fd);
+}
 
 static void leak_fopen(void)
 {
@@ -230,7 +253,8 @@ static void leak_recvmsg(void)
   X(dup2) X(dup3) X(fcntl) X(pipe) X(pipe2) X(socket) X(socketpair) X(accept)    \
   X(accept4) X(eventfd) X(timerfd) X(signalfd) X(epoll_create) X(epoll_create1)  \
   X(inotify_init) X(inotify_init1) X(memfd_create) X(fopen) X(fopen64) X(fdopen) \
-  X(freopen) X(tmpfile) X(opendir) X(fdopendir) X(recvmsg)
+  X(freopen) X(tmpfile) X(opendir) X(fdopendir) X(recvmsg) X(pidfd_open)          \
+  X(pidfd_getfd) X(posix_openpt) X(getpt) X(shm_open)
 
 int main(int argc, char **argv)
 {

@@ -31,6 +31,9 @@ ACQUIRERS = [
     ("fopen64", "fopen64", "file"), ("fdopen", "open", "file"), ("freopen", "freopen", "file"),
     ("tmpfile", "tmpfile", "file"), ("opendir", "opendir", "dir"),
     ("fdopendir", "open", "dir"), ("recvmsg", "recvmsg", "chardev"),
+    ("pidfd_open", "pidfd_open", "pidfd"), ("pidfd_getfd", "pidfd_getfd", "chardev"),
+    ("posix_openpt", "posix_openpt", "chardev"), ("getpt", "getpt", "chardev"),
+    ("shm_open", "shm_open", "file"),
 ]
 
 
