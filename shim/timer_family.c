@@ -364,9 +364,7 @@ static bool all_timers_tracked(void)
   if (__atomic_load_n(&rc_timer_thread_created, __ATOMIC_RELAXED))
     return false; /* its kernel id is found through /proc */
   unsigned before = __atomic_load_n(&rc_timer_created, __ATOMIC_ACQUIRE);
-  struct sigevent sev;
-  memset(&sev, 0, sizeof sev);
-  sev.sigev_notify = SIGEV_NONE;
+  struct sigevent sev = {.sigev_notify = SIGEV_NONE};
   int id = -1;
   if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
     return false;
