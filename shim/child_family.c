@@ -428,14 +428,11 @@ static void any_process(pid_t pid, void *arg)
 
 static void child_collect(struct rc_leakset *ls)
 {
-  struct collect_ctx c = {ls, rc_arena_alloc(RC_CHILD_SEEN_MAX * sizeof(pid_t)), 0,
-                          rc_arena_alloc(4096), 0, 0};
   rc_child_ls = ls;
-  if (c.seen == NULL || c.self_cmdline == NULL)
-    return;
   /* One system call answers the common case, a process with no children at
-   * all (ECHILD): then there is nothing to look up in /proc.  WNOWAIT
-   * consumes nothing; __WALL counts clone children too. */
+   * all (ECHILD): then there is nothing to look up in /proc, and nothing to
+   * allocate (a clean report maps no arena).  WNOWAIT consumes nothing;
+   * __WALL counts clone children too. */
   siginfo_t si;
   memset(&si, 0, sizeof si);
   int saved = errno;
@@ -444,6 +441,10 @@ static void child_collect(struct rc_leakset *ls)
   bool none = any < 0 && errno == ECHILD;
   errno = saved;
   if (none)
+    return;
+  struct collect_ctx c = {ls, rc_arena_alloc(RC_CHILD_SEEN_MAX * sizeof(pid_t)), 0,
+                          rc_arena_alloc(4096), 0, 0};
+  if (c.seen == NULL || c.self_cmdline == NULL)
     return;
   c.self_len = rc_read_file("/proc/self/cmdline", c.self_cmdline, 4096);
   rc_obj_each(RC_KIND_CHILD, collect_tracked, &c);

@@ -43,6 +43,9 @@ struct rc_leak *rc_leak_add(struct rc_leakset *ls, unsigned kind)
 {
   if (ls->n == ls->cap)
     return NULL;
+  /* Reserved at the first leak: a clean process's report maps no arena. */
+  if (ls->v == NULL && (ls->v = rc_arena_alloc(ls->cap * sizeof *ls->v)) == NULL)
+    return NULL;
   struct rc_leak *lk = &ls->v[ls->n++];
   memset(lk, 0, sizeof *lk);
   lk->kind = (uint8_t)kind;
@@ -253,10 +256,7 @@ static int report_once(const struct rc_exit *ex)
   rc_fork_settle();
   struct rc_leakset ls = {0};
   ls.now_ns = rc_now_ns();
-  ls.cap = RC_MAX_LEAKS;
-  ls.v = rc_arena_alloc(RC_MAX_LEAKS * sizeof *ls.v);
-  if (ls.v == NULL)
-    return 0;
+  ls.cap = RC_MAX_LEAKS; /* ls.v: at the first leak (rc_leak_add) */
   for (size_t i = 0; i < RC_ARRAY_SIZE(rc_families); i++)
     if (rc_families[i]->collect)
       rc_families[i]->collect(&ls);
