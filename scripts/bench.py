@@ -194,7 +194,8 @@ def run_once(argv, env_extra, ctx, timeout, cwd=None):
     except (OSError, ValueError) as e:
         raise RunFailure("no measurement from rcbench_run: %s" % e)
     return {"wall_ns": int(meas["wall_ns"]), "reaped_ns": int(meas["reaped_ns"]),
-            "maxrss_kb": int(meas["maxrss_kb"]), "stdout": stdout, "stderr": stderr}
+            "maxrss_kb": int(meas["maxrss_kb"]), "faults": int(meas.get("faults", -1)),
+            "stdout": stdout, "stderr": stderr}
 
 
 def tail(text, lines=12):
@@ -252,6 +253,8 @@ def run_row(row, variant, n, ctx):
         env["RCLEAK_OPTIONS"] += ":verbosity=1:json_path=" + json_path
     r = run_once(wargv, env, ctx, timeout, cwd=cwd)
     m = {"n": n, "wall_ns": r["wall_ns"], "maxrss_kb": r["maxrss_kb"]}
+    if r["faults"] >= 0:
+        m["faults"] = r["faults"]
     if variant.startswith("rcleak"):
         m["rcleak_lines"] = rcleak_lines(r["stderr"])
     if kind in ("loop", "server"):
@@ -445,6 +448,44 @@ def build_tables(rows, results, variants):
             c = "%.0f" % (x / 1e6)
             if v in FAST_VARIANTS and v != "native" and nat:
                 c += " (%s)" % fmt_ratio(x / nat)
+            cells.append(c)
+        out.append("| %s | %s |" % (row["name"], " | ".join(cells)))
+    out += fault_table(rows, results, vs)
+    return out
+
+
+def fault_table(rows, results, vs):
+    """Page faults per iteration (whole process tree, the kernel's count):
+    steady where the times of a shared machine are not, and for the rows that
+    start processes (fork, short, make) what most of rcleak's cost there is
+    made of (a fault is ~2-4 us on a VM)."""
+    fast = [v for v in vs if v in FAST_VARIANTS]
+    if not any(m.get("faults") is not None for row in rows if row["kind"] != "scale"
+               for v in fast for m in results[row["name"]].get(v, [])):
+        return []
+    out = ["", "Page faults per iteration, median (the process and every descendant it waited "
+           "for, start-up included; the kernel's count, not a time):", ""]
+    out.append("| row | " + " | ".join(VARIANT_TITLE[v] for v in fast) + " |")
+    out.append("|---|" + "---|" * len(fast))
+    for row in rows:
+        if row["kind"] == "scale":
+            continue
+        res = results[row["name"]]
+        per = {}
+        for v in fast:
+            ms = [m for m in res.get(v, []) if m.get("faults") is not None]
+            if ms:
+                per[v] = med([{"metric": m["faults"] / (m["n"] + (1 if row["kind"] == "make"
+                                                                   else 0))} for m in ms])
+        cells = []
+        for v in fast:
+            x = per.get(v)
+            if x is None:
+                cells.append("-")
+                continue
+            c = ("%.1f" % x) if x >= 1 else ("%.3f" % x)
+            if v != "native" and per.get("native"):
+                c += " (%+.1f)" % (x - per["native"]) if x >= 1 else " (%+.3f)" % (x - per["native"])
             cells.append(c)
         out.append("| %s | %s |" % (row["name"], " | ".join(cells)))
     return out

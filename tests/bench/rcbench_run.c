@@ -3,7 +3,10 @@
  *   rcbench_run OUTFILE COMMAND [ARG...]
  *
  * Forks, execs COMMAND, waits for it with wait4 and writes to OUTFILE:
- *   wall_ns=W reaped_ns=R maxrss_kb=M status=S
+ *   wall_ns=W reaped_ns=R maxrss_kb=M faults=F status=S
+ * faults counts the page faults (minor and major) of COMMAND and of every
+ * descendant it waited for: a count that, unlike the times, does not move
+ * with the load of a shared machine.
  * reaped_ns is CLOCK_MONOTONIC right after wait4 returned (the runner compares
  * it with the time the program's main returned, to get the exit cost).
  *
@@ -57,8 +60,8 @@ int main(int argc, char **argv)
 			BENCH_DIE("wait4");
 	t1 = bench_now_ns();
 
-	fprintf(out, "wall_ns=%lld reaped_ns=%lld maxrss_kb=%ld status=%d\n", t1 - t0, t1,
-		ru.ru_maxrss, status);
+	fprintf(out, "wall_ns=%lld reaped_ns=%lld maxrss_kb=%ld faults=%ld status=%d\n", t1 - t0,
+		t1, ru.ru_maxrss, ru.ru_minflt + ru.ru_majflt, status);
 	if (fclose(out) != 0)
 		BENCH_DIE("writing %s", argv[1]);
 	if (WIFSIGNALED(status))
