@@ -143,6 +143,12 @@ static int write_memfd(void)
 
 char *const *rc_handover_prepare(char *const *envp)
 {
+  /* A fork child that acquired nothing owns nothing to hand over (every
+   * record it inherited is its parent's): the common fork-then-exec scans
+   * nothing and writes no thread-local or stack page, each of which would be
+   * a copy-on-write fault in the child. */
+  if (rc_fork_child && !rc_acquired_here)
+    return envp;
   int mode = rc_tls_mode;
   if (mode != RC_MODE_APP)
     return envp;

@@ -416,6 +416,26 @@ def exec_handover():
 
 
 @case
+def fork_exec_handover():
+    """A fork child that acquired a descriptor and execs hands it to its new
+    image; one that acquired nothing hands nothing (its parent's descriptors
+    are the parent's), and the parent, which closed its own, is clean."""
+    res = run([prog("programs"), "fork_exec_handover"])
+    m = re.search(r"^busy (\d+) leaked (\d+)$", res.stdout, re.M)
+    busy, fd = int(m.group(1)), int(m.group(2))
+    idle = int(re.search(r"^idle (\d+)$", res.stdout, re.M).group(1))
+    check_eq(res.report["leaks"], [], "the parent: no leak")
+    check(busy in res.reports and idle in res.reports, "both children's new images wrote a report")
+    if busy in res.reports:
+        check_leaks(res.reports[busy]["leaks"],
+                    [{"kind": "fd", "fd": fd, "acquired_by": "open", "across_exec": True,
+                      "target": "/dev/null", "top": "open_before_exec"}],
+                    "the busy child's descriptor, reported by its new image with its stack")
+    if idle in res.reports:
+        check_eq(res.reports[idle]["leaks"], [], "the idle child's new image: nothing")
+
+
+@case
 def exec_handover_many():
     # 200 records with their stacks: far more text than one buffer holds
     res = run([prog("programs"), "exec_handover_many", "200"])

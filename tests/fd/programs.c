@@ -277,6 +277,31 @@ static void exec_handover_many(const char *self, int n)
   perror("execl");
 }
 
+/* Fork children that exec: one acquired a descriptor without CLOEXEC first
+ * (its new image reports it, across exec), one acquired nothing (its new
+ * image reports nothing, not even the parent's descriptor it inherited).
+ * The parent closes its own descriptor and reaps both. */
+static void fork_exec_handover(const char *self)
+{
+  int parents = open("/dev/zero", O_RDONLY);
+  pid_t busy = fork();
+  if (busy == 0) {
+    int fd = open_before_exec();
+    printf("busy %d leaked %d\n", (int)getpid(), fd);
+    execl(self, self, "nothing", (char *)NULL);
+    _exit(127);
+  }
+  pid_t idle = fork();
+  if (idle == 0) {
+    printf("idle %d\n", (int)getpid());
+    execl(self, self, "nothing", (char *)NULL);
+    _exit(127);
+  }
+  waitpid(busy, NULL, 0);
+  waitpid(idle, NULL, 0);
+  close(parents);
+}
+
 static void exec_closed_after(const char *self)
 {
   /* the new image closes it: no leak anywhere */
@@ -308,6 +333,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
   else if (!strcmp(c, "nothing")) nothing();
   else if (!strcmp(c, "exec_handover")) exec_handover(argv[0]);
+  else if (!strcmp(c, "fork_exec_handover")) fork_exec_handover(argv[0]);
   else if (!strcmp(c, "exec_handover_many")) exec_handover_many(argv[0], atoi(argv[2]));
   else if (!strcmp(c, "exec_closed_after")) exec_closed_after(argv[0]);
   else if (!strcmp(c, "close_arg")) close(atoi(argv[2]));
