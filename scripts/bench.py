@@ -253,8 +253,8 @@ def run_row(row, variant, n, ctx):
         env["RCLEAK_OPTIONS"] += ":verbosity=1:json_path=" + json_path
     r = run_once(wargv, env, ctx, timeout, cwd=cwd)
     m = {"n": n, "wall_ns": r["wall_ns"], "maxrss_kb": r["maxrss_kb"]}
-    if r["faults"] >= 0:
-        m["faults"] = r["faults"]
+    if r["faults"] >= 0 and kind != "scale":
+        m["faults"] = r["faults"] / (n + 1 if kind == "make" else n)  # per iteration, as metric
     if variant.startswith("rcleak"):
         m["rcleak_lines"] = rcleak_lines(r["stderr"])
     if kind in ("loop", "server"):
@@ -415,79 +415,56 @@ def build_tables(rows, results, variants):
         out.append("| %s | %s | %s | %s |" % (row["label"], row["unit"], " | ".join(cells),
                                             " | ".join(added)))
     # Sizes actually run (Valgrind and strace runs are scaled down).
-    out.append("")
-    out.append("Iterations per run (the slow tools run fewer; every number above is per iteration):")
-    out.append("")
-    out.append("| row | " + " | ".join(VARIANT_TITLE[v] for v in vs) + " |")
-    out.append("|---|" + "---|" * len(vs))
-    for row in rows:
-        if row["kind"] == "scale":
-            continue
-        res = results[row["name"]]
-        cells = []
-        for v in vs:
-            ms = res.get(v)
-            cells.append(str(ms[0]["n"]) if ms else "-")
-        out.append("| %s | %s |" % (row["name"], " | ".join(cells)))
-    out.append("")
-    out.append("Whole-process wall time, median ms (start-up and exit included):")
-    out.append("")
-    out.append("| row | " + " | ".join(VARIANT_TITLE[v] for v in vs) + " |")
-    out.append("|---|" + "---|" * len(vs))
-    for row in rows:
-        if row["kind"] == "scale":
-            continue
-        res = results[row["name"]]
-        nat = med(res.get("native", []), "wall_ns")
-        cells = []
-        for v in vs:
-            x = med(res.get(v, []), "wall_ns")
-            if x is None:
-                cells.append("-")
-                continue
-            c = "%.0f" % (x / 1e6)
-            if v in FAST_VARIANTS and v != "native" and nat:
-                c += " (%s)" % fmt_ratio(x / nat)
-            cells.append(c)
-        out.append("| %s | %s |" % (row["name"], " | ".join(cells)))
-    out += fault_table(rows, results, vs)
+    def size(row, res, v):
+        ms = res.get(v)
+        return str(ms[0]["n"]) if ms else "-"
+    out += row_table(rows, results, vs, "Iterations per run (the slow tools run fewer; every "
+                     "number above is per iteration):", size)
+
+    def wall(row, res, v):
+        x, nat = med(res.get(v, []), "wall_ns"), med(res.get("native", []), "wall_ns")
+        if x is None:
+            return "-"
+        c = "%.0f" % (x / 1e6)
+        if v in FAST_VARIANTS and v != "native" and nat:
+            c += " (%s)" % fmt_ratio(x / nat)
+        return c
+    out += row_table(rows, results, vs, "Whole-process wall time, median ms (start-up and exit "
+                     "included):", wall)
+
+    # Page faults (whole process tree, the kernel's count): steady where the
+    # times of a shared machine are not, and for the rows that start
+    # processes (fork, short, make) what most of rcleak's cost there is made
+    # of (a fault is ~2-4 us on a VM).  rcleak and native only.
+    def faults(row, res, v):
+        x, nat = med(res.get(v, []), "faults"), med(res.get("native", []), "faults")
+        if x is None:
+            return "-"
+        f = "%.1f" if x >= 1 else "%.3f"
+        c = f % x
+        if v != "native" and nat is not None:
+            c += " (" + (f.replace("%", "%+") % (x - nat)) + ")"
+        return c
+    fast = [v for v in vs if v in FAST_VARIANTS]
+    if any(med(results[r["name"]].get(v, []), "faults") is not None
+           for r in rows if r["kind"] != "scale" for v in fast):
+        out += row_table(rows, results, fast, "Page faults per iteration, median (the process "
+                         "and every descendant it waited for, start-up included; the kernel's "
+                         "count, not a time):", faults)
     return out
 
 
-def fault_table(rows, results, vs):
-    """Page faults per iteration (whole process tree, the kernel's count):
-    steady where the times of a shared machine are not, and for the rows that
-    start processes (fork, short, make) what most of rcleak's cost there is
-    made of (a fault is ~2-4 us on a VM)."""
-    fast = [v for v in vs if v in FAST_VARIANTS]
-    if not any(m.get("faults") is not None for row in rows if row["kind"] != "scale"
-               for v in fast for m in results[row["name"]].get(v, [])):
-        return []
-    out = ["", "Page faults per iteration, median (the process and every descendant it waited "
-           "for, start-up included; the kernel's count, not a time):", ""]
-    out.append("| row | " + " | ".join(VARIANT_TITLE[v] for v in fast) + " |")
-    out.append("|---|" + "---|" * len(fast))
+def row_table(rows, results, vs, title, cell):
+    """A titled table with one line per row (scale rows apart) and one column
+    per variant: cell(row, row's results, variant)."""
+    out = ["", title, ""]
+    out.append("| row | " + " | ".join(VARIANT_TITLE[v] for v in vs) + " |")
+    out.append("|---|" + "---|" * len(vs))
     for row in rows:
         if row["kind"] == "scale":
             continue
         res = results[row["name"]]
-        per = {}
-        for v in fast:
-            ms = [m for m in res.get(v, []) if m.get("faults") is not None]
-            if ms:
-                per[v] = med([{"metric": m["faults"] / (m["n"] + (1 if row["kind"] == "make"
-                                                                   else 0))} for m in ms])
-        cells = []
-        for v in fast:
-            x = per.get(v)
-            if x is None:
-                cells.append("-")
-                continue
-            c = ("%.1f" % x) if x >= 1 else ("%.3f" % x)
-            if v != "native" and per.get("native"):
-                c += " (%+.1f)" % (x - per["native"]) if x >= 1 else " (%+.3f)" % (x - per["native"])
-            cells.append(c)
-        out.append("| %s | %s |" % (row["name"], " | ".join(cells)))
+        out.append("| %s | %s |" % (row["name"], " | ".join(cell(row, res, v) for v in vs)))
     return out
 
 

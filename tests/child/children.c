@@ -245,13 +245,10 @@ static void case_doublefork_leak(void)
   case_doublefork();
 }
 
-/* A child no interposer sees: the raw system call, and execve without libc. */
-static void case_untracked(void)
+/* After a raw clone: the child becomes the sleeper (execve without libc, its
+ * stdout the pipe), the parent waits until it says it is ready. */
+static void raw_sleeper(long pid, int p[2])
 {
-  int p[2];
-  if (pipe(p) != 0)
-    fail("pipe");
-  long pid = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
   if (pid == 0) {
     syscall(SYS_dup2, p[1], 1);
     char *argv[] = {sleeper, "sleep", NULL};
@@ -260,6 +257,16 @@ static void case_untracked(void)
   }
   close(p[1]);
   await_ready(p[0]);
+}
+
+/* A child no interposer sees: the raw system call, and execve without libc. */
+static void case_untracked(void)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  long pid = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+  raw_sleeper(pid, p);
   announce((pid_t)pid);
 }
 
@@ -295,14 +302,7 @@ static void case_pid_reuse(void)
     printf("SKIP clone3 with set_tid: %s\n", strerror(errno));
     return;
   }
-  if (pid == 0) {
-    syscall(SYS_dup2, p[1], 1);
-    char *argv[] = {sleeper, "sleep", NULL};
-    syscall(SYS_execve, sleeper, argv, environ);
-    syscall(SYS_exit_group, 127);
-  }
-  close(p[1]);
-  await_ready(p[0]);
+  raw_sleeper(pid, p);
   printf("reused %d of %d\n", (int)pid, (int)old);
   fflush(stdout);
   leak_fork("sleep");

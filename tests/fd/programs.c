@@ -130,15 +130,7 @@ static void fork_raw_inherited(void)
   int raw = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
   printf("raw %d\n", raw);
   fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open("/dev/zero", O_RDONLY);
-    printf("child %d leaked %d\n", getpid(), fd);
-    fflush(stdout);
-    exit(0);
-  }
-  int st;
-  waitpid(pid, &st, 0);
+  child_own_leak();
 }
 
 static void *worker(void *arg)
