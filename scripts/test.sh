@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build and run the whole test suite (unit, shim families, CLI); the last line
-# is "N passed, N failed".  Benchmarks are not run here (scripts/bench.sh).
+# is "N passed, N failed".  Benchmarks are not run here (scripts/bench.py).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }

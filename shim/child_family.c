@@ -23,6 +23,7 @@
 
 #include "arena.h"
 #include "child.h"
+#include "fam_util.h"
 #include "fdtable.h"
 #include "handover.h"
 #include "leaks.h"
@@ -317,14 +318,7 @@ static bool collect_tracked(struct rc_obj *o, void *arg)
   struct rc_leak *lk = add_child(c, pid, &st);
   if (lk == NULL)
     return c->ls->n < c->ls->cap; /* stop only when the set is full */
-  lk->fn = o->fn;
-  lk->tid = o->tid;
-  lk->stack_id = o->stack_id;
-  lk->t_ns = o->t_ns;
-  if (o->flags & RC_OBJF_ACROSS_EXEC)
-    lk->flags |= RC_LEAK_ACROSS_EXEC;
-  if (o->flags & RC_OBJF_FOREIGN_STACK)
-    lk->flags |= RC_LEAK_FOREIGN_STACK;
+  rc_fam_fill(lk, o);
   if (c->nseen < RC_CHILD_SEEN_MAX)
     c->seen[c->nseen++] = pid;
   return true;

@@ -18,11 +18,11 @@ static inline void rc_fam_fill(struct rc_leak *lk, const struct rc_obj *o)
   lk->fn = o->fn;
   lk->tid = o->tid;
   lk->t_ns = o->t_ns;
-  lk->stack_id = o->stack_id;
   if (o->flags & RC_OBJF_ACROSS_EXEC)
     lk->flags |= RC_LEAK_ACROSS_EXEC;
   if (o->flags & RC_OBJF_FOREIGN_STACK)
     lk->flags |= RC_LEAK_FOREIGN_STACK;
+  lk->stack_id = rc_leak_stack_id(o->stack_id, lk->flags);
 }
 
 /* Handover: " <fn> <tid> <t_ns> " then the stack, after the family's own fields. */

@@ -305,12 +305,12 @@ static void collect_one(int fd, void *arg)
   if (known && e.state == RC_FD_LIVE) {
     lk->fn = e.fn;
     lk->tid = e.tid;
-    lk->stack_id = e.stack_id;
     lk->t_ns = e.t_ns;
     if (e.flags & RC_FDF_ACROSS_EXEC)
       lk->flags |= RC_LEAK_ACROSS_EXEC;
     if (e.flags & RC_FDF_FOREIGN_STACK)
       lk->flags |= RC_LEAK_FOREIGN_STACK;
+    lk->stack_id = rc_leak_stack_id(e.stack_id, lk->flags);
   } else if (!known) {
     lk->flags |= RC_LEAK_UNTRACKED;
   }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stacks.h"
 #include "strbuf.h"
 #include "symbolize.h"
 
@@ -50,6 +51,14 @@ struct rc_leak {
     uint64_t raw[3];
   } u;
 };
+
+/* The stack id a leak record carries: a deferred capture's walked and
+ * interned now, so that the report compares and indexes interned ids only
+ * (a handed-over stack's index is left as it is). */
+static inline uint32_t rc_leak_stack_id(uint32_t stack_id, uint8_t flags)
+{
+  return flags & RC_LEAK_FOREIGN_STACK ? stack_id : rc_stack_resolve(stack_id);
+}
 
 /* One cache line: the report walks 100k of them several times, and they are
  * most of its peak memory. */

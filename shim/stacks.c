@@ -59,12 +59,15 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 }
 
 static bool rc_own_walker; /* stackwalk.c usable here */
+static void defer_init(void);
 
 void rc_stacks_init(void)
 {
   if (rc_options.stack_depth <= 0)
     return; /* no capture will ever run */
   rc_own_walker = rc_unwind_init();
+  if (rc_own_walker)
+    defer_init();
   if (!rc_unwind_object_range((uintptr_t)&rc_stacks_init, &rc_self_lo, &rc_self_hi))
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
 }
@@ -187,7 +190,7 @@ static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
  * per new frame), while libgcc's starts for next to nothing at ~0.2 us a
  * frame.  All return the same addresses, so stacks dedupe across them. */
 #define RC_LIGHT_CAPTURES 16
-#define RC_OWN_FRAMES 5
+#define RC_OWN_FRAMES 6
 
 static __thread unsigned rc_tls_captures __attribute__((tls_model("initial-exec")));
 
@@ -313,13 +316,131 @@ static uint32_t keep_and_intern(struct rc_stack_store *s, void **buf, int n, int
   return kept ? intern(s, buf, kept) : 0;
 }
 
-__attribute__((noinline)) uint32_t rc_stack_capture(void)
+/* ---- deferred first captures ----
+ *
+ * A short-lived process's first walk is most of what its stacks cost: ~60 us
+ * here, nearly all page faults (the .eh_frame pages of the program, libc and
+ * librcleak, the rule cache, the stack store), for a stack that is usually
+ * thrown away a moment later when the descriptor is closed.  So the first
+ * few captures on the main thread's stack copy the words from the capturing
+ * frame up to the top of the stack (__libc_stack_end, where _start's frame
+ * ends: under 1 KiB for a small C program, 4.5 KiB from a signal handler
+ * with AVX-512 state) and return a pending id.  The walk runs over the copy
+ * only if the record is still alive when its stack is asked for (the
+ * report, an exec handover) or before code is unmapped (dlclose).  A
+ * walk over the copy reads the same words a walk at capture time would have
+ * read, so it yields the same frames, and interning dedupes them with later
+ * captures of the same site.  Captures deeper than RC_DEFER_MAX_COPY, on
+ * other threads' stacks or on an alternate stack walk at once. */
+#define RC_DEFER_SLOTS RC_STACK_PENDING_MAX
+#define RC_DEFER_BYTES 32768
+#define RC_DEFER_MAX_COPY 8192
+#define RC_DEFER_ABOVE_END 256 /* _start's frame ends a little above __libc_stack_end
+                                  when ld.so was run as a command; argv and auxv
+                                  keep this much above it mapped */
+
+extern void *__libc_stack_end; /* ld.so: the initial stack pointer */
+
+struct rc_deferred {
+  struct rc_unwind_regs regs;
+  uintptr_t lo, hi;  /* the copied words */
+  uint32_t off;      /* their place in rc_defer_bytes */
+  uint32_t ready;    /* the copy is complete (release) */
+  uint32_t resolved; /* 1 + the interned id, once walked */
+};
+
+static struct rc_deferred rc_deferred[RC_DEFER_SLOTS];
+static unsigned char rc_defer_bytes[RC_DEFER_BYTES] __attribute__((aligned(64)));
+static uint32_t rc_defer_next, rc_defer_used;
+static uintptr_t rc_defer_stack_top; /* 0: no deferral in this process */
+
+static void defer_init(void)
+{
+  uintptr_t end = (uintptr_t)__libc_stack_end;
+  if (end != 0 && end < UINTPTR_MAX - RC_DEFER_ABOVE_END)
+    rc_defer_stack_top = (end + RC_DEFER_ABOVE_END) & ~(uintptr_t)7;
+}
+
+__attribute__((noinline)) static uint32_t capture_deferred(void)
 {
   struct rc_unwind_regs regs;
   RC_UNWIND_GET_REGS(regs);
+  uintptr_t top = rc_defer_stack_top;
+  if (regs.sp >= top || top - regs.sp > RC_DEFER_MAX_COPY)
+    return 0;
+  uint32_t k = __atomic_fetch_add(&rc_defer_next, 1, __ATOMIC_RELAXED);
+  if (k >= RC_DEFER_SLOTS)
+    return 0;
+  uint32_t len = (uint32_t)(top - regs.sp);
+  uint32_t off = __atomic_fetch_add(&rc_defer_used, len, __ATOMIC_RELAXED);
+  if (off + len > RC_DEFER_BYTES)
+    return 0;
+  memcpy(rc_defer_bytes + off, (const void *)regs.sp, len);
+  struct rc_deferred *d = &rc_deferred[k];
+  d->regs = regs;
+  d->lo = regs.sp;
+  d->hi = top;
+  d->off = off;
+  __atomic_store_n(&d->ready, 1, __ATOMIC_RELEASE);
+  return RC_STACK_PENDING_BASE + k;
+}
+
+static uint32_t keep_and_intern(struct rc_stack_store *s, void **buf, int n, int depth);
+
+/* The walk over a deferred copy; idempotent (the copy never changes), so
+ * threads or a signal handler resolving the same id at once agree. */
+static uint32_t resolve_deferred(struct rc_deferred *d)
+{
+  uint32_t r = __atomic_load_n(&d->resolved, __ATOMIC_ACQUIRE);
+  if (r != 0)
+    return r - 1;
+  if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE))
+    return 0;
+  int depth = rc_options.stack_depth;
+  struct rc_stack_store *s = store_get();
+  if (s == NULL || depth <= 0)
+    return 0;
+  void *buf[RC_STACK_MAX_DEPTH + 16];
+  if (depth > RC_STACK_MAX_DEPTH)
+    depth = RC_STACK_MAX_DEPTH;
+  struct rc_unwind_copy c = {d->lo, d->hi, rc_defer_bytes + d->off};
+  int n = rc_unwind_walk_copy(&d->regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, &c);
+  uint32_t id = n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
+  __atomic_store_n(&d->resolved, id + 1, __ATOMIC_RELEASE);
+  return id;
+}
+
+uint32_t rc_stack_resolve_slow(uint32_t id)
+{
+  return resolve_deferred(&rc_deferred[id - RC_STACK_PENDING_BASE]);
+}
+
+void rc_stacks_settle(void)
+{
+  uint32_t n = __atomic_load_n(&rc_defer_next, __ATOMIC_ACQUIRE);
+  for (uint32_t k = 0; k < n && k < RC_DEFER_SLOTS; k++)
+    (void)resolve_deferred(&rc_deferred[k]);
+}
+
+__attribute__((noinline)) static uint32_t capture_now(int depth);
+
+__attribute__((noinline)) uint32_t rc_stack_capture(void)
+{
   int depth = rc_options.stack_depth;
   if (depth <= 0)
     return 0;
+  if (__atomic_load_n(&rc_defer_next, __ATOMIC_RELAXED) < RC_DEFER_SLOTS && rc_defer_stack_top) {
+    uint32_t id = capture_deferred();
+    if (id != 0)
+      return id;
+  }
+  return capture_now(depth);
+}
+
+__attribute__((noinline)) static uint32_t capture_now(int depth)
+{
+  struct rc_unwind_regs regs;
+  RC_UNWIND_GET_REGS(regs);
   struct rc_stack_store *s = store_get();
   if (s == NULL)
     return 0;
@@ -356,6 +477,7 @@ __attribute__((noinline)) uint32_t rc_stack_capture(void)
 
 const struct rc_stack *rc_stack_get(uint32_t id)
 {
+  id = rc_stack_resolve(id);
   struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
   if (s == NULL || id == 0 || id > __atomic_load_n(&s->nids, __ATOMIC_ACQUIRE) ||
       id >= RC_STACK_MAX_IDS)

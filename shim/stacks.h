@@ -21,6 +21,24 @@ struct rc_stack {
  * Must be called in RC_MODE_SHIM. */
 uint32_t rc_stack_capture(void);
 
+/* Ids from RC_STACK_PENDING_BASE name a capture whose walk was deferred
+ * (stacks.c): rc_stack_resolve turns one into the interned id, walking then
+ * if no one has yet.  Records keep what rc_stack_capture returned; whatever
+ * compares or indexes ids (the report's leak records) resolves them first. */
+#define RC_STACK_PENDING_BASE 0xfff00000u
+#define RC_STACK_PENDING_MAX 16u
+
+uint32_t rc_stack_resolve_slow(uint32_t id);
+
+static inline uint32_t rc_stack_resolve(uint32_t id)
+{
+  return id - RC_STACK_PENDING_BASE < RC_STACK_PENDING_MAX ? rc_stack_resolve_slow(id) : id;
+}
+
+/* Walk every deferred capture now: called before code is unmapped, which
+ * would leave a later walk without the unwind tables it needs. */
+void rc_stacks_settle(void);
+
 /* The stack with this id, or NULL for 0 or an id not (yet) published. */
 const struct rc_stack *rc_stack_get(uint32_t id);
 

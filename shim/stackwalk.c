@@ -513,11 +513,27 @@ static inline void log_read(struct rc_unwind_log *log, uintptr_t addr, uintptr_t
   }
 }
 
-static inline uintptr_t load(uintptr_t addr, struct rc_unwind_log *log)
+/* A stack word: from the live stack, or from a copy of it (copy != NULL),
+ * where a word outside the copy ends the walk like a corrupt frame would. */
+static inline bool read_word(uintptr_t addr, const struct rc_unwind_copy *copy, uintptr_t *v)
 {
-  uintptr_t v = *(const uintptr_t *)addr;
-  log_read(log, addr, v);
-  return v;
+  if (copy == NULL) {
+    *v = *(const uintptr_t *)addr;
+    return true;
+  }
+  if (addr < copy->lo || addr > copy->hi - sizeof(uintptr_t))
+    return false;
+  memcpy(v, copy->bytes + (addr - copy->lo), sizeof *v);
+  return true;
+}
+
+static inline bool load(uintptr_t addr, struct rc_unwind_log *log,
+                        const struct rc_unwind_copy *copy, uintptr_t *v)
+{
+  if (!read_word(addr, copy, v))
+    return false;
+  log_read(log, addr, *v);
+  return true;
 }
 
 /* The caller's rbp, restored from a frame's save slot, is logged only when a
@@ -532,12 +548,12 @@ struct bp_track {
 };
 
 /* The caller's rbp was saved at slot: read it, log it only if used. */
-static void bp_restore(struct bp_track *bp, uintptr_t slot)
+static inline bool bp_restore(struct bp_track *bp, uintptr_t slot, const struct rc_unwind_copy *copy)
 {
   bp->slot = slot;
-  bp->value = *(const uintptr_t *)slot;
   bp->initial = false;
   bp->pending = true;
+  return read_word(slot, copy, &bp->value);
 }
 
 static uintptr_t bp_use(struct bp_track *bp, struct rc_unwind_log *log)
@@ -550,8 +566,9 @@ static uintptr_t bp_use(struct bp_track *bp, struct rc_unwind_log *log)
   return bp->value;
 }
 
-int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
-                   uintptr_t skip_lo, uintptr_t skip_hi, struct rc_unwind_log *log)
+static inline __attribute__((always_inline)) int
+walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max, uintptr_t skip_lo,
+     uintptr_t skip_hi, struct rc_unwind_log *log, const struct rc_unwind_copy *copy)
 {
   if (rc_find_object == NULL)
     return -1;
@@ -580,24 +597,26 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
     if (r.kind == R_SIGNAL) {
       /* sp is the ucontext the kernel pushed (the handler's CFA) */
       uintptr_t uc = sp + offsetof(ucontext_t, uc_mcontext.gregs);
-      bp_restore(&bp, uc + REG_RBP * sizeof(greg_t));
-      cfa = load(uc + REG_RSP * sizeof(greg_t), log);
-      ra = load(uc + REG_RIP * sizeof(greg_t), log);
+      if (!bp_restore(&bp, uc + REG_RBP * sizeof(greg_t), copy) ||
+          !load(uc + REG_RSP * sizeof(greg_t), log, copy, &cfa) ||
+          !load(uc + REG_RIP * sizeof(greg_t), log, copy, &ra))
+        break;
       exact = true; /* the interrupted instruction itself, not a return address */
     } else {
       if (r.cfa_kind == CFA_RSP) {
         cfa = sp + (uintptr_t)r.cfa_off;
       } else {
         cfa = bp_use(&bp, log) + (uintptr_t)r.cfa_off;
-        if (r.cfa_kind == CFA_DEREF_RBP)
-          cfa = load(cfa, log);
+        if (r.cfa_kind == CFA_DEREF_RBP && !load(cfa, log, copy, &cfa))
+          break;
       }
       /* Callers live above callees: anything else is corrupt or foreign. */
       if (cfa <= sp || (cfa & 7) != 0)
         break;
-      ra = load(cfa - 8, log);
-      if (r.bp_kind == BP_AT_CFA)
-        bp_restore(&bp, cfa + (uintptr_t)r.bp_off);
+      if (!load(cfa - 8, log, copy, &ra))
+        break;
+      if (r.bp_kind == BP_AT_CFA && !bp_restore(&bp, cfa + (uintptr_t)r.bp_off, copy))
+        break;
       exact = false;
     }
     if (ra == 0)
@@ -610,6 +629,18 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
     sp = cfa;
   }
   return n;
+}
+
+int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
+                   uintptr_t skip_lo, uintptr_t skip_hi, struct rc_unwind_log *log)
+{
+  return walk(regs, pcs, max, skip_lo, skip_hi, log, NULL);
+}
+
+int rc_unwind_walk_copy(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
+                        uintptr_t skip_lo, uintptr_t skip_hi, const struct rc_unwind_copy *copy)
+{
+  return walk(regs, pcs, max, skip_lo, skip_hi, NULL, copy);
 }
 
 uint32_t rc_unwind_generation(void) { return __atomic_load_n(&rc_generation, __ATOMIC_ACQUIRE); }
@@ -645,6 +676,12 @@ int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
   (void)regs, (void)pcs, (void)max, (void)skip_lo, (void)skip_hi;
   if (log != NULL)
     log->valid = false;
+  return -1;
+}
+int rc_unwind_walk_copy(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
+                        uintptr_t skip_lo, uintptr_t skip_hi, const struct rc_unwind_copy *copy)
+{
+  (void)regs, (void)pcs, (void)max, (void)skip_lo, (void)skip_hi, (void)copy;
   return -1;
 }
 uint32_t rc_unwind_generation(void) { return 0; }

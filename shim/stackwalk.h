@@ -62,6 +62,20 @@ struct rc_unwind_log {
 int rc_unwind_walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
                    uintptr_t skip_lo, uintptr_t skip_hi, struct rc_unwind_log *log);
 
+/* A copy of the stack words [lo, hi) taken when the registers were: a walk
+ * over it gives the frames a walk at that moment would have given, as long as
+ * the code it went through is still mapped (stacks.c defers a process's
+ * first walks this way). */
+struct rc_unwind_copy {
+  uintptr_t lo, hi;
+  const unsigned char *bytes;
+};
+
+/* rc_unwind_walk over a copy: a word the walk needs from outside the copy
+ * ends it there. */
+int rc_unwind_walk_copy(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max,
+                        uintptr_t skip_lo, uintptr_t skip_hi, const struct rc_unwind_copy *copy);
+
 /* Whether a walk from regs now would read what log recorded (and so produce
  * the same frames). */
 static inline bool rc_unwind_replay(const struct rc_unwind_regs *regs,

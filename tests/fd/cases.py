@@ -124,6 +124,10 @@ def dlclose_then_other_module():
              "the replacement module's stack is whole%s" %
              ("" if same_place else " (it did not land where the first was: weaker check)"))
     check_eq(functions(by_fd[fm])[:2], ["after_dlclose", "main"], "the program's own stack after it")
+    # fd-a was the process's first capture, a deferred copy: walked before the
+    # module went, so it reaches past the unloaded code to the program's frames
+    check_eq(functions(by_fd[fa])[1:3], ["load_and_call", "main"],
+             "the unloaded module's caller frames, walked before dlclose")
 
 
 @case
@@ -334,6 +338,78 @@ def grouped_text():
     check_eq(len(res.leaks), 5, "five leaks in JSON")
     check("5 file descriptors leaked from the same site" in res.stderr, "grouped in text")
     check_eq(res.stderr.count("#0 open_in_loop"), 1, "one stack for the group")
+
+
+STATS_RE = r"^rcleak: pid %d: (\d+) leaks, (\d+) suppressed; (\d+) distinct stacks in \d+ bytes"
+
+
+def stats(res):
+    """(leaks, suppressed, distinct stacks) from the verbosity=1 line."""
+    m = re.search(STATS_RE % res.pid, res.stderr, re.M)
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+@case
+def deferred_clean():
+    """A process's first captures are stack copies walked only when needed:
+    descriptors from five sites, all closed, leave nothing walked or stored."""
+    res = run([prog("programs"), "open_close_sites"])
+    check_clean(res, "five sites opened and closed")
+    res = run([prog("programs"), "open_close_sites"], options="verbosity=1")
+    check_eq(res.leaks, [], "no leaks with verbosity=1")
+    check_eq(stats(res), (0, 0, 0), "no stack was walked and interned")
+
+
+@case
+def deferred_one_site():
+    """Forty leaks from one site: the first sixteen captured as copies and
+    walked at exit, the rest walked at once; one stack for all of them."""
+    res = run([prog("programs"), "one_site_many"], options="verbosity=1")
+    fds = leaked_fds(res)
+    check_eq(len(fds), 40, "the program leaked forty")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fd, "acquired_by": "open", "target": "/dev/null",
+                             "top": "open_site"} for fd in fds], "exactly the forty, from open_site")
+    stacks = {tuple((f.get("function"), f.get("offset")) for f in lk["stack"]) for lk in res.leaks}
+    check_eq(len(stacks), 1, "deferred and immediate captures give the same stack")
+    check_eq(functions(res.leaks[0])[:3], ["open_site", "one_site_many", "main"], "the whole stack")
+    check_eq(functions(res.leaks[0])[-1], "_start", "walked to the top of the stack")
+    check("40 file descriptors leaked from the same site" in res.stderr, "one group in the text")
+    check_eq(stats(res), (40, 0, 1), "one distinct stack interned")
+
+
+@case
+def deferred_deep_then_shallow():
+    """A first capture with more stack than a copy may hold is walked at once;
+    a shallow one after it is deferred; both stacks exact."""
+    res = run([prog("programs"), "deep_then_shallow"], options="stack_depth=8")
+    out = dict(l.split(" ", 1) for l in res.stdout.splitlines())
+    deep, shallow = int(out["deep"]), int(out["shallow"])
+    check_leaks(res.leaks, [{"kind": "fd", "fd": deep, "target": "/dev/null", "top": "deep"},
+                            {"kind": "fd", "fd": shallow, "target": "/dev/zero", "top": "shallow"}],
+                "both leaks")
+    by_fd = {l["fd"]: l for l in res.leaks}
+    check_eq(functions(by_fd[deep]), ["deep"] * 8, "deep: eight recursion frames (stack_depth=8)")
+    check_eq(functions(by_fd[shallow])[:3], ["shallow", "deep_then_shallow", "main"],
+             "shallow: its own stack")
+
+
+@case
+def deferred_signal_handler():
+    """First capture in a signal handler: on the main stack the deferred copy
+    holds the signal frame and the walk crosses it; on an alternate stack the
+    walk runs at once.  Both give the whole stack down to _start."""
+    got = {}
+    for how in ("main", "altstack"):
+        res = run([prog("programs"), "handler_first", how])
+        fd = int(res.stdout.split()[1])
+        check_leaks(res.leaks, [{"kind": "fd", "fd": fd, "acquired_by": "open", "top": "on_usr1"}],
+                    "%s: the handler's descriptor" % how)
+        fns = functions(res.leaks[0]) if res.leaks else []
+        got[how] = fns
+        i = fns.index("raise_usr1") if "raise_usr1" in fns else -1
+        check(i > 1 and fns[i:i + 3] == ["raise_usr1", "handler_first", "main"] and fns[-1] == "_start",
+              "%s: through the signal frame to main and _start: %s" % (how, fns))
+    check_eq(got["main"], got["altstack"], "the same frames either way")
 
 
 @case

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,81 @@ static void open_in_loop(void)
     leaked(open("/dev/null", O_RDONLY));
 }
 
+/* Deferred first walks (shim/stacks.c): a process's first captures on the
+ * main stack are copies walked only if still needed.  Forty leaks from one
+ * site: the first ones deferred, the rest walked at once, one stack for all. */
+__attribute__((noinline)) static int open_site(void) { return open("/dev/null", O_RDONLY); }
+
+static void one_site_many(void)
+{
+  for (int i = 0; i < 40; i++)
+    leaked(open_site());
+}
+
+/* Several sites acquire and release: nothing leaks, nothing needs a walk. */
+static void open_close_sites(void)
+{
+  int p[2];
+  close(open("/dev/null", O_RDONLY));
+  close(socket(AF_UNIX, SOCK_STREAM, 0));
+  if (pipe(p) == 0) {
+    close(p[0]);
+    close(p[1]);
+  }
+  fclose(fopen("/dev/null", "r"));
+  closedir(opendir("/"));
+}
+
+/* A first capture deeper than a copy may take (about 10 KiB of frames) is
+ * walked at once; a shallow one after it is deferred. */
+__attribute__((noinline)) static int deep(int n)
+{
+  volatile char pad[240];
+  pad[0] = (char)n;
+  int fd = n > 0 ? deep(n - 1) : open("/dev/null", O_RDONLY);
+  return fd + (pad[0] & 0);
+}
+
+__attribute__((noinline)) static int shallow(void) { return open("/dev/zero", O_RDONLY); }
+
+static void deep_then_shallow(void)
+{
+  printf("deep %d\n", deep(40));
+  printf("shallow %d\n", shallow());
+}
+
+/* First captures inside a signal handler: on the main stack (a deferred walk
+ * that crosses the signal frame in the copy) and on an alternate stack
+ * (outside the main stack: walked at once). */
+static volatile int handler_fd = -1;
+
+static void on_usr1(int sig)
+{
+  (void)sig;
+  handler_fd = open("/dev/null", O_RDONLY);
+}
+
+__attribute__((noinline)) static void raise_usr1(const char *where)
+{
+  raise(SIGUSR1);
+  printf("%s %d\n", where, handler_fd);
+}
+
+static void handler_first(const char *how)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;
+  if (strcmp(how, "altstack") == 0) {
+    static char alt[65536];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+    sigaltstack(&ss, NULL);
+    sa.sa_flags = SA_ONSTACK;
+  }
+  sigaction(SIGUSR1, &sa, NULL);
+  raise_usr1(how);
+}
+
 static void fail_with_leak(void)
 {
   leaked(open("/dev/null", O_RDONLY));
@@ -323,6 +399,10 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
+  else if (!strcmp(c, "one_site_many")) one_site_many();
+  else if (!strcmp(c, "open_close_sites")) open_close_sites();
+  else if (!strcmp(c, "deep_then_shallow")) deep_then_shallow();
+  else if (!strcmp(c, "handler_first")) handler_first(argv[2]);
   else if (!strcmp(c, "nothing")) nothing();
   else if (!strcmp(c, "exec_handover")) exec_handover(argv[0]);
   else if (!strcmp(c, "fork_exec_handover")) fork_exec_handover(argv[0]);
