@@ -14,10 +14,12 @@
 #include "stacks.h"
 
 /* The first chunk (descriptors 0-1023, all most processes ever use) is in
- * .bss and in place from the start: no mmap, and no fault on the pointer's
- * page, in every process. */
+ * .bss and found without the directory: no mmap, and no page of the
+ * directory touched, in every process.  (Initialising rc_fd_chunks[0] with
+ * its address instead puts the directory in .data with a relocation that
+ * ld.so writes at load: a page fault in every process.) */
 static struct rc_fd_entry rc_fd_chunk0[RC_FD_CHUNK];
-static struct rc_fd_entry *_Atomic rc_fd_chunks[RC_FD_MAX / RC_FD_CHUNK] = {rc_fd_chunk0};
+static struct rc_fd_entry *_Atomic rc_fd_chunks[RC_FD_MAX / RC_FD_CHUNK]; /* [0] unused */
 static _Atomic int rc_fd_nchunks = 1; /* one past the highest chunk index mapped */
 
 /* The first use of a chunk past the first: map it (out of line, so that the
@@ -45,6 +47,8 @@ static inline struct rc_fd_entry *chunk_for(int fd, bool create)
   if (fd < 0 || fd >= RC_FD_MAX)
     return NULL;
   unsigned ci = (unsigned)fd / RC_FD_CHUNK;
+  if (RC_LIKELY(ci == 0))
+    return rc_fd_chunk0;
   struct rc_fd_entry *c = atomic_load_explicit(&rc_fd_chunks[ci], memory_order_acquire);
   if (RC_LIKELY(c != NULL) || !create)
     return c;
