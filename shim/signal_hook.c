@@ -50,7 +50,9 @@ struct rc_sigview {
   int app_flags;            /* its SA_ONSTACK and SA_SIGINFO */
   struct sigaction initial; /* the disposition at start-up */
 };
-static struct rc_sigview rc_sigviews[RC_NSIG];
+/* Page-aligned: the views start-up writes (SIGHUP to SIGTERM, 2.4 KB)
+ * then fall in one page, not across two (a page fault each). */
+static struct rc_sigview rc_sigviews[RC_NSIG] __attribute__((aligned(4096)));
 /* An int, not an atomic_flag: the fork child must be able to read it (see
  * rc_signal_after_fork_child). */
 static int rc_sig_lock;

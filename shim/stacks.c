@@ -60,14 +60,17 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 
 static bool rc_own_walker; /* stackwalk.c usable here */
 static void defer_init(void);
+static void walks_init(void);
 
 void rc_stacks_init(void)
 {
   if (rc_options.stack_depth <= 0)
     return; /* no capture will ever run */
   rc_own_walker = rc_unwind_init();
-  if (rc_own_walker)
+  if (rc_own_walker) {
     defer_init();
+    walks_init();
+  }
   if (!rc_unwind_object_range((uintptr_t)&rc_stacks_init, &rc_self_lo, &rc_self_hi))
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
 }
@@ -297,13 +300,62 @@ static int backtrace_any(void **buf, int max)
 /* The last few walks of this thread, to be replayed (stackwalk.h): a program
  * acquiring resources in a loop, or from a few sites, pays a comparison of
  * the stack words its walk read instead of a walk and an interning. */
-#define RC_WALK_CACHE 4 /* 5.2 KB of TLS in every thread: a loop over up to four acquisition sites replays */
+#define RC_WALK_CACHE 4 /* a loop over up to four acquisition sites replays */
 struct rc_walk_cache {
   struct rc_unwind_log log[RC_WALK_CACHE];
   uint32_t id[RC_WALK_CACHE];
   uint32_t next, last;
 };
-static __thread struct rc_walk_cache rc_tls_walks __attribute__((tls_model("initial-exec")));
+
+/* The caches (5.2 KB each) are not thread-local storage: ld.so zeroes a
+ * module's whole TLS block for every new thread (650 instructions and 83
+ * cache lines written per pthread_create, for threads that may never
+ * acquire anything) and in every process at start-up (a page fault).  The
+ * main thread has a static one; a thread started through rcleak's
+ * pthread_create trampoline borrows the one numbered after its pool element
+ * (rc_stacks_thread_begin) until its start routine ends; any other thread
+ * walks without one. */
+#define RC_WALK_THREADS 4096 /* pool elements with a cache; later ones walk */
+static __thread struct rc_walk_cache *rc_tls_walks __attribute__((tls_model("initial-exec")));
+static struct rc_walk_cache rc_main_walks;
+static struct rc_walk_cache *_Atomic rc_thread_walks; /* [RC_WALK_THREADS], mapped at first use */
+
+static void walks_init(void)
+{
+  rc_tls_walks = &rc_main_walks; /* rc_init runs on the main thread */
+}
+
+static void walks_reset(struct rc_walk_cache *wc)
+{
+  for (uint32_t i = 0; i < RC_WALK_CACHE; i++)
+    wc->log[i].valid = false;
+  wc->next = wc->last = 0;
+}
+
+void rc_stacks_thread_begin(uint32_t idx)
+{
+  if (!rc_own_walker || rc_options.stack_depth <= 0 || idx == 0 || idx > RC_WALK_THREADS)
+    return;
+  struct rc_walk_cache *a = atomic_load_explicit(&rc_thread_walks, memory_order_acquire);
+  if (a == NULL) {
+    const size_t bytes = RC_WALK_THREADS * sizeof(struct rc_walk_cache);
+    a = reserve(bytes);
+    if (a == NULL)
+      return;
+    struct rc_walk_cache *expected = NULL;
+    if (!atomic_compare_exchange_strong(&rc_thread_walks, &expected, a)) {
+      munmap(a, bytes);
+      a = expected;
+    }
+  }
+  walks_reset(&a[idx - 1]);
+  rc_tls_walks = &a[idx - 1];
+}
+
+void rc_stacks_thread_end(void)
+{
+  rc_tls_walks = NULL;
+}
 
 static uint32_t keep_and_intern(struct rc_stack_store *s, void **buf, int n, int depth)
 {
@@ -344,13 +396,17 @@ extern void *__libc_stack_end; /* ld.so: the initial stack pointer */
 struct rc_deferred {
   struct rc_unwind_regs regs;
   uintptr_t lo, hi;  /* the copied words */
-  uint32_t off;      /* their place in rc_defer_bytes */
+  uint32_t off;      /* their place in rc_defer.bytes */
   uint32_t ready;    /* the copy is complete (release) */
   uint32_t resolved; /* 1 + the interned id, once walked */
 };
 
-static struct rc_deferred rc_deferred[RC_DEFER_SLOTS];
-static unsigned char rc_defer_bytes[RC_DEFER_BYTES] __attribute__((aligned(64)));
+/* One area, page-aligned: a process's first deferred capture writes its
+ * slot and its copy (typically under 1 KB) in the same page. */
+static struct {
+  struct rc_deferred slot[RC_DEFER_SLOTS];
+  unsigned char bytes[RC_DEFER_BYTES];
+} rc_defer __attribute__((aligned(4096)));
 static uint32_t rc_defer_next, rc_defer_used;
 static uintptr_t rc_defer_stack_top; /* 0: no deferral in this process */
 
@@ -375,8 +431,8 @@ __attribute__((noinline)) static uint32_t capture_deferred(void)
   uint32_t off = __atomic_fetch_add(&rc_defer_used, len, __ATOMIC_RELAXED);
   if (off + len > RC_DEFER_BYTES)
     return 0;
-  memcpy(rc_defer_bytes + off, (const void *)regs.sp, len);
-  struct rc_deferred *d = &rc_deferred[k];
+  memcpy(rc_defer.bytes + off, (const void *)regs.sp, len);
+  struct rc_deferred *d = &rc_defer.slot[k];
   d->regs = regs;
   d->lo = regs.sp;
   d->hi = top;
@@ -403,7 +459,7 @@ static uint32_t resolve_deferred(struct rc_deferred *d)
   void *buf[RC_STACK_MAX_DEPTH + 16];
   if (depth > RC_STACK_MAX_DEPTH)
     depth = RC_STACK_MAX_DEPTH;
-  struct rc_unwind_copy c = {d->lo, d->hi, rc_defer_bytes + d->off};
+  struct rc_unwind_copy c = {d->lo, d->hi, rc_defer.bytes + d->off};
   int n = rc_unwind_walk_copy(&d->regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, &c);
   uint32_t id = n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
   __atomic_store_n(&d->resolved, id + 1, __ATOMIC_RELEASE);
@@ -412,14 +468,14 @@ static uint32_t resolve_deferred(struct rc_deferred *d)
 
 uint32_t rc_stack_resolve_slow(uint32_t id)
 {
-  return resolve_deferred(&rc_deferred[id - RC_STACK_PENDING_BASE]);
+  return resolve_deferred(&rc_defer.slot[id - RC_STACK_PENDING_BASE]);
 }
 
 void rc_stacks_settle(void)
 {
   uint32_t n = __atomic_load_n(&rc_defer_next, __ATOMIC_ACQUIRE);
   for (uint32_t k = 0; k < n && k < RC_DEFER_SLOTS; k++)
-    (void)resolve_deferred(&rc_deferred[k]);
+    (void)resolve_deferred(&rc_defer.slot[k]);
 }
 
 __attribute__((noinline)) static uint32_t capture_now(int depth);
@@ -452,12 +508,19 @@ __attribute__((noinline)) static uint32_t capture_now(int depth)
   if (want > (int)RC_ARRAY_SIZE(buf))
     want = (int)RC_ARRAY_SIZE(buf);
   if (rc_own_walker) {
-    struct rc_walk_cache *wc = &rc_tls_walks;
+    struct rc_walk_cache *wc = rc_tls_walks;
+    if (wc == NULL) {
+      int n = rc_unwind_walk(&regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, NULL);
+      return n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
+    }
     uint32_t gen = rc_unwind_generation();
     for (uint32_t k = 0; k < RC_WALK_CACHE; k++) {
       uint32_t i = (wc->last + k) % RC_WALK_CACHE; /* the last hit first */
       if (rc_unwind_replay(&regs, &wc->log[i], gen)) {
-        wc->last = i;
+        /* Written only when it changes: after a fork, a store would copy
+         * the page in the parent's next capture (a fault per fork). */
+        if (wc->last != i)
+          wc->last = i;
         return wc->id[i];
       }
     }

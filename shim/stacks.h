@@ -54,6 +54,12 @@ uint64_t rc_stack_bytes(void);
  * must not have to dlopen anything.  A no-op with the walker. */
 void rc_stacks_prepare(void);
 
+/* A thread started through rcleak's trampoline, with pool element idx:
+ * give it a replay cache (begin), and take it back before the element can
+ * be freed (end, on the thread itself). */
+void rc_stacks_thread_begin(uint32_t idx);
+void rc_stacks_thread_end(void);
+
 /* Called once from rc_init: whether the walker can run, our own mapped range. */
 void rc_stacks_init(void);
 

@@ -85,11 +85,17 @@ static inline bool rc_unwind_replay(const struct rc_unwind_regs *regs,
       log->generation != generation ||
       (log->uses_bp0 && log->bp0 != regs->bp))
     return false;
+  /* Two reads a round: the loop's own bookkeeping was a third of the
+   * instructions of a replay (34 reads at depth 32).  Still in order, and
+   * still stopping at the first difference. */
   const struct rc_unwind_read *r = log->reads, *end = r + log->nreads;
-  for (; r < end; r++)
-    if (*(const volatile uintptr_t *)r->addr != r->val)
+  for (; end - r >= 2; r += 2) {
+    if (*(const volatile uintptr_t *)r[0].addr != r[0].val)
       return false;
-  return true;
+    if (*(const volatile uintptr_t *)r[1].addr != r[1].val)
+      return false;
+  }
+  return r == end || *(const volatile uintptr_t *)r->addr == r->val;
 }
 
 /* Bumped when code is unmapped (dlclose): cached rules and logs taken

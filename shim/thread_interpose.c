@@ -16,6 +16,7 @@
 
 #include "rc.h"
 #include "real.h"
+#include "stacks.h"
 #include "thread_fam.h"
 
 struct rc_pool rc_thr_pool = RC_POOL_INIT(sizeof(struct rc_thr), 1u << 18);
@@ -51,6 +52,7 @@ static void thr_set(struct rc_thr *s, uint32_t bits)
 static void thr_finished(void *p)
 {
   int saved = errno;
+  rc_stacks_thread_end(); /* the element, and its cache, may be freed now */
   thr_set(p, RC_THR_FINISHED);
   errno = saved;
 }
@@ -59,6 +61,7 @@ static void *rc_thread_start(void *p)
 {
   struct rc_thr *s = p;
   __atomic_store_n(&s->tid, rc_gettid(), __ATOMIC_RELEASE);
+  rc_stacks_thread_begin(s->idx);
   void *(*start)(void *) = s->start;
   void *arg = s->arg;
   void *volatile ret = NULL;

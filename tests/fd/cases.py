@@ -1,4 +1,5 @@
 """Descriptor family end-to-end tests: `cases.py NAME` runs one case (TAP)."""
+import collections
 import os
 import re
 import subprocess
@@ -246,6 +247,28 @@ def threads8():
                              "top": "worker"} for f in fds], "exactly the 12 left open, from worker")
     tids = {lk["tid"] for lk in res.leaks}
     check(len(tids) == 8 and res.pid not in tids, "acquired by 8 distinct non-main threads")
+
+
+@case
+def thread_generations():
+    """Three generations of threads reuse pool elements and so replay
+    caches; each thread alternates two sites and leaks once more from a
+    thread-specific-data destructor.  Every stack is the thread's own."""
+    res = run([prog("programs"), "thread_generations"])
+    got = [l.split() for l in res.stdout.splitlines()]
+    want = {"a": ("/dev/null", ["gen_site_a", "gen_worker"]),
+            "b": ("/dev/zero", ["gen_site_b", "gen_worker"]),
+            "dtor": ("/dev/full", ["gen_destructor"])}
+    check_eq(sorted(collections.Counter(k for k, _ in got).items()), [("a", 36), ("b", 36), ("dtor", 12)],
+             "twelve threads: 3 + 3 leaks from the sites, 1 from the destructor")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": int(fd), "target": want[k][0], "top": want[k][1][0]}
+                            for k, fd in got], "exactly those leaks, each from its site")
+    by_fd = {l["fd"]: l for l in res.leaks}
+    bad = [(k, fd, functions(by_fd[int(fd)])) for k, fd in got
+           if int(fd) in by_fd and functions(by_fd[int(fd)])[:len(want[k][1])] != want[k][1]]
+    check_eq(bad, [], "each stack starts with its own site's frames")
+    tids = {lk["tid"] for lk in res.leaks}
+    check(len(tids) == 12 and res.pid not in tids, "acquired by 12 distinct threads")
 
 
 @case

@@ -157,6 +157,45 @@ static void threads8(void)
     pthread_join(t[i], NULL);
 }
 
+/* Stack replay caches are per thread and reused with the thread's pool
+ * element: three generations of four threads, each leaking from two sites
+ * in turn (so replays alternate between cached walks), and once more from a
+ * thread-specific-data destructor, which runs after the start routine has
+ * given its cache back. */
+static pthread_key_t gen_key;
+
+__attribute__((noinline)) static int gen_site_a(void) { return open("/dev/null", O_RDONLY); }
+__attribute__((noinline)) static int gen_site_b(void) { return open("/dev/zero", O_RDONLY); }
+
+static void gen_destructor(void *p)
+{
+  (void)p;
+  printf("dtor %d\n", open("/dev/full", O_RDONLY));
+}
+
+static void *gen_worker(void *arg)
+{
+  (void)arg;
+  pthread_setspecific(gen_key, (void *)1);
+  for (int i = 0; i < 6; i++) {
+    int fd = i % 2 ? gen_site_b() : gen_site_a();
+    printf("%s %d\n", i % 2 ? "b" : "a", fd);
+  }
+  return NULL;
+}
+
+static void thread_generations(void)
+{
+  pthread_key_create(&gen_key, gen_destructor);
+  for (int g = 0; g < 3; g++) {
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+      pthread_create(&t[i], NULL, gen_worker, NULL);
+    for (int i = 0; i < 4; i++)
+      pthread_join(t[i], NULL);
+  }
+}
+
 static void untracked(void)
 {
   int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
@@ -393,6 +432,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "child_own_leak")) child_own_leak();
   else if (!strcmp(c, "fork_raw_inherited")) fork_raw_inherited();
   else if (!strcmp(c, "threads8")) threads8();
+  else if (!strcmp(c, "thread_generations")) thread_generations();
   else if (!strcmp(c, "untracked")) untracked();
   else if (!strcmp(c, "untracked_at")) untracked_at(atoi(argv[2]));
   else if (!strcmp(c, "opath_at")) opath_at(atoi(argv[2]));
