@@ -338,15 +338,22 @@ void rc_stacks_thread_begin(uint32_t idx)
     return;
   struct rc_walk_cache *a = atomic_load_explicit(&rc_thread_walks, memory_order_acquire);
   if (a == NULL) {
+    int saved = errno;
     const size_t bytes = RC_WALK_THREADS * sizeof(struct rc_walk_cache);
     a = reserve(bytes);
+    if (a != NULL) {
+      /* A fork child gets it zeroed (every log invalid) instead of a copy
+       * of its page tables. */
+      (void)madvise(a, bytes, MADV_WIPEONFORK);
+      struct rc_walk_cache *expected = NULL;
+      if (!atomic_compare_exchange_strong(&rc_thread_walks, &expected, a)) {
+        munmap(a, bytes);
+        a = expected;
+      }
+    }
+    errno = saved;
     if (a == NULL)
       return;
-    struct rc_walk_cache *expected = NULL;
-    if (!atomic_compare_exchange_strong(&rc_thread_walks, &expected, a)) {
-      munmap(a, bytes);
-      a = expected;
-    }
   }
   walks_reset(&a[idx - 1]);
   rc_tls_walks = &a[idx - 1];
