@@ -91,9 +91,7 @@ void rc_fd_acquired(int fd, unsigned fn)
     struct rc_fd_entry *e = entry_for(fd, true);
     rc_note_acquired();
     if (e != NULL) {
-      rc_enter();
-      uint32_t stack = rc_stack_capture();
-      rc_leave(mode);
+      uint32_t stack = rc_stack_capture_app(mode);
       write_entry(e, fn, stack, 0, rc_gettid(), rc_now_ns());
     }
   }
@@ -112,9 +110,7 @@ void rc_fd_acquired2(const int fds[2], unsigned fn)
   } else {
     struct rc_fd_entry *a = entry_for(fds[0], true), *b = entry_for(fds[1], true);
     rc_note_acquired();
-    rc_enter();
-    uint32_t stack = rc_stack_capture();
-    rc_leave(mode);
+    uint32_t stack = rc_stack_capture_app(mode);
     int32_t tid = rc_gettid();
     uint64_t now = rc_now_ns();
     if (a)

@@ -105,10 +105,7 @@ uint32_t rc_obj_capture(void)
   if (mode != RC_MODE_APP)
     return 0;
   rc_note_acquired();
-  rc_enter();
-  uint32_t stack = rc_stack_capture();
-  rc_leave(mode);
-  return stack;
+  return rc_stack_capture_app(mode);
 }
 
 struct rc_obj *rc_obj_begin(unsigned kind, uint64_t key, unsigned fn)

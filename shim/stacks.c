@@ -193,7 +193,7 @@ static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
  * per new frame), while libgcc's starts for next to nothing at ~0.2 us a
  * frame.  All return the same addresses, so stacks dedupe across them. */
 #define RC_LIGHT_CAPTURES 16
-#define RC_OWN_FRAMES 6
+#define RC_OWN_FRAMES 8
 
 static __thread unsigned rc_tls_captures __attribute__((tls_model("initial-exec")));
 
@@ -305,6 +305,7 @@ struct rc_walk_cache {
   struct rc_unwind_log log[RC_WALK_CACHE];
   uint32_t id[RC_WALK_CACHE];
   uint32_t next, last;
+  uint32_t seq; /* odd while a walk fills a log; bumped twice by each fill */
 };
 
 /* The caches (5.2 KB each) are not thread-local storage: ld.so zeroes a
@@ -500,49 +501,86 @@ __attribute__((noinline)) uint32_t rc_stack_capture(void)
   return capture_now(depth);
 }
 
-__attribute__((noinline)) static uint32_t capture_now(int depth)
+/* A walk from regs (taken by the caller, whose frame stays above this one),
+ * and its interning.  The 2 KB buffer lives in this frame, not in the
+ * replay's: a replay hit writes no stack page deeper than the wrappers'
+ * (after a fork, the first write to each stack page is a copy-on-write
+ * fault in the parent). */
+__attribute__((noinline)) static uint32_t walk_now(const struct rc_unwind_regs *regs, int depth,
+                                                   struct rc_unwind_log *log)
 {
-  struct rc_unwind_regs regs;
-  RC_UNWIND_GET_REGS(regs);
   struct rc_stack_store *s = store_get();
   if (s == NULL)
     return 0;
   void *buf[RC_STACK_MAX_DEPTH + 16];
-  /* rcleak's own frames on top: the wrapper, the family's bookkeeping and
-   * this function.  Walking only that many more than the depth asked for
-   * keeps the cost per frame where the program's frames are. */
-  int want = depth + RC_OWN_FRAMES;
-  if (want > (int)RC_ARRAY_SIZE(buf))
-    want = (int)RC_ARRAY_SIZE(buf);
-  if (rc_own_walker) {
-    struct rc_walk_cache *wc = rc_tls_walks;
-    if (wc == NULL) {
-      int n = rc_unwind_walk(&regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, NULL);
-      return n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
-    }
-    uint32_t gen = rc_unwind_generation();
-    for (uint32_t k = 0; k < RC_WALK_CACHE; k++) {
-      uint32_t i = (wc->last + k) % RC_WALK_CACHE; /* the last hit first */
-      if (rc_unwind_replay(&regs, &wc->log[i], gen)) {
-        /* Written only when it changes: after a fork, a store would copy
-         * the page in the parent's next capture (a fault per fork). */
-        if (wc->last != i)
-          wc->last = i;
-        return wc->id[i];
-      }
-    }
-    uint32_t slot = wc->next++ % RC_WALK_CACHE;
-    wc->last = slot;
-    struct rc_unwind_log *log = &wc->log[slot];
-    /* rcleak's frames on top are walked through, not counted */
-    int n = rc_unwind_walk(&regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, log);
-    uint32_t id = n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
-    wc->id[slot] = id;
-    if (id == 0)
-      log->valid = false;
-    return id;
+  if (!rc_own_walker) {
+    /* rcleak's own frames on top: the wrapper, the family's bookkeeping and
+     * these functions.  Walking only that many more than the depth asked
+     * for keeps the cost per frame where the program's frames are. */
+    int want = depth + RC_OWN_FRAMES;
+    if (want > (int)RC_ARRAY_SIZE(buf))
+      want = (int)RC_ARRAY_SIZE(buf);
+    return keep_and_intern(s, buf, backtrace_any(buf, want), depth);
   }
-  return keep_and_intern(s, buf, backtrace_any(buf, want), depth);
+  /* rcleak's frames on top are walked through, not counted */
+  int n = rc_unwind_walk(regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, log);
+  return n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
+}
+
+/* The cache is the thread's own, but a signal handler on this thread may
+ * capture in the middle of a capture (the own walker runs with the thread
+ * still in RC_MODE_APP: see rc_stack_capture_app).  A replay writes
+ * nothing, so the handler's own replay is harmless; a fill marks the cache
+ * (seq odd), so a handler that interrupts it walks without the cache, and
+ * a replay that a handler's fill overtook (seq moved) is not trusted. */
+__attribute__((noinline)) static uint32_t capture_now(int depth)
+{
+  struct rc_unwind_regs regs;
+  RC_UNWIND_GET_REGS(regs);
+  struct rc_walk_cache *wc = rc_own_walker ? rc_tls_walks : NULL;
+  if (wc == NULL)
+    return walk_now(&regs, depth, NULL);
+  uint32_t seq = wc->seq;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (seq & 1)
+    return walk_now(&regs, depth, NULL);
+  uint32_t gen = rc_unwind_generation();
+  for (uint32_t k = 0; k < RC_WALK_CACHE; k++) {
+    uint32_t i = (wc->last + k) % RC_WALK_CACHE; /* the last hit first */
+    if (rc_unwind_replay(&regs, &wc->log[i], gen)) {
+      uint32_t id = wc->id[i];
+      __atomic_signal_fence(__ATOMIC_SEQ_CST);
+      if (wc->seq != seq)
+        return walk_now(&regs, depth, NULL);
+      /* Written only when it changes: after a fork, a store would copy the
+       * page in the parent's next capture (a fault per fork). */
+      if (wc->last != i)
+        wc->last = i;
+      return id;
+    }
+  }
+  wc->seq = seq + 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  uint32_t slot = wc->next++ % RC_WALK_CACHE;
+  wc->last = slot;
+  struct rc_unwind_log *log = &wc->log[slot];
+  uint32_t id = walk_now(&regs, depth, log);
+  wc->id[slot] = id;
+  if (id == 0)
+    log->valid = false;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  wc->seq = seq + 2;
+  return id;
+}
+
+uint32_t rc_stack_capture_app(int mode)
+{
+  if (rc_own_walker)
+    return rc_stack_capture();
+  rc_enter();
+  uint32_t id = rc_stack_capture();
+  rc_leave(mode);
+  return id;
 }
 
 const struct rc_stack *rc_stack_get(uint32_t id)

@@ -18,7 +18,7 @@ struct rc_stack {
 
 /* Capture the caller's stack (frames inside librcleak.so are skipped) and
  * return its id; 0 when stacks are disabled (stack_depth=0) or storage is full.
- * Must be called in RC_MODE_SHIM. */
+ * Wrappers call it through rc_stack_capture_app (below). */
 uint32_t rc_stack_capture(void);
 
 /* Ids from RC_STACK_PENDING_BASE name a capture whose walk was deferred
@@ -38,6 +38,16 @@ static inline uint32_t rc_stack_resolve(uint32_t id)
 /* Walk every deferred capture now: called before code is unmapped, which
  * would leave a later walk without the unwind tables it needs. */
 void rc_stacks_settle(void);
+
+/* rc_stack_capture for a wrapper in RC_MODE_APP (`mode`, what rc_tls_mode
+ * was).  The general unwinders (libgcc, libunwind) may open files, which
+ * the wrappers must see as rcleak's own, so they run in RC_MODE_SHIM.
+ * rcleak's own walker calls nothing interposed and copes with a capture
+ * nested in a signal handler, so the mode is left alone: a thread-local
+ * store on every acquisition was a copy-on-write fault after every fork,
+ * and an acquisition in a handler that interrupted a capture was taken for
+ * rcleak's own. */
+uint32_t rc_stack_capture_app(int mode);
 
 /* The stack with this id, or NULL for 0 or an id not (yet) published. */
 const struct rc_stack *rc_stack_get(uint32_t id);

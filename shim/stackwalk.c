@@ -9,11 +9,11 @@
  * store, so a reader sees either an old complete entry or a new complete one.
  * Anything the packing cannot express is recomputed each time; anything the
  * interpreter does not understand (register rules based on other registers,
- * CFA expressions other than glibc's stack-realignment one) ends the walk
- * there.  Return addresses never point into such code in practice (it is
- * hand-written assembly or a prologue, reached only through a signal), and
- * the alternative, loading a general unwinder, cannot be done from a signal
- * handler, where captures happen too.
+ * CFA expressions other than GCC's stack-realignment one and the PLT stubs')
+ * ends the walk there.  Return addresses never point into such code in
+ * practice (it is hand-written assembly or a prologue, reached only through
+ * a signal), and the alternative, loading a general unwinder, cannot be done
+ * from a signal handler, where captures happen too.
  *
  * Semantics follow libgcc's _Unwind_Backtrace: a return address whose code
  * has no FDE is reported and ends the walk; an FDE whose return-address rule
@@ -272,13 +272,26 @@ static bool run_cfa(struct rc_dw_cur *c, uintptr_t loc, uintptr_t target, const 
         /* GCC's stack realignment (DRAP): DW_OP_breg6 <off>; DW_OP_deref */
         struct rc_dw_cur e = {c->p, c->p + len, false};
         c->p += len;
-        if (len >= 3 && *e.p++ == 0x76) {
+        if (len >= 3 && *e.p == 0x76) {
+          e.p++;
           long off = (long)rc_dw_sleb(&e);
           if (!e.bad && e.p + 1 == e.end && *e.p == 0x06) {
             s->cfa_kind = CFA_DEREF_RBP;
             s->cfa_off = off;
             continue;
           }
+        }
+        /* The linker's lazy-binding PLT stubs (a signal can interrupt one):
+         * CFA = rsp + 8, + 8 more once the stub's push has run, that is
+         * from byte 11 of its 16 (DW_OP_breg7 8; DW_OP_breg16 0;
+         * DW_OP_lit15; DW_OP_and; DW_OP_lit11; DW_OP_ge; DW_OP_lit3;
+         * DW_OP_shl; DW_OP_plus).  target is the pc the rule is for. */
+        static const uint8_t plt[] = {0x77, 0x08, 0x80, 0x00, 0x3f, 0x1a,
+                                      0x3b, 0x2a, 0x33, 0x24, 0x22};
+        if (len == sizeof plt && memcmp(e.p, plt, sizeof plt) == 0) {
+          s->cfa_kind = CFA_RSP;
+          s->cfa_off = (target & 15) >= 11 ? 16 : 8;
+          continue;
         }
         s->cfa_kind = -1;
       }

@@ -272,6 +272,32 @@ def thread_generations():
 
 
 @case
+def signal_nested():
+    """A profiling signal's handler acquires while the main loop's captures
+    run (replays and cache fills): all 200 descriptors the handler left open
+    are tracked, with the handler's stack, and each site's has its own."""
+    res = run([prog("programs"), "signal_nested"], timeout=120)
+    lines = [l.split() for l in res.stdout.splitlines()]
+    sites = {k: int(v) for k, v in lines if k != "handler"}
+    handler = [int(v) for k, v in lines if k == "handler"]
+    want = {"a": ("/dev/null", "nest_site_a"), "b": ("/dev/zero", "nest_site_b"),
+            "c": ("/dev/urandom", "nest_site_c")}
+    check(len(handler) == 200 and all(fd >= 0 for fd in handler) and len(sites) == 3,
+          "the program left 3 + 200 descriptors open")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": sites[k], "target": t, "top": top, "untracked": False}
+                            for k, (t, top) in want.items()] +
+                [{"kind": "fd", "fd": fd, "target": "/dev/full", "top": "on_prof", "untracked": False}
+                 for fd in handler],
+                "exactly those, each tracked with its own site on top")
+    by_fd = {l["fd"]: l for l in res.leaks}
+    bad = [fd for fd in handler if "signal_nested" not in functions(by_fd.get(fd, {}))]
+    check_eq(bad, [], "every handler stack continues into the interrupted loop")
+    for k in "abc":
+        check_eq(functions(by_fd.get(sites[k], {}))[:3], [want[k][1], "signal_nested", "main"],
+                 "site %s: its own stack" % k)
+
+
+@case
 def untracked():
     res = run([prog("programs"), "untracked"])
     fds = leaked_fds(res)

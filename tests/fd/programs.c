@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,6 +195,56 @@ static void thread_generations(void)
     for (int i = 0; i < 4; i++)
       pthread_join(t[i], NULL);
   }
+}
+
+/* Captures interrupted by captures: a profiling timer fires every 50 us of
+ * CPU time while the main thread opens and closes from three sites in turn
+ * (each capture a replay or a fill of the thread's cache; about one signal
+ * in ten lands inside one).  The handler leaves its first 200 descriptors
+ * open; each of the three sites leaves its last one open.  Every one must
+ * be tracked, with its own site's stack, however the captures interleaved. */
+#define PROF_LEAKS 200
+static volatile sig_atomic_t prof_count;
+static int prof_fds[PROF_LEAKS];
+
+static void on_prof(int sig)
+{
+  (void)sig;
+  int saved = errno;
+  int fd = open("/dev/full", O_RDONLY);
+  if (prof_count < PROF_LEAKS)
+    prof_fds[prof_count++] = fd;
+  else
+    close(fd);
+  errno = saved;
+}
+
+__attribute__((noinline)) static int nest_site_a(void) { return open("/dev/null", O_RDONLY); }
+__attribute__((noinline)) static int nest_site_b(void) { return open("/dev/zero", O_RDONLY); }
+__attribute__((noinline)) static int nest_site_c(void) { return open("/dev/urandom", O_RDONLY); }
+
+static void signal_nested(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_prof;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGPROF, &sa, NULL);
+  struct itimerval it = {{0, 50}, {0, 50}};
+  setitimer(ITIMER_PROF, &it, NULL);
+  int last[3] = {-1, -1, -1};
+  for (int i = 0; prof_count < PROF_LEAKS || i < 30000; i++) {
+    int k = i % 3;
+    int fd = k == 0 ? nest_site_a() : k == 1 ? nest_site_b() : nest_site_c();
+    if (last[k] >= 0)
+      close(last[k]);
+    last[k] = fd;
+  }
+  struct itimerval off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_PROF, &off, NULL);
+  printf("a %d\nb %d\nc %d\n", last[0], last[1], last[2]);
+  for (int i = 0; i < PROF_LEAKS; i++)
+    printf("handler %d\n", prof_fds[i]);
 }
 
 static void untracked(void)
@@ -433,6 +484,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "fork_raw_inherited")) fork_raw_inherited();
   else if (!strcmp(c, "threads8")) threads8();
   else if (!strcmp(c, "thread_generations")) thread_generations();
+  else if (!strcmp(c, "signal_nested")) signal_nested();
   else if (!strcmp(c, "untracked")) untracked();
   else if (!strcmp(c, "untracked_at")) untracked_at(atoi(argv[2]));
   else if (!strcmp(c, "opath_at")) opath_at(atoi(argv[2]));

@@ -112,6 +112,35 @@ static void *thread_main(void *arg)
   return NULL;
 }
 
+/* A stub laid out and described like a linker's lazy-binding PLT entry
+ * (jmp *GOT; push index; jmp PLT0, 16 bytes, with the CFA expression
+ * ld writes for them): a signal that interrupts one leaves the walk there. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        "sw_fake_plt:\n"
+        ".cfi_startproc\n"
+        ".cfi_escape 0x0f,0x0b,0x77,0x08,0x80,0x00,0x3f,0x1a,0x3b,0x2a,0x33,0x24,0x22\n"
+        "  jmp *sw_fake_got(%rip)\n" /* 6 bytes */
+        "  pushq $0x12345678\n"      /* 5 bytes, as ld's push of the index */
+        "  .byte 0xe9\n"              /* jmp rel32 to the stub, 5 bytes */
+        "  .long sw_fake_plt - (. + 4)\n"
+        ".cfi_endproc\n");
+extern const char sw_fake_plt[];
+const void *sw_fake_got;
+
+static void plt_frames(void)
+{
+  /* Interrupted at the stub's jmp (its caller's return address on top of
+   * the stack), then after its push (one word above it). */
+  uintptr_t stack[4] = {0x1111, 0x2222, 0, 0}, pcs[1];
+  struct rc_unwind_regs at_jmp = {(uintptr_t)sw_fake_plt, (uintptr_t)stack, 0};
+  struct rc_unwind_regs after_push = {(uintptr_t)sw_fake_plt + 11, (uintptr_t)stack, 0};
+  int n = rc_unwind_walk(&at_jmp, pcs, 1, 0, 0, NULL);
+  ok(n == 1 && pcs[0] == 0x1111, "PLT stub, at its first instruction: the caller's return address");
+  n = rc_unwind_walk(&after_push, pcs, 1, 0, 0, NULL);
+  ok(n == 1 && pcs[0] == 0x2222, "PLT stub, after its push: the caller's return address");
+}
+
 int main(void)
 {
   if (!rc_unwind_init()) {
@@ -154,6 +183,8 @@ int main(void)
   pthread_t t;
   pthread_create(&t, NULL, thread_main, NULL);
   pthread_join(t, NULL);
+
+  plt_frames();
 
   /* Replay: the log of a walk through one chain matches a second pass
    * through it; through another chain at the same stack pointer, it does
