@@ -17,6 +17,15 @@
 
 static void leaked(int fd) { printf("leaked %d\n", fd); }
 
+static void set_handler(int sig, void (*fn)(int), int flags)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = fn;
+  sa.sa_flags = flags;
+  sigaction(sig, &sa, NULL);
+}
+
 /* 100,000 descriptors through every common path, all released: no leak. */
 static void clean_100k(void)
 {
@@ -225,11 +234,7 @@ __attribute__((noinline)) static int nest_site_c(void) { return open("/dev/urand
 
 static void signal_nested(void)
 {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_prof;
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGPROF, &sa, NULL);
+  set_handler(SIGPROF, on_prof, SA_RESTART);
   struct itimerval it = {{0, 50}, {0, 50}};
   setitimer(ITIMER_PROF, &it, NULL);
   int last[3] = {-1, -1, -1};
@@ -391,16 +396,14 @@ __attribute__((noinline)) static void raise_usr1(const char *where)
 
 static void handler_first(const char *how)
 {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_usr1;
+  int flags = 0;
   if (strcmp(how, "altstack") == 0) {
     static char alt[65536];
     stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
     sigaltstack(&ss, NULL);
-    sa.sa_flags = SA_ONSTACK;
+    flags = SA_ONSTACK;
   }
-  sigaction(SIGUSR1, &sa, NULL);
+  set_handler(SIGUSR1, on_usr1, flags);
   raise_usr1(how);
 }
 
