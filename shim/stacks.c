@@ -554,6 +554,7 @@ __attribute__((noinline)) static uint32_t capture_now(int depth)
         return walk_now(&regs, depth, NULL);
       /* Written only when it changes: after a fork, a store would copy the
        * page in the parent's next capture (a fault per fork). */
+      /* cppcheck-suppress duplicateConditionalAssign */
       if (wc->last != i)
         wc->last = i;
       return id;
