@@ -785,6 +785,74 @@ def run_all(args, rows, variants, reps, slow_reps, quick):
     return results, failures, info, time.monotonic() - t_start
 
 
+# ------------------------------------------------------------------ counts
+#
+# Instructions do not move with the machine's load the way times do: the
+# user-space instructions one iteration of a loop row costs, counted by
+# callgrind as the difference between two sizes (so start-up and exit cancel
+# out), are what a change to the wrappers can be judged by on a shared
+# machine.  fork is left out (callgrind would count the parent only).
+
+COUNT_SIZES = (1000, 3000)
+
+
+def callgrind_total(argv, env, cwd):
+    with tempfile.NamedTemporaryFile(prefix="rcbench.cg.", delete=False) as f:
+        out = f.name
+    try:
+        r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + argv,
+                           env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True)
+        if r.returncode != 0:
+            raise RunFailure("callgrind failed: %s\n%s" % (" ".join(argv), tail(r.stderr)))
+        with open(out) as f:
+            for line in f:
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    return int(line.split()[1])
+        raise RunFailure("no totals in callgrind output of %s" % " ".join(argv))
+    finally:
+        os.unlink(out)
+
+
+def instruction_counts(args):
+    """--counts: a table of user instructions per iteration, native and at depth 32."""
+    if not shutil.which("valgrind"):
+        print("bench: valgrind not found; install it for --counts", file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="rcbench.", dir="/dev/shm" if os.access("/dev/shm", os.W_OK)
+                           else None)
+    try:
+        progs = build_progs(os.path.join(args.build_dir, "bench-progs"))
+        lib = os.path.abspath(args.lib) if args.lib else build_shim(args.build_dir)
+        base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "RCLEAK_OPTIONS")}
+        base["TMPDIR"] = tmp
+        names = [r[0] for r in LOOP_ROWS if r[0] != "fork"]
+        if args.rows:
+            names = [n for n in names if n in args.rows.split(",")]
+        print("User instructions per iteration (callgrind, iterations %d minus %d; "
+              "rcleak at depth 32):" % (COUNT_SIZES[1], COUNT_SIZES[0]))
+        print()
+        print("| row | native | rcleak d32 | added |")
+        print("|---|---|---|---|")
+        for name in names:
+            per = {}
+            for v, extra in (("native", {}), ("rcleak32", {"LD_PRELOAD": lib,
+                                                           "RCLEAK_OPTIONS": "stack_depth=32"})):
+                env = dict(base, **extra)
+                a, b = (callgrind_total([progs["loops"], name, str(n)], env, tmp)
+                        for n in COUNT_SIZES)
+                per[v] = (b - a) / (COUNT_SIZES[1] - COUNT_SIZES[0])
+            print("| %s | %.0f | %.0f | +%.0f |" % (name, per["native"], per["rcleak32"],
+                                                  per["rcleak32"] - per["native"]))
+            sys.stdout.flush()
+    except RunFailure as e:
+        print("bench: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 # -------------------------------------------------------------------- main
 
 def update_doc(path, md):
@@ -840,6 +908,9 @@ def main():
                     help="replace the part of FILE (BENCHMARKS.md) between the lines "
                          "'<!-- bench:begin -->' and '<!-- bench:end -->' with the results")
     ap.add_argument("--timeout", type=int, default=180, help="per-run timeout, s")
+    ap.add_argument("--counts", action="store_true",
+                    help="do not time: count user instructions per iteration of the loop rows "
+                         "(callgrind), native and rcleak at depth 32")
     ap.add_argument("--from-json", metavar="FILE",
                     help="do not run: print (and --update) the tables of a saved --json run")
     args = ap.parse_args()
@@ -874,6 +945,9 @@ def main():
         if any(v in variants for v in vs) and not shutil.which(tool):
             print("bench: %s not found; install it or pass --variants" % tool, file=sys.stderr)
             return 2
+
+    if args.counts:
+        return instruction_counts(args)
 
     if args.from_json:
         # Re-render a saved run (e.g. after the report code changed).
