@@ -244,7 +244,9 @@ static void say_stats(const struct rc_leakset *ls)
   rc_sb_putu(&b, rc_stack_count());
   rc_sb_puts(&b, " distinct stacks in ");
   rc_sb_putu(&b, rc_stack_bytes());
-  rc_sb_puts(&b, " bytes; report took ");
+  rc_sb_puts(&b, " bytes, ");
+  rc_sb_putu(&b, rc_stack_walks());
+  rc_sb_puts(&b, " walks; report took ");
   rc_sb_putu(&b, (rc_now_ns() - ls->now_ns) / 1000u);
   rc_sb_puts(&b, " us\n");
   (void)rc_write_all(2, b.buf, b.len);

@@ -33,6 +33,7 @@ struct rc_stack_store {
 };
 
 static struct rc_stack_store *_Atomic rc_store;
+static uint64_t rc_walks; /* walks done (replays and deferred copies not walked are not) */
 static uintptr_t rc_self_lo, rc_self_hi; /* librcleak.so's mapped range */
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *data)
@@ -467,6 +468,7 @@ static uint32_t resolve_deferred(struct rc_deferred *d)
   void *buf[RC_STACK_MAX_DEPTH + 16];
   if (depth > RC_STACK_MAX_DEPTH)
     depth = RC_STACK_MAX_DEPTH;
+  __atomic_fetch_add(&rc_walks, 1, __ATOMIC_RELAXED);
   struct rc_unwind_copy c = {d->lo, d->hi, rc_defer.bytes + d->off};
   int n = rc_unwind_walk_copy(&d->regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, &c);
   uint32_t id = n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
@@ -512,6 +514,7 @@ __attribute__((noinline)) static uint32_t walk_now(const struct rc_unwind_regs *
   struct rc_stack_store *s = store_get();
   if (s == NULL)
     return 0;
+  __atomic_fetch_add(&rc_walks, 1, __ATOMIC_RELAXED);
   void *buf[RC_STACK_MAX_DEPTH + 16];
   if (!rc_own_walker) {
     /* rcleak's own frames on top: the wrapper, the family's bookkeeping and
@@ -598,6 +601,11 @@ uint32_t rc_stack_count(void)
 {
   struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
   return s ? __atomic_load_n(&s->nids, __ATOMIC_ACQUIRE) : 0;
+}
+
+uint64_t rc_stack_walks(void)
+{
+  return __atomic_load_n(&rc_walks, __ATOMIC_RELAXED);
 }
 
 uint64_t rc_stack_bytes(void)

@@ -55,6 +55,10 @@ const struct rc_stack *rc_stack_get(uint32_t id);
 /* Highest id published so far. */
 uint32_t rc_stack_count(void);
 
+/* Stack walks done so far (for verbosity): a capture that replays a
+ * cached walk, or a deferred copy never needed, does not walk. */
+uint64_t rc_stack_walks(void);
+
 /* Bytes of memory the store has touched (for verbosity / benchmarks). */
 uint64_t rc_stack_bytes(void);
 

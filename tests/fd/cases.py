@@ -389,11 +389,12 @@ def grouped_text():
     check_eq(res.stderr.count("#0 open_in_loop"), 1, "one stack for the group")
 
 
-STATS_RE = r"^rcleak: pid %d: (\d+) leaks, (\d+) suppressed; (\d+) distinct stacks in \d+ bytes"
+STATS_RE = (r"^rcleak: pid %d: (\d+) leaks, (\d+) suppressed; (\d+) distinct stacks in \d+ bytes, "
+            r"(\d+) walks")
 
 
 def stats(res):
-    """(leaks, suppressed, distinct stacks) from the verbosity=1 line."""
+    """(leaks, suppressed, distinct stacks, stack walks) from the verbosity=1 line."""
     m = re.search(STATS_RE % res.pid, res.stderr, re.M)
     return tuple(int(x) for x in m.groups()) if m else None
 
@@ -406,7 +407,19 @@ def deferred_clean():
     check_clean(res, "five sites opened and closed")
     res = run([prog("programs"), "open_close_sites"], options="verbosity=1")
     check_eq(res.leaks, [], "no leaks with verbosity=1")
-    check_eq(stats(res), (0, 0, 0), "no stack was walked and interned")
+    check_eq(stats(res), (0, 0, 0, 0), "no stack was walked and interned")
+
+
+@case
+def replay_loops():
+    """Acquire+release loops replay the thread's cached walks: the main
+    thread walks each of its two sites once (after its sixteen deferred
+    copies, which are never walked) and its pthread_create site once; each
+    of four threads walks its one site once.  Four distinct stacks (the
+    threads' are one)."""
+    res = run([prog("programs"), "replay_loops"], options="verbosity=1")
+    check_eq(res.leaks, [], "nothing leaked")
+    check_eq(stats(res), (0, 0, 4, 7), "seven walks for 3,004 captures")
 
 
 @case
@@ -423,7 +436,8 @@ def deferred_one_site():
     check_eq(functions(res.leaks[0])[:3], ["open_site", "one_site_many", "main"], "the whole stack")
     check_eq(functions(res.leaks[0])[-1], "_start", "walked to the top of the stack")
     check("40 file descriptors leaked from the same site" in res.stderr, "one group in the text")
-    check_eq(stats(res), (40, 0, 1), "one distinct stack interned")
+    check_eq(stats(res), (40, 0, 1, 17), "one distinct stack interned, from sixteen copies "
+             "walked at exit and one walk the other 23 captures replayed")
 
 
 @case

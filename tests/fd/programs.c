@@ -345,6 +345,28 @@ static void one_site_many(void)
     leaked(open_site());
 }
 
+/* Acquire+release loops that should replay, not walk: the main thread
+ * alternates two sites 1,000 times, then four threads each loop 500 times
+ * over one site. */
+static void *replay_worker(void *arg)
+{
+  (void)arg;
+  for (int i = 0; i < 500; i++)
+    close(open_site());
+  return NULL;
+}
+
+static void replay_loops(void)
+{
+  for (int i = 0; i < 1000; i++)
+    close(i % 2 ? open_site() : open("/dev/zero", O_RDONLY));
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++)
+    pthread_create(&t[i], NULL, replay_worker, NULL);
+  for (int i = 0; i < 4; i++)
+    pthread_join(t[i], NULL);
+}
+
 /* Several sites acquire and release: nothing leaks, nothing needs a walk. */
 static void open_close_sites(void)
 {
@@ -496,6 +518,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
   else if (!strcmp(c, "one_site_many")) one_site_many();
   else if (!strcmp(c, "open_close_sites")) open_close_sites();
+  else if (!strcmp(c, "replay_loops")) replay_loops();
   else if (!strcmp(c, "deep_then_shallow")) deep_then_shallow();
   else if (!strcmp(c, "handler_first")) handler_first(argv[2]);
   else if (!strcmp(c, "nothing")) nothing();
