@@ -420,7 +420,7 @@ static void any_process(pid_t pid, void *arg)
   consider_untracked(arg, pid);
 }
 
-static void child_collect(struct rc_leakset *ls)
+RC_HOT static void child_collect(struct rc_leakset *ls)
 {
   rc_child_ls = ls;
   /* One system call answers the common case, a process with no children at

@@ -17,7 +17,7 @@
 static int rc_exit_status;
 static int (*rc_real_main)(int, char **, char **);
 
-static int rc_main(int argc, char **argv, char **envp)
+RC_HOT static int rc_main(int argc, char **argv, char **envp)
 {
   int r = rc_real_main(argc, argv, envp);
   rc_exit_status = r;
@@ -34,7 +34,7 @@ RC_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, ch
 
 /* Report and decide the final status: `exitcode` replaces a successful
  * status when leaks were found; a failure status is never hidden. */
-static int report_and_status(int status)
+RC_HOT static int report_and_status(int status)
 {
   if (rc_fork_child && !rc_acquired_here && !rc_options.json_path[0])
     return status; /* only inherited resources: nothing of its own to say */
@@ -45,7 +45,7 @@ static int report_and_status(int status)
   return status;
 }
 
-void rc_atexit_handler(void)
+RC_HOT void rc_atexit_handler(void)
 {
   if (rc_tls_mode == RC_MODE_VFORK)
     return;

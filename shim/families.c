@@ -26,7 +26,7 @@ RC_FAMILY_HOOKS(RC_DECL_HOW)
       __attribute__((weak));
 RC_FAMILY_HOOKS(RC_DECL_HOR)
 
-void rc_families_init(void)
+RC_HOT void rc_families_init(void)
 {
 #define RC_CALL_INIT(f)                                                         \
   if (rc_##f##_init)                                                             \

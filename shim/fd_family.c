@@ -287,7 +287,7 @@ static bool is_interpreter_script(const struct rc_leak *lk, const struct stat *s
   return false;
 }
 
-static void collect_one(int fd, void *arg)
+RC_HOT static void collect_one(int fd, void *arg)
 {
   struct rc_leakset *ls = arg;
   struct rc_fd_entry e;
@@ -320,7 +320,7 @@ static void collect_one(int fd, void *arg)
     ls->n--; /* the record just added: not a leak after all */
 }
 
-static void fd_collect(struct rc_leakset *ls)
+RC_HOT static void fd_collect(struct rc_leakset *ls)
 {
   rc_proc_each_fd(collect_one, ls, rc_fd_registered);
   rc_sys_close(rc_fd_dir);

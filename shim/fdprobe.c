@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rc.h"
+
 #define RC_LONG_BITS (8 * (int)sizeof(unsigned long))
 
 static bool is_open(int fd)
@@ -32,7 +34,7 @@ static bool table_ends_by(int n)
   return syscall(SYS_pselect6, n + 1, set, NULL, NULL, &zero, NULL) >= 0;
 }
 
-int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd))
+RC_HOT int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd))
 {
   int saved = errno;
   int size = 0;

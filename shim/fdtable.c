@@ -167,7 +167,7 @@ void rc_fd_adopt(int fd, unsigned fn, int32_t tid, uint64_t t_ns, uint32_t forei
     write_entry(e, fn, foreign_stack, RC_FDF_ACROSS_EXEC | RC_FDF_FOREIGN_STACK, tid, t_ns);
 }
 
-bool rc_fd_lookup(int fd, struct rc_fd_entry *out)
+RC_HOT bool rc_fd_lookup(int fd, struct rc_fd_entry *out)
 {
   struct rc_fd_entry *e = entry_for(fd, false);
   if (e == NULL)
@@ -192,7 +192,7 @@ int rc_fd_limit(void)
   return atomic_load(&rc_fd_nchunks) * RC_FD_CHUNK;
 }
 
-static void mark_if_unknown(int fd, void *arg)
+RC_HOT static void mark_if_unknown(int fd, void *arg)
 {
   (void)arg;
   struct rc_fd_entry *e = entry_for(fd, true);
@@ -205,7 +205,7 @@ static void mark_if_unknown(int fd, void *arg)
                                 __ATOMIC_ACQUIRE);
 }
 
-void rc_fd_mark_open_as_inherited(void)
+RC_HOT void rc_fd_mark_open_as_inherited(void)
 {
   /* No `registered`: an entry already held needs no mark, and asking would
    * read the untouched page mark_if_unknown is about to write (two faults). */

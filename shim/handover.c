@@ -269,7 +269,7 @@ static uint32_t parse_stack(char **p, uint32_t nframes)
 extern void rc_handover_read_family(const char *kind, char *fields, uint32_t stack)
     __attribute__((weak));
 
-void rc_handover_import(void)
+RC_HOT void rc_handover_import(void)
 {
   const char *v = getenv(RC_HANDOVER_ENV);
   if (v == NULL)

@@ -41,6 +41,18 @@ void rc_atexit_handler(void);
 
 /* Hooks of other families, run in the fork child (weak: optional). */
 extern void rc_families_after_fork_child(void) __attribute__((weak));
+
+/* glibc's, behind the pthread_atfork and atexit of libc_nonshared.a. */
+extern void *__dso_handle;
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                             void *dso);
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+static void atexit_handler(void *unused)
+{
+  (void)unused;
+  rc_atexit_handler();
+}
 extern void rc_families_init(void) __attribute__((weak));
 
 /* Descriptors the parent had without our knowing (raw syscalls) must not
@@ -50,7 +62,7 @@ extern void rc_families_init(void) __attribute__((weak));
  * apart from the child's own, and nothing needs to. */
 static bool rc_fork_scan_pending;
 
-void rc_fork_settle(void)
+RC_HOT void rc_fork_settle(void)
 {
   if (!rc_fork_scan_pending)
     return;
@@ -82,7 +94,7 @@ static void after_fork_child(void)
     rc_families_after_fork_child();
 }
 
-void rc_init(void)
+RC_HOT void rc_init(void)
 {
   static int done;
   if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
@@ -104,15 +116,18 @@ void rc_init(void)
   rc_suppress_load();
   if (rc_families_init)
     rc_families_init();
-  (void)pthread_atfork(NULL, NULL, after_fork_child);
-  (void)atexit(rc_atexit_handler);
+  /* What libc_nonshared.a's pthread_atfork and atexit stubs call: the
+   * stubs would be linked at the end of librcleak's text, a window of code
+   * faulted in by every process for two jumps. */
+  (void)__register_atfork(NULL, NULL, after_fork_child, __dso_handle);
+  (void)__cxa_atexit(atexit_handler, NULL, __dso_handle);
   /* Resolved now so that the exit path never needs dlsym. */
   (void)REAL(_exit);
   rc_leave(mode);
   errno = saved;
 }
 
-__attribute__((constructor)) static void rc_constructor(void)
+__attribute__((constructor)) RC_HOT static void rc_constructor(void)
 {
   rc_init();
 }

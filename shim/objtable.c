@@ -194,7 +194,7 @@ bool rc_obj_remove(unsigned kind, uint64_t key)
   return true;
 }
 
-uint32_t rc_obj_count(unsigned kind)
+RC_HOT uint32_t rc_obj_count(unsigned kind)
 {
   struct rc_obj *t = table(false);
   if (t == NULL || kind > RC_KIND_COUNT)
@@ -202,7 +202,7 @@ uint32_t rc_obj_count(unsigned kind)
   return __atomic_load_n(&meta_of(t)->live[kind], __ATOMIC_ACQUIRE);
 }
 
-void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg)
+RC_HOT void rc_obj_each(int kind, bool (*fn)(struct rc_obj *o, void *arg), void *arg)
 {
   struct rc_obj *t = table(false);
   if (t == NULL)

@@ -230,7 +230,7 @@ static bool known_key(const char *k, size_t kl)
   return false;
 }
 
-int rc_options_parse(const char *spec)
+RC_HOT int rc_options_parse(const char *spec)
 {
   set_defaults();
   if (spec == NULL)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fdprobe.h"
+#include "rc.h"
 
 int rc_sys_openat(int dirfd, const char *path, int flags, int mode)
 {
@@ -23,13 +24,13 @@ int rc_sys_open(const char *path, int flags, int mode)
   return rc_sys_openat(AT_FDCWD, path, flags, mode);
 }
 
-void rc_sys_close(int fd)
+RC_HOT void rc_sys_close(int fd)
 {
   if (fd >= 0)
     (void)syscall(SYS_close, fd);
 }
 
-int rc_dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char type, void *arg),
+RC_HOT int rc_dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char type, void *arg),
                    void *arg)
 {
   int count = 0;
@@ -76,7 +77,7 @@ struct fd_each {
   int count;
 };
 
-static bool fd_entry(const char *name, unsigned char type, void *arg)
+RC_HOT static bool fd_entry(const char *name, unsigned char type, void *arg)
 {
   (void)type;
   struct fd_each *e = arg;
@@ -90,7 +91,7 @@ static bool fd_entry(const char *name, unsigned char type, void *arg)
   return true;
 }
 
-int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd))
+RC_HOT int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd))
 {
   int probed = rc_fd_probe_each(fn, arg, registered); /* small tables: no /proc at all */
   if (probed >= 0)

@@ -15,10 +15,13 @@
 #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-/* Run in every fork child (or every process) but defined among report code:
- * placed with the hot text at the start of the library (.text.hot), so that
- * a fork child that only _exits or execs faults in no other text window. */
-#define RC_FORK_HOT __attribute__((hot))
+/* Run by every process (start-up, the exit report's collection when there
+ * is nothing to report) or every fork child, wherever the file: linked
+ * together in .text.hot, next to _init at the start of the library, so that
+ * a clean process faults in one window of librcleak's code there (the
+ * kernel maps a file's pages 16 at a time) and one for _fini at the end,
+ * not the three or four its scattered definitions spanned. */
+#define RC_HOT __attribute__((hot))
 
 /* Resource kinds (enum rc_kind, rc_kind_name) are shared with the tool. */
 #include "suppress.h"

@@ -36,7 +36,7 @@ unsigned rc_fn_from_name(const char *name)
  * dlsym may allocate (it does on first use in glibc); that is fine because
  * rcleak does not interpose the allocator, and a signal handler never gets
  * here: the signal path calls only functions resolved before (rc_init). */
-void *rc_real_resolve(unsigned fn)
+RC_HOT void *rc_real_resolve(unsigned fn)
 {
   int saved = errno;
   int mode = rc_enter();

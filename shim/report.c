@@ -168,7 +168,7 @@ static void complain_path(const char *what, const char *path, int err)
   (void)rc_write_all(2, b.buf, b.len);
 }
 
-static void write_text(const struct rc_leakset *ls, const struct rc_exit *ex)
+RC_HOT static void write_text(const struct rc_leakset *ls, const struct rc_exit *ex)
 {
   if (!rc_options.text_report || ls->n - ls->suppressed == 0)
     return;
@@ -188,7 +188,7 @@ static void write_text(const struct rc_leakset *ls, const struct rc_exit *ex)
 }
 
 /* Whole or nothing: write a temporary file beside the target, then rename. */
-static void write_json(const struct rc_leakset *ls, const struct rc_exit *ex)
+RC_HOT static void write_json(const struct rc_leakset *ls, const struct rc_exit *ex)
 {
   if (!rc_options.json_path[0])
     return;
@@ -289,7 +289,7 @@ static int rc_report_result;
  * an exit called from a cleanup) must not wait for itself. */
 static __thread int rc_tls_reporting __attribute__((tls_model("initial-exec")));
 
-int rc_report_run(const struct rc_exit *ex)
+RC_HOT int rc_report_run(const struct rc_exit *ex)
 {
   if (rc_tls_reporting)
     return rc_report_result;

@@ -272,7 +272,7 @@ RC_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h)
  * default.  One ignored at start (nohup) stays ignored, and is hooked later
  * only if the program sets SIG_DFL. */
 void rc_signal_init(void);
-void rc_signal_init(void)
+RC_HOT void rc_signal_init(void)
 {
   /* Straight into rc_sigviews: a 10 KB array on the stack would cost this
    * start-up (every process) three page faults. */

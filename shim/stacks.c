@@ -63,7 +63,7 @@ static bool rc_own_walker; /* stackwalk.c usable here */
 static void defer_init(void);
 static void walks_init(void);
 
-void rc_stacks_init(void)
+RC_HOT void rc_stacks_init(void)
 {
   if (rc_options.stack_depth <= 0)
     return; /* no capture will ever run */
@@ -426,7 +426,7 @@ static void defer_init(void)
     rc_defer_stack_top = (end + RC_DEFER_ABOVE_END) & ~(uintptr_t)7;
 }
 
-__attribute__((noinline)) static uint32_t capture_deferred(void)
+__attribute__((noinline)) RC_HOT static uint32_t capture_deferred(void)
 {
   struct rc_unwind_regs regs;
   RC_UNWIND_GET_REGS(regs);
@@ -490,7 +490,7 @@ void rc_stacks_settle(void)
 
 __attribute__((noinline)) static uint32_t capture_now(int depth);
 
-__attribute__((noinline)) uint32_t rc_stack_capture(void)
+__attribute__((noinline)) RC_HOT uint32_t rc_stack_capture(void)
 {
   int depth = rc_options.stack_depth;
   if (depth <= 0)
@@ -577,7 +577,7 @@ __attribute__((noinline)) static uint32_t capture_now(int depth)
   return id;
 }
 
-uint32_t rc_stack_capture_app(int mode)
+RC_HOT uint32_t rc_stack_capture_app(int mode)
 {
   if (rc_own_walker)
     return rc_stack_capture();

@@ -665,13 +665,13 @@ void rc_unwind_code_unmapped(void)
     __atomic_store_n(&rc_rule_cache[i], 0, __ATOMIC_RELAXED);
 }
 
-bool rc_unwind_init(void)
+RC_HOT bool rc_unwind_init(void)
 {
   rc_find_object = (rc_find_object_fn)dlsym(RTLD_DEFAULT, "_dl_find_object");
   return rc_find_object != NULL;
 }
 
-bool rc_unwind_object_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+RC_HOT bool rc_unwind_object_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
 {
   struct dl_find_object fo;
   if (rc_find_object == NULL || rc_find_object((void *)addr, &fo) != 0)

@@ -87,7 +87,7 @@ static void load_rules(void)
  * user meant (the working directory may change later) and a bad file is
  * reported at once.  The built-in rules alone wait for the first report that
  * has leaks to match: most processes never need them. */
-void rc_suppress_load(void)
+RC_HOT void rc_suppress_load(void)
 {
   if (rc_options.suppressions[0])
     load_rules();

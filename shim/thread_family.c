@@ -49,7 +49,7 @@ static bool collect_thread(struct rc_obj *o, void *arg)
   return true;
 }
 
-static void thread_collect(struct rc_leakset *ls)
+RC_HOT static void thread_collect(struct rc_leakset *ls)
 {
   if (rc_thr_pool.hw == 0)
     return; /* no thread was ever created: skip the table walk */
@@ -99,7 +99,7 @@ const struct rc_family rc_family_thread = {
   .describe = thread_describe,
 };
 
-RC_FORK_HOT void rc_thread_after_fork_child(void)
+RC_HOT void rc_thread_after_fork_child(void)
 {
   /* The thread that held the pool lock at fork does not exist here. */
   rc_pool_after_fork(&rc_thr_pool);

@@ -338,7 +338,7 @@ static void query_pending(struct rc_leakset *ls, uint32_t first)
 unsigned rc_timer_created;
 bool rc_timer_thread_created;
 
-RC_FORK_HOT void rc_timer_after_fork_child(void)
+RC_HOT void rc_timer_after_fork_child(void)
 {
   /* The child's timers are numbered from 0 again.  Written only when set,
    * so that most fork children do not copy the page. */
@@ -372,7 +372,7 @@ static bool all_timers_tracked(void)
   return id >= 0 && (unsigned)id == before;
 }
 
-static void timer_collect(struct rc_leakset *ls)
+RC_HOT static void timer_collect(struct rc_leakset *ls)
 {
   struct collect_ctx c = {.ls = ls};
   /* The kernel serves /proc/self/timers a page per read and walks its list
@@ -499,7 +499,7 @@ void rc_itimer_set(int which, int armed, unsigned fn)
   errno = saved;
 }
 
-void rc_itimer_init(void)
+RC_HOT void rc_itimer_init(void)
 {
   for (int which = 0; which < 3; which++) {
     struct itimerval v;
@@ -508,7 +508,7 @@ void rc_itimer_init(void)
   }
 }
 
-RC_FORK_HOT void rc_itimer_after_fork_child(void)
+RC_HOT void rc_itimer_after_fork_child(void)
 {
   /* A fork child starts with no interval timer (the parent's records no
    * longer match: their owner is the parent).  Written only when set, so
@@ -519,7 +519,7 @@ RC_FORK_HOT void rc_itimer_after_fork_child(void)
 
 static const char *const rc_itimer_names[] = {"ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF"};
 
-static void itimer_collect(struct rc_leakset *ls)
+RC_HOT static void itimer_collect(struct rc_leakset *ls)
 {
   for (int which = 0; which < 3; which++) {
     struct itimerval v;

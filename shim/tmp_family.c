@@ -165,7 +165,7 @@ void rc_tmp_unlock(void)
   rc_tmp_tls_locked = 0;
 }
 
-RC_FORK_HOT void rc_tmp_after_fork_child(void)
+RC_HOT void rc_tmp_after_fork_child(void)
 {
   rc_pool_after_fork(&rc_tmp_ents);
   rc_pool_after_fork(&rc_tmp_long);
@@ -664,7 +664,7 @@ void rc_tmp_chdir_end(void)
 
 /* ---- views for tmp_report.c ---- */
 
-uint32_t rc_tmp_high(void)
+RC_HOT uint32_t rc_tmp_high(void)
 {
   return __atomic_load_n(&rc_tmp_ents.hw, __ATOMIC_ACQUIRE);
 }

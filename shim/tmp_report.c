@@ -75,7 +75,7 @@ static const char *report_path(const char *path)
   return rc_arena_strdup(buf);
 }
 
-static void collect_kind(struct rc_leakset *ls, unsigned kind)
+RC_HOT static void collect_kind(struct rc_leakset *ls, unsigned kind)
 {
   uint32_t high = rc_tmp_high();
   for (uint32_t i = 1; i <= high; i++) {
@@ -104,12 +104,12 @@ static void collect_kind(struct rc_leakset *ls, unsigned kind)
   }
 }
 
-static void tmpdir_collect(struct rc_leakset *ls)
+RC_HOT static void tmpdir_collect(struct rc_leakset *ls)
 {
   collect_kind(ls, RC_KIND_TMPDIR);
 }
 
-static void tmpfile_collect(struct rc_leakset *ls)
+RC_HOT static void tmpfile_collect(struct rc_leakset *ls)
 {
   collect_kind(ls, RC_KIND_TMPFILE);
 }
