@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import (SHIM, case, check, check_clean, check_eq, check_leaks, functions, main, prog,
-                    run, top_function)
+from rctest import (SHIM, case, check, check_clean, check_eq, check_leaks, functions, main,
+                    own_walker, prog, run, top_function)
 
 
 
@@ -407,7 +407,8 @@ def deferred_clean():
     check_clean(res, "five sites opened and closed")
     res = run([prog("programs"), "open_close_sites"], options="verbosity=1")
     check_eq(res.leaks, [], "no leaks with verbosity=1")
-    check_eq(stats(res), (0, 0, 0, 0), "no stack was walked and interned")
+    if own_walker():
+        check_eq(stats(res), (0, 0, 0, 0), "no stack was walked and interned")
 
 
 @case
@@ -419,7 +420,10 @@ def replay_loops():
     threads' are one)."""
     res = run([prog("programs"), "replay_loops"], options="verbosity=1")
     check_eq(res.leaks, [], "nothing leaked")
-    check_eq(stats(res), (0, 0, 4, 7), "seven walks for 3,004 captures")
+    if own_walker():
+        check_eq(stats(res), (0, 0, 4, 7), "seven walks for 3,004 captures")
+    else:
+        check_eq(stats(res)[:3], (0, 0, 4), "four distinct stacks (no replay cache here)")
 
 
 @case
@@ -436,8 +440,11 @@ def deferred_one_site():
     check_eq(functions(res.leaks[0])[:3], ["open_site", "one_site_many", "main"], "the whole stack")
     check_eq(functions(res.leaks[0])[-1], "_start", "walked to the top of the stack")
     check("40 file descriptors leaked from the same site" in res.stderr, "one group in the text")
-    check_eq(stats(res), (40, 0, 1, 17), "one distinct stack interned, from sixteen copies "
-             "walked at exit and one walk the other 23 captures replayed")
+    if own_walker():
+        check_eq(stats(res), (40, 0, 1, 17), "one distinct stack interned, from sixteen copies "
+                 "walked at exit and one walk the other 23 captures replayed")
+    else:
+        check_eq(stats(res)[:3], (40, 0, 1), "one distinct stack interned")
 
 
 @case

@@ -111,6 +111,19 @@ def functions(leak):
     return [f.get("function") for f in leak.get("stack") or []]
 
 
+def own_walker():
+    """Whether rcleak walks stacks with its own unwinder here (x86_64, glibc
+    with _dl_find_object, 2.35+): deferred first captures and per-thread
+    replay caches exist only with it, so counts of walks are only exact then."""
+    try:
+        ver = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):
+        ver = ""
+    m = re.match(r"glibc (\d+)\.(\d+)", ver)
+    return os.uname().machine == "x86_64" and m is not None and \
+        (int(m.group(1)), int(m.group(2))) >= (2, 35)
+
+
 def check(cond, what):
     """Record one TAP assertion."""
     global _count, _failed
