@@ -1,4 +1,4 @@
-/* Stack capture and the deduplicating stack store (see stacks.h). */
+/* Stack capture (see stacks.h); the store is stack_store.c. */
 #define UNW_LOCAL_ONLY
 #include "stacks.h"
 
@@ -13,26 +13,9 @@
 
 #include "options.h"
 #include "rc.h"
+#include "stack_store.h"
 #include "stackwalk.h"
 
-/* Virtual reservations; Linux commits pages only when they are touched, so an
- * idle process pays nothing and a busy one pays for what it stores. */
-#define RC_STACK_MAX_IDS (1u << 20)
-#define RC_STACK_SLOTS (1u << 21) /* power of two, load factor <= 0.5 */
-#define RC_STACK_ARENA (256u << 20)
-
-#define RC_STACK_FIRST_IDS 32 /* ids whose record offset is kept in the header */
-
-struct rc_stack_store {
-  uint32_t *slots;   /* hash slot -> id (0 = empty) */
-  uint32_t *offsets; /* id -> offset of its record in arena (ids from RC_STACK_FIRST_IDS) */
-  char *arena;       /* the reservation itself: the header is its first bytes */
-  uint64_t arena_used;
-  uint32_t nids;
-  uint32_t first[RC_STACK_FIRST_IDS]; /* id -> offset, the first ids */
-};
-
-static struct rc_stack_store *_Atomic rc_store;
 static uint64_t rc_walks; /* walks done (replays and deferred copies not walked are not) */
 static uintptr_t rc_self_lo, rc_self_hi; /* librcleak.so's mapped range */
 
@@ -81,110 +64,6 @@ static void *reserve(size_t bytes)
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? NULL : p;
-}
-
-static struct rc_stack_store *store_get(void)
-{
-  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
-  if (RC_LIKELY(s != NULL))
-    return s;
-  /* First capture in the process: one reservation holds the header, the
-   * arena, the id index and the hash slots; a thread that loses the race
-   * unmaps its copy.  Laid out so that a process's first stacks touch as few
-   * pages and page tables as possible (a first-touched page is a page fault,
-   * ~2 us on a VM, and every page table in use is copied by each fork): the
-   * arena starts right after the header, which keeps the first ids' offsets
-   * itself, so the first stacks cost one page and their hash slots. */
-  const size_t offsets = RC_STACK_MAX_IDS * sizeof(uint32_t),
-               slots = RC_STACK_SLOTS * sizeof(uint32_t);
-  const size_t total = RC_STACK_ARENA + offsets + slots;
-  char *m = reserve(total);
-  if (m == NULL)
-    return NULL;
-  struct rc_stack_store *n = (struct rc_stack_store *)m;
-  n->arena = m;
-  n->arena_used = (sizeof *n + 7) & ~(size_t)7; /* so no offset is 0 ("unpublished") */
-  n->offsets = (uint32_t *)(m + RC_STACK_ARENA);
-  n->slots = (uint32_t *)(m + RC_STACK_ARENA + offsets);
-  struct rc_stack_store *expected = NULL;
-  if (!atomic_compare_exchange_strong(&rc_store, &expected, n)) {
-    munmap(m, total);
-    return expected;
-  }
-  return n;
-}
-
-static uint64_t hash_pcs(void *const *pcs, int n)
-{
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
-  for (int i = 0; i < n; i++) {
-    h ^= (uint64_t)(uintptr_t)pcs[i];
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  return h;
-}
-
-static uint32_t *offset_of(struct rc_stack_store *s, uint32_t id)
-{
-  return id < RC_STACK_FIRST_IDS ? &s->first[id] : &s->offsets[id];
-}
-
-static const struct rc_stack *record_at(struct rc_stack_store *s, uint32_t id)
-{
-  uint32_t off = __atomic_load_n(offset_of(s, id), __ATOMIC_ACQUIRE);
-  return off ? (const struct rc_stack *)(s->arena + off) : NULL;
-}
-
-static uint32_t publish(struct rc_stack_store *s, void *const *pcs, int n, uint64_t h)
-{
-  uint64_t size = (sizeof(struct rc_stack) + (size_t)n * sizeof(uintptr_t) + 7) & ~7ull;
-  uint64_t off = __atomic_fetch_add(&s->arena_used, size, __ATOMIC_RELAXED);
-  if (off + size > RC_STACK_ARENA)
-    return 0;
-  uint32_t id = __atomic_add_fetch(&s->nids, 1, __ATOMIC_RELAXED);
-  if (id >= RC_STACK_MAX_IDS)
-    return 0;
-  struct rc_stack *rec = (struct rc_stack *)(s->arena + off);
-  rec->hash = h;
-  rec->depth = (uint32_t)n;
-  memcpy(rec->pc, pcs, (size_t)n * sizeof(uintptr_t));
-  __atomic_store_n(offset_of(s, id), (uint32_t)off, __ATOMIC_RELEASE);
-  return id;
-}
-
-static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
-{
-  uint64_t h = hash_pcs(pcs, n);
-  uint32_t slot = (uint32_t)h & (RC_STACK_SLOTS - 1);
-  uint32_t fresh = 0;
-  for (uint32_t probes = 0; probes < RC_STACK_SLOTS; probes++) {
-    /* The first probe reads with a write (a compare-and-swap of 0 for 0,
-     * which x86 performs as a write even when it fails): on a page never
-     * touched, a plain load would fault in the zero page and the store that
-     * follows would fault again to copy it.  (A fetch_or of 0 does not do:
-     * compilers turn it into a load and a loop.) */
-    uint32_t id = 0;
-    if (probes == 0)
-      (void)__atomic_compare_exchange_n(&s->slots[slot], &id, 0, false, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_ACQUIRE);
-    else
-      id = __atomic_load_n(&s->slots[slot], __ATOMIC_ACQUIRE);
-    if (id == 0) {
-      if (fresh == 0 && (fresh = publish(s, pcs, n, h)) == 0)
-        return 0;
-      if (__atomic_compare_exchange_n(&s->slots[slot], &id, fresh, false,
-                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return fresh;
-      /* Another thread filled this slot: look at what it put there. */
-    }
-    const struct rc_stack *r = record_at(s, id);
-    if (r && r->hash == h && r->depth == (uint32_t)n &&
-        memcmp(r->pc, pcs, (size_t)n * sizeof(uintptr_t)) == 0)
-      return id; /* a fresh record, if any, stays unused: rare and harmless */
-    slot = (slot + 1) & (RC_STACK_SLOTS - 1);
-  }
-  return 0;
 }
 
 /* The general unwinders, for platforms where stackwalk.c is not available
@@ -366,7 +245,7 @@ void rc_stacks_thread_end(void)
   rc_tls_walks = NULL;
 }
 
-static uint32_t keep_and_intern(struct rc_stack_store *s, void **buf, int n, int depth)
+static uint32_t keep_and_intern(void **buf, int n, int depth)
 {
   /* Drop rcleak's own frames: the wrappers on top, and rc_main (the main
    * wrapper, exit_hook.c) below the program's main. */
@@ -374,7 +253,7 @@ static uint32_t keep_and_intern(struct rc_stack_store *s, void **buf, int n, int
   for (int i = 0; i < n && kept < depth; i++)
     if ((uintptr_t)buf[i] < rc_self_lo || (uintptr_t)buf[i] >= rc_self_hi)
       buf[kept++] = buf[i];
-  return kept ? intern(s, buf, kept) : 0;
+  return kept ? rc_stack_intern(buf, kept) : 0;
 }
 
 /* ---- deferred first captures ----
@@ -450,7 +329,6 @@ __attribute__((noinline)) RC_HOT static uint32_t capture_deferred(void)
   return RC_STACK_PENDING_BASE + k;
 }
 
-static uint32_t keep_and_intern(struct rc_stack_store *s, void **buf, int n, int depth);
 
 /* The walk over a deferred copy; idempotent (the copy never changes), so
  * threads or a signal handler resolving the same id at once agree. */
@@ -462,8 +340,7 @@ static uint32_t resolve_deferred(struct rc_deferred *d)
   if (!__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE))
     return 0;
   int depth = rc_options.stack_depth;
-  struct rc_stack_store *s = store_get();
-  if (s == NULL || depth <= 0)
+  if (depth <= 0)
     return 0;
   void *buf[RC_STACK_MAX_DEPTH + 16];
   if (depth > RC_STACK_MAX_DEPTH)
@@ -471,7 +348,7 @@ static uint32_t resolve_deferred(struct rc_deferred *d)
   __atomic_fetch_add(&rc_walks, 1, __ATOMIC_RELAXED);
   struct rc_unwind_copy c = {d->lo, d->hi, rc_defer.bytes + d->off};
   int n = rc_unwind_walk_copy(&d->regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, &c);
-  uint32_t id = n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
+  uint32_t id = n > 0 ? keep_and_intern(buf, n, depth) : 0;
   __atomic_store_n(&d->resolved, id + 1, __ATOMIC_RELEASE);
   return id;
 }
@@ -511,9 +388,6 @@ __attribute__((noinline)) RC_HOT uint32_t rc_stack_capture(void)
 __attribute__((noinline)) static uint32_t walk_now(const struct rc_unwind_regs *regs, int depth,
                                                    struct rc_unwind_log *log)
 {
-  struct rc_stack_store *s = store_get();
-  if (s == NULL)
-    return 0;
   __atomic_fetch_add(&rc_walks, 1, __ATOMIC_RELAXED);
   void *buf[RC_STACK_MAX_DEPTH + 16];
   if (!rc_own_walker) {
@@ -523,11 +397,11 @@ __attribute__((noinline)) static uint32_t walk_now(const struct rc_unwind_regs *
     int want = depth + RC_OWN_FRAMES;
     if (want > (int)RC_ARRAY_SIZE(buf))
       want = (int)RC_ARRAY_SIZE(buf);
-    return keep_and_intern(s, buf, backtrace_any(buf, want), depth);
+    return keep_and_intern(buf, backtrace_any(buf, want), depth);
   }
   /* rcleak's frames on top are walked through, not counted */
   int n = rc_unwind_walk(regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, log);
-  return n > 0 ? keep_and_intern(s, buf, n, depth) : 0;
+  return n > 0 ? keep_and_intern(buf, n, depth) : 0;
 }
 
 /* The cache is the thread's own, but a signal handler on this thread may
@@ -589,27 +463,10 @@ RC_HOT uint32_t rc_stack_capture_app(int mode)
 
 const struct rc_stack *rc_stack_get(uint32_t id)
 {
-  id = rc_stack_resolve(id);
-  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
-  if (s == NULL || id == 0 || id > __atomic_load_n(&s->nids, __ATOMIC_ACQUIRE) ||
-      id >= RC_STACK_MAX_IDS)
-    return NULL;
-  return record_at(s, id);
-}
-
-uint32_t rc_stack_count(void)
-{
-  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
-  return s ? __atomic_load_n(&s->nids, __ATOMIC_ACQUIRE) : 0;
+  return rc_stack_store_get(rc_stack_resolve(id));
 }
 
 uint64_t rc_stack_walks(void)
 {
   return __atomic_load_n(&rc_walks, __ATOMIC_RELAXED);
-}
-
-uint64_t rc_stack_bytes(void)
-{
-  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
-  return s ? s->arena_used + (uint64_t)s->nids * 8u : 0;
 }
