@@ -941,13 +941,13 @@ def main():
             rows.insert(rows.index(next(r for r in rows if r["name"] == "scale")),
                         next(r for r in make_rows(quick) if r["name"] == "scale-1k"))
 
+    if args.counts:
+        return instruction_counts(args)
+
     for tool, vs in (("valgrind", ("vg-none", "memcheck")), ("strace", ("strace",))):
         if any(v in variants for v in vs) and not shutil.which(tool):
             print("bench: %s not found; install it or pass --variants" % tool, file=sys.stderr)
             return 2
-
-    if args.counts:
-        return instruction_counts(args)
 
     if args.from_json:
         # Re-render a saved run (e.g. after the report code changed).
