@@ -421,8 +421,11 @@ def build_tables(rows, results, variants):
     out += row_table(rows, results, vs, "Iterations per run (the slow tools run fewer; every "
                      "number above is per iteration):", size)
 
+    def with_native(res, v, key):
+        return med(res.get(v, []), key), med(res.get("native", []), key)
+
     def wall(row, res, v):
-        x, nat = med(res.get(v, []), "wall_ns"), med(res.get("native", []), "wall_ns")
+        x, nat = with_native(res, v, "wall_ns")
         if x is None:
             return "-"
         c = "%.0f" % (x / 1e6)
@@ -437,7 +440,7 @@ def build_tables(rows, results, variants):
     # processes (fork, short, make) what most of rcleak's cost there is made
     # of (a fault is ~2-4 us on a VM).  rcleak and native only.
     def faults(row, res, v):
-        x, nat = med(res.get(v, []), "faults"), med(res.get("native", []), "faults")
+        x, nat = with_native(res, v, "faults")
         if x is None:
             return "-"
         f = "%.1f" if x >= 1 else "%.3f"

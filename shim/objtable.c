@@ -60,9 +60,8 @@ static struct rc_obj *table(bool create)
   struct rc_obj *t = atomic_load_explicit(&rc_objs, memory_order_acquire);
   if (RC_LIKELY(t != NULL) || !create)
     return t;
-  void *m = mmap(NULL, RC_OBJ_MAP_BYTES, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (m == MAP_FAILED)
+  void *m = rc_reserve(RC_OBJ_MAP_BYTES);
+  if (m == NULL)
     return NULL;
   /* A fork child gets this mapping zero-filled instead of copied (Linux 4.14;
    * on older kernels the advice fails and the child gets a copy, as before):

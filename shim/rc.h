@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -15,6 +16,16 @@
 #define RC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* An anonymous read-write reservation, or NULL: Linux commits its pages only
+ * when they are touched.  A plain system call (no allocator state, no lock),
+ * so usable in a signal handler and across fork. */
+static inline void *rc_reserve(size_t bytes)
+{
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
 /* Run by every process (start-up, the exit report's collection when there
  * is nothing to report) or every fork child, wherever the file: linked
  * together in .text.hot, next to _init at the start of the library, so that

@@ -11,7 +11,8 @@
 
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
+
+#include "rc.h"
 
 struct rc_pool {
   uint32_t elem; /* element size, a multiple of 8 and at least 8 */
@@ -57,9 +58,8 @@ static inline void *rc_pool_get(const struct rc_pool *p, uint32_t idx)
 static inline uint32_t rc_pool_alloc_locked(struct rc_pool *p)
 {
   if (p->base == NULL) {
-    void *m = mmap(NULL, (size_t)p->elem * p->cap, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED)
+    void *m = rc_reserve((size_t)p->elem * p->cap);
+    if (m == NULL)
       return 0;
     __atomic_store_n(&p->base, (char *)m, __ATOMIC_RELEASE);
   }

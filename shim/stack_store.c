@@ -30,13 +30,6 @@ struct rc_stack_store {
 
 static struct rc_stack_store *_Atomic rc_store;
 
-static void *reserve(size_t bytes)
-{
-  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
-}
-
 static struct rc_stack_store *store_get(void)
 {
   struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
@@ -52,7 +45,7 @@ static struct rc_stack_store *store_get(void)
   const size_t offsets = RC_STACK_MAX_IDS * sizeof(uint32_t),
                slots = RC_STACK_SLOTS * sizeof(uint32_t);
   const size_t total = RC_STACK_ARENA + offsets + slots;
-  char *m = reserve(total);
+  char *m = rc_reserve(total);
   if (m == NULL)
     return NULL;
   struct rc_stack_store *n = (struct rc_stack_store *)m;

@@ -43,28 +43,6 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 }
 
 static bool rc_own_walker; /* stackwalk.c usable here */
-static void defer_init(void);
-static void walks_init(void);
-
-RC_HOT void rc_stacks_init(void)
-{
-  if (rc_options.stack_depth <= 0)
-    return; /* no capture will ever run */
-  rc_own_walker = rc_unwind_init();
-  if (rc_own_walker) {
-    defer_init();
-    walks_init();
-  }
-  if (!rc_unwind_object_range((uintptr_t)&rc_stacks_init, &rc_self_lo, &rc_self_hi))
-    dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
-}
-
-static void *reserve(size_t bytes)
-{
-  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
-}
 
 /* The general unwinders, for platforms where stackwalk.c is not available
  * (not x86_64, or a libc without _dl_find_object).  The first captures of a thread go through libgcc's unwinder, then
@@ -201,11 +179,6 @@ static __thread struct rc_walk_cache *rc_tls_walks __attribute__((tls_model("ini
 static struct rc_walk_cache rc_main_walks;
 static struct rc_walk_cache *_Atomic rc_thread_walks; /* [RC_WALK_THREADS], mapped at first use */
 
-static void walks_init(void)
-{
-  rc_tls_walks = &rc_main_walks; /* rc_init runs on the main thread */
-}
-
 static void walks_reset(struct rc_walk_cache *wc)
 {
   for (uint32_t i = 0; i < RC_WALK_CACHE; i++)
@@ -221,7 +194,7 @@ void rc_stacks_thread_begin(uint32_t idx)
   if (a == NULL) {
     int saved = errno;
     const size_t bytes = RC_WALK_THREADS * sizeof(struct rc_walk_cache);
-    a = reserve(bytes);
+    a = rc_reserve(bytes);
     if (a != NULL) {
       /* A fork child gets it zeroed (every log invalid) instead of a copy
        * of its page tables. */
@@ -459,6 +432,19 @@ RC_HOT uint32_t rc_stack_capture_app(int mode)
   uint32_t id = rc_stack_capture();
   rc_leave(mode);
   return id;
+}
+
+RC_HOT void rc_stacks_init(void)
+{
+  if (rc_options.stack_depth <= 0)
+    return; /* no capture will ever run */
+  rc_own_walker = rc_unwind_init();
+  if (rc_own_walker) {
+    defer_init();
+    rc_tls_walks = &rc_main_walks; /* rc_init runs on the main thread */
+  }
+  if (!rc_unwind_object_range((uintptr_t)&rc_stacks_init, &rc_self_lo, &rc_self_hi))
+    dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
 }
 
 const struct rc_stack *rc_stack_get(uint32_t id)
