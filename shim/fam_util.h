@@ -62,12 +62,11 @@ static inline struct rc_obj *rc_fam_adopt(unsigned kind, uint64_t key, char **p,
   unsigned fn = rc_fn_from_name(rc_fam_field(p));
   int32_t tid = (int32_t)strtol(rc_fam_field(p), NULL, 10);
   uint64_t t_ns = strtoull(rc_fam_field(p), NULL, 10);
-  struct rc_obj *o = rc_obj_begin(kind, key, fn);
+  struct rc_obj *o = rc_obj_begin_stack(kind, key, fn, stack); /* the stack is the old image's */
   if (o == NULL)
     return NULL;
   o->tid = tid;
   o->t_ns = t_ns;
-  o->stack_id = stack;
   o->flags |= RC_OBJF_ACROSS_EXEC | RC_OBJF_FOREIGN_STACK;
   return o;
 }

@@ -92,7 +92,7 @@ void rc_fd_acquired(int fd, unsigned fn)
     rc_note_acquired();
     if (e != NULL) {
       uint32_t stack = rc_stack_capture_app(mode);
-      write_entry(e, fn, stack, 0, rc_gettid(), rc_now_ns());
+      write_entry(e, fn, stack, 0, rc_gettid(), rc_stamp_ns());
     }
   }
   errno = saved;
@@ -112,7 +112,7 @@ void rc_fd_acquired2(const int fds[2], unsigned fn)
     rc_note_acquired();
     uint32_t stack = rc_stack_capture_app(mode);
     int32_t tid = rc_gettid();
-    uint64_t now = rc_now_ns();
+    uint64_t now = rc_stamp_ns();
     if (a)
       write_entry(a, fn, stack, 0, tid, now);
     if (b)

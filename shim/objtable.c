@@ -137,7 +137,7 @@ struct rc_obj *rc_obj_begin_stack(unsigned kind, uint64_t key, unsigned fn, uint
         o->key = key;
         o->stack_id = stack;
         o->aux = 0;
-        o->t_ns = rc_now_ns();
+        o->t_ns = rc_stamp_ns();
         memset(o->data, 0, sizeof o->data);
         return o;
       }

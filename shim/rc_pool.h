@@ -54,7 +54,9 @@ static inline void *rc_pool_get(const struct rc_pool *p, uint32_t idx)
 }
 
 /* Allocate a zeroed element; returns its 1-based index, 0 when full.  Call
- * with the lock held. */
+ * with the lock held.  Elements are zeroed when freed (and new ones come
+ * zeroed from the mapping), so only the free-list link needs clearing here:
+ * one memset per acquire/release cycle, not two. */
 static inline uint32_t rc_pool_alloc_locked(struct rc_pool *p)
 {
   if (p->base == NULL) {
@@ -66,15 +68,16 @@ static inline uint32_t rc_pool_alloc_locked(struct rc_pool *p)
   uint32_t idx;
   if (p->free_head) {
     idx = p->free_head;
+    void *e = rc_pool_get(p, idx);
     uint32_t next;
-    memcpy(&next, rc_pool_get(p, idx), sizeof next);
+    memcpy(&next, e, sizeof next);
     p->free_head = next;
+    memset(e, 0, sizeof next);
   } else if (p->hw < p->cap) {
     idx = ++p->hw;
   } else {
     return 0;
   }
-  memset(rc_pool_get(p, idx), 0, p->elem);
   return idx;
 }
 

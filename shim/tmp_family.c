@@ -404,15 +404,17 @@ static uint32_t new_ent_locked(const char *path, const struct rc_tmp_name *n,
   return idx;
 }
 
-/* Record a temp: the entry first (cheap, under the lock), then the object
- * record and its stack (outside it: the capture is the slow part), then
- * the entry becomes findable.  The object key is the entry index, unique
- * among live records and reused with the entry, so that a create/remove
- * loop keeps hitting the same slot of the object table.  `w` NULL: adopted
- * across exec (adopt, stack). */
+/* Record a temp: the stack first, outside the lock (the capture is the
+ * slow part), then the entry, its object record and its chain link in one
+ * locked section, so the entry is findable from the moment it exists.  The
+ * object key is the entry index, unique among live records and reused with
+ * the entry, so that a create/remove loop keeps hitting the same slot of
+ * the object table.  `adopt` non-NULL: adopted across exec (with `stack`). */
 static void insert(const char *path, const struct rc_tmp_name *n, const struct rc_tmp_ident *t,
                    unsigned fn, const struct rc_tmp_window *w, char **adopt, uint32_t stack)
 {
+  if (adopt == NULL)
+    stack = rc_obj_capture();
   if (!rc_tmp_lock())
     return;
   /* A relative template: if a chdir ran since before the call (or is
@@ -423,23 +425,21 @@ static void insert(const char *path, const struct rc_tmp_name *n, const struct r
     return;
   }
   uint32_t idx = new_ent_locked(path, n, t);
-  rc_tmp_unlock();
-  if (idx == 0)
-    return;
-  struct rc_obj *o = adopt ? rc_fam_adopt(t->kind, idx, adopt, stack)
-                           : rc_obj_begin(t->kind, idx, fn);
-  (void)rc_tmp_lock(); /* cannot fail: this thread released it above */
-  struct rc_tmp_ent *e = ent(idx);
-  if (o == NULL) {
-    release_locked(idx);
-  } else {
-    e->o = o;
-    uint32_t *head = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
-    e->next = *head;
-    __atomic_store_n(head, idx, __ATOMIC_RELEASE);
-    rc_obj_publish(o);
-    if (rc_tmp_live >= rc_tmp_sweep_at)
-      sweep_locked();
+  if (idx != 0) {
+    struct rc_obj *o = adopt ? rc_fam_adopt(t->kind, idx, adopt, stack)
+                             : rc_obj_begin_stack(t->kind, idx, fn, stack);
+    struct rc_tmp_ent *e = ent(idx);
+    if (o == NULL) {
+      release_locked(idx);
+    } else {
+      e->o = o;
+      uint32_t *head = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
+      e->next = *head;
+      __atomic_store_n(head, idx, __ATOMIC_RELEASE);
+      rc_obj_publish(o);
+      if (rc_tmp_live >= rc_tmp_sweep_at)
+        sweep_locked();
+    }
   }
   rc_tmp_unlock();
 }
