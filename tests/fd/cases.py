@@ -389,6 +389,22 @@ def grouped_text():
     check_eq(res.stderr.count("#0 open_in_loop"), 1, "one stack for the group")
 
 
+@case
+def ages():
+    res = run([prog("programs"), "aged"])
+    fds = leaked_fds(res)
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "top": "open_old"},
+                            {"kind": "fd", "fd": fds[1], "top": "open_young"}],
+                "the two descriptors, by site")
+    age = {top_function(lk): lk["age_ms"] for lk in res.leaks}
+    # held at least 250 ms: the reported age never understates it
+    check(age["open_old"] >= 250, "held 250 ms, reported %d ms" % age["open_old"])
+    # the stamps are a clock tick apart at most from the truth (10 ms at HZ=100)
+    check(age["open_old"] - age["open_young"] >= 240,
+          "ages %d and %d ms: 250 ms apart, less a tick" % (age["open_old"], age["open_young"]))
+    check_eq(res.report["summary"], {"total": 2, "fd": 2, "suppressed": 0}, "summary")
+
+
 STATS_RE = (r"^rcleak: pid %d: (\d+) leaks, (\d+) suppressed; (\d+) distinct stacks in \d+ bytes, "
             r"(\d+) walks")
 

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void leaked(int fd) { printf("leaked %d\n", fd); }
@@ -334,6 +335,21 @@ static void open_in_loop(void)
     leaked(open("/dev/null", O_RDONLY));
 }
 
+/* Ages: a descriptor held 250 ms, then one opened just before exit.  The
+ * acquisition stamp is read from a coarse clock (shim/rc.h, rc_stamp_ns):
+ * a reported age may be a tick too old, never too young. */
+__attribute__((noinline)) static int open_old(void) { return open("/dev/null", O_RDONLY); }
+__attribute__((noinline)) static int open_young(void) { return open("/dev/null", O_RDONLY); }
+
+static void aged(void)
+{
+  leaked(open_old());
+  struct timespec ts = {0, 250 * 1000 * 1000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+  leaked(open_young());
+}
+
 /* Deferred first walks (shim/stacks.c): a process's first captures on the
  * main stack are copies walked only if still needed.  Forty leaks from one
  * site: the first ones deferred, the rest walked at once, one stack for all. */
@@ -515,6 +531,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "opath_at")) opath_at(atoi(argv[2]));
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
+  else if (!strcmp(c, "aged")) aged();
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
   else if (!strcmp(c, "one_site_many")) one_site_many();
   else if (!strcmp(c, "open_close_sites")) open_close_sites();
