@@ -528,6 +528,27 @@ def scale_derived(results):
     return d
 
 
+def paired(results, row, v, key="metric", diff=False):
+    """The repetitions of V and native paired by round (the k-th run of each
+    ran in the same round, seconds apart, so drift slower than a round
+    cancels): their ratios, or differences with diff=True."""
+    a = [m.get(key) for m in results.get(row, {}).get(v, [])]
+    b = [m.get(key) for m in results.get(row, {}).get("native", [])]
+    out = []
+    for x, y in zip(a, b):
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and y:
+            out.append(x - y if diff else x / y)
+    return out
+
+
+def spread(vals, fmt):
+    """' (paired by round: median M, middle half Q1 to Q3)', or '' with too few."""
+    if len(vals) < 4:
+        return ""
+    q1, q2, q3 = statistics.quantiles(vals, n=4)
+    return " [paired by round: median %s, middle half %s to %s]" % (fmt % q2, fmt % q1, fmt % q3)
+
+
 def targets(rows, results, derived):
     """Evaluate the issue's targets; return (lines, list of (ok, text))."""
     checks = []
@@ -554,28 +575,33 @@ def targets(rows, results, derived):
         aw, bw = med(res.get("rcleak32", [])), med(res.get("native", []))
         if a is not None and b is not None:
             added = a - b
-            add(added <= 300, "%-26s added ns/acquisition at depth 32 <= 300: %+.0f ns %s%s%s" % (
+            add(added <= 300, "%-26s added ns/acquisition at depth 32 <= 300: %+.0f ns %s%s%s%s" % (
                 label, added, "cpu" if cpu else "wall",
                 " (wall %+.0f)" % (aw - bw) if cpu else "",
-                "" if added <= 300 else ": %.0f ns over" % (added - 300)))
+                "" if added <= 300 else ": %.0f ns over" % (added - 300),
+                spread(paired(results, name, "rcleak32", key, diff=True), "%+.0f")))
     if "open" in names:
         rc = ratio("open", "rcleak32", key="cpu")
         rw = ratio("open", "rcleak32")
         if rc is not None:
-            add(rc <= 1.10, "open+close loop at depth 32 <= 1.10x native: %.3fx cpu (wall %.3fx)%s" % (
-                rc, rw, "" if rc <= 1.10 else ": %.0f%% over" % ((rc / 1.10 - 1) * 100)))
+            add(rc <= 1.10, "open+close loop at depth 32 <= 1.10x native: %.3fx cpu (wall %.3fx)%s%s" % (
+                rc, rw, "" if rc <= 1.10 else ": %.0f%% over" % ((rc / 1.10 - 1) * 100),
+                spread(paired(results, "open", "rcleak32", "cpu"), "%.3fx")))
     r = ratio("short", "rcleak32") if "short" in names else None
     if r is not None:
-        add(r <= 1.3, "many short processes <= 1.3x native wall: %.3fx%s" % (
-            r, "" if r <= 1.3 else ": %.0f%% over" % ((r / 1.3 - 1) * 100)))
+        add(r <= 1.3, "many short processes <= 1.3x native wall: %.3fx%s%s" % (
+            r, "" if r <= 1.3 else ": %.0f%% over" % ((r / 1.3 - 1) * 100),
+            spread(paired(results, "short", "rcleak32"), "%.3fx")))
     r = ratio("make", "rcleak32") if "make" in names else None
     if r is not None:
-        add(r <= 1.05, "make -j2 <= 1.05x native wall: %.3fx%s" % (
-            r, "" if r <= 1.05 else ": %.0f%% over" % ((r / 1.05 - 1) * 100)))
+        add(r <= 1.05, "make -j2 <= 1.05x native wall: %.3fx%s%s" % (
+            r, "" if r <= 1.05 else ": %.0f%% over" % ((r / 1.05 - 1) * 100),
+            spread(paired(results, "make", "rcleak32"), "%.3fx")))
     r = ratio("server", "rcleak32") if "server" in names else None
     if r is not None:
         thr = 1 / r
-        add(thr >= 0.95, "loopback server >= 95%% of native throughput: %.1f%%" % (thr * 100))
+        add(thr >= 0.95, "loopback server >= 95%% of native throughput: %.1f%%%s" % (
+            thr * 100, spread([100 / x for x in paired(results, "server", "rcleak32")], "%.1f%%")))
     e = derived.get("rcleak32")
     if e:
         per = e.get("live_slope", e["live_per_res"])

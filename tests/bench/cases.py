@@ -1,0 +1,88 @@
+"""The benchmark workloads under rcleak: `cases.py NAME` runs one case (TAP).
+
+No timing here (scripts/bench.py measures; a timing never fails a test).
+What is checked is what the numbers rest on: each workload that releases
+what it acquires gives an empty report in every process it starts (a leak,
+or a false report, in a timed loop would be measuring something else), and
+the scale program's report holds exactly the descriptors and timers it keeps.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import case, check, check_clean, check_eq, check_leaks, main, prog, run
+
+LOOPS = ["open", "socket", "pipe", "timer", "setitimer", "mkdtemp", "fork", "pthread"]
+
+
+def result_line(res):
+    for line in res.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return dict(kv.split("=", 1) for kv in line.split()[1:])
+    return {}
+
+
+def check_all_clean(res, what):
+    """Every process of the run (a loop's fork children, the server's client)
+    wrote an empty report, and rcleak printed nothing."""
+    check_clean(res, what)
+    for pid, rep in res.reports.items():
+        check_eq(rep["leaks"], [], "%s: pid %d's report is empty" % (what, pid))
+
+
+def make_loop_case(name):
+    def fn():
+        res = run([prog("rcbench_loops"), name, "300"], options="stack_depth=32")
+        check_eq(res.status, 0, "%s: exit status" % name)
+        r = result_line(res)
+        check_eq((r.get("workload"), r.get("iters")), (name, "300"), "%s: ran 300 iterations" % name)
+        check_all_clean(res, name)
+        if name == "fork":
+            # each child writes its own (empty) report: the loop's 300 and the warm-up's
+            check(len(res.reports) > 300, "fork: the children reported too (%d reports)"
+                  % len(res.reports))
+    fn.__name__ = "loop_" + name
+    return fn
+
+
+for _n in LOOPS:
+    case(make_loop_case(_n))
+
+
+@case
+def server():
+    res = run([prog("rcbench_server"), "500"])
+    check_eq(res.status, 0, "exit status")
+    check_eq(result_line(res).get("iters"), "500", "served 500 connections")
+    check_all_clean(res, "server")
+    check_eq(len(res.reports), 2, "the server and its forked client each reported")
+
+
+@case
+def short():
+    res = run([prog("rcbench_short")])
+    check_eq(res.status, 0, "exit status")
+    check_all_clean(res, "short process")
+
+
+@case
+def scale():
+    fds, timers = 1000, 500
+    res = run([prog("rcbench_scale"), str(fds), str(timers)], options="cleanup=0")
+    check_eq(res.status, 0, "exit status")
+    r = result_line(res)
+    check_eq((r.get("fds"), r.get("timers"), r.get("capped")), (str(fds), str(timers), "0"),
+             "held what was asked")
+    # descriptors 3.. in order of opening, timers numbered from 0 by the kernel
+    want = [{"kind": "fd", "fd": 3 + i, "type": "chardev", "acquired_by": "open",
+             "untracked": False} for i in range(fds)]
+    want += [{"kind": "timer", "timer_id": i, "clock": "CLOCK_MONOTONIC", "armed": False,
+              "untracked": False} for i in range(timers)]
+    check_leaks(res.leaks, want, "exactly the held descriptors and timers")
+    check_eq(res.report["summary"], {"total": fds + timers, "fd": fds, "timer": timers,
+                                     "suppressed": 0}, "summary")
+    stacks = {tuple((f.get("module"), f.get("offset")) for f in lk["stack"]) for lk in res.leaks}
+    check_eq(len(stacks), 2, "one stack per call site (open, timer_create)")
+
+
+main()
