@@ -9,6 +9,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0) /* linux/fs.h; glibc's stdio.h has it since 2.28 */
+#endif
+
 #include "arena.h"
 #include "handover.h"
 #include "lines.h"
@@ -187,6 +191,60 @@ RC_HOT static void write_text(const struct rc_leakset *ls, const struct rc_exit 
     rc_sys_close(fd);
 }
 
+/* path with ".N" before a final ".json" (else after it), in out. */
+static void numbered(const char *path, unsigned n, char *out, size_t outlen)
+{
+  size_t len = strlen(path);
+  size_t stem = len >= 5 && memcmp(path + len - 5, ".json", 5) == 0 ? len - 5 : len;
+  struct rc_strbuf b;
+  rc_sb_init(&b, out, outlen);
+  rc_sb_putn(&b, path, stem);
+  rc_sb_putc(&b, '.');
+  rc_sb_putu(&b, n);
+  rc_sb_puts(&b, path + stem);
+  rc_sb_cstr(&b);
+}
+
+/* Put the finished temporary file at path.  A template with %p names one
+ * file per process, so a file already there is the report of an earlier
+ * process that had this pid: pids are reused after pid_max processes (32768
+ * here), which one `rcleak run` of a large test suite can exceed.  That
+ * report is kept, and this one goes to the first free NAME.N.json (the
+ * tool reads every *.json of the directory).  Without %p the path is the
+ * one file the user named, replaced as before.  Raw system calls: rename
+ * and link are interposed (tmp family), and this may run in a signal
+ * handler. */
+static bool publish_json(const char *tmp, const char *path)
+{
+  if (!strstr(rc_options.json_path, "%p"))
+    return syscall(SYS_rename, tmp, path) == 0;
+  char cand[PATH_MAX + 16];
+  for (unsigned n = 0; n <= 1000; n++) {
+    const char *to = path;
+    if (n > 0) {
+      numbered(path, n, cand, sizeof cand);
+      to = cand;
+    }
+    if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+      return true;
+    if (errno == EEXIST)
+      continue;
+    if (errno != EINVAL && errno != ENOSYS)
+      return false;
+    /* No RENAME_NOREPLACE here (kernel or filesystem): link refuses an
+     * existing name too; where there is no link either, replace. */
+    if (syscall(SYS_link, tmp, to) == 0) {
+      (void)syscall(SYS_unlink, tmp);
+      return true;
+    }
+    if (errno == EEXIST)
+      continue;
+    return syscall(SYS_rename, tmp, to) == 0;
+  }
+  errno = EEXIST;
+  return false;
+}
+
 /* Whole or nothing: write a temporary file beside the target, then rename. */
 RC_HOT static void write_json(const struct rc_leakset *ls, const struct rc_exit *ex)
 {
@@ -207,8 +265,7 @@ RC_HOT static void write_json(const struct rc_leakset *ls, const struct rc_exit 
   }
   bool ok = rc_report_json(fd, ls, ex);
   rc_sys_close(fd);
-  /* Raw: rename and unlink are interposed (tmp family). */
-  if (!ok || syscall(SYS_rename, tmp, path) != 0) {
+  if (!ok || !publish_json(tmp, path)) {
     complain_path("the JSON report", path, errno);
     (void)syscall(SYS_unlink, tmp);
   }

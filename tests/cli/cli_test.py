@@ -143,6 +143,33 @@ def report_text_tree():
 
 
 @case
+def report_same_pid_twice():
+    """Two processes of one run with the same pid (pids wrapped): the shim writes
+    the later one's report to rcleak.PID.1.json, and both are merged."""
+    with TempDir() as d:
+        for f in os.listdir(fixture("tree")):
+            shutil.copy(fixture("tree", f), d)
+        with open(os.path.join(d, "rcleak.102.1.json"), "w") as f:
+            json.dump({"rcleak": 1, "pid": 102, "ppid": 100, "exe": "/usr/bin/fake-app",
+                       "cmdline": ["fake-app", "--late"], "exit": {"reason": "exit", "status": 0},
+                       "leaks": [{"kind": "fd", "fd": 4, "type": "file", "target": "/tmp/late.log",
+                                  "cloexec": False, "acquired_by": "open", "age_ms": 7, "tid": 102,
+                                  "untracked": False, "cleanup": "none",
+                                  "stack": [{"pc": "0x555555557400", "module": "/usr/bin/fake-app",
+                                             "offset": "0x3400", "function": "late_log",
+                                             "file": "src/late.c", "line": 3}]}],
+                       "summary": {"total": 1, "fd": 1, "suppressed": 0}}, f)
+        r = rcleak("report", d)
+        lines = r.stdout.splitlines()
+        eq([l for l in lines if l.startswith("    pid 102:")],
+           ["    pid 102: fake-app --late [exit 0], 1 leak",
+            "    pid 102: fake-app --worker [exit 0], 5 leaks"], "both processes with pid 102")
+        eq(lines[-1], "SUMMARY: rcleak: 9 leaks (6 fd, 2 child, 1 tmpdir) in 3 of 4 processes; "
+           "1 suppressed; 1 not covered", "summary counts both")
+        eq(r.returncode, 23, "exit status")
+
+
+@case
 def report_clean():
     """A clean process tree: empty report, exit 0; --verbose shows the tree."""
     r = rcleak("report", fixture("clean"))

@@ -1,5 +1,6 @@
 """Descriptor family end-to-end tests: `cases.py NAME` runs one case (TAP)."""
 import collections
+import json
 import os
 import re
 import subprocess
@@ -403,6 +404,33 @@ def ages():
     check(age["open_old"] - age["open_young"] >= 240,
           "ages %d and %d ms: 250 ms apart, less a tick" % (age["open_old"], age["open_young"]))
     check_eq(res.report["summary"], {"total": 2, "fd": 2, "suppressed": 0}, "summary")
+
+
+@case
+def json_name_taken():
+    # json_path=WORKDIR/r.%p.json (rctest); the program leaves r.<pid>.json and
+    # r.<pid>.1.json of "earlier processes" with its pid.
+    res = run([prog("programs"), "json_taken"])
+    check_eq(res.status, 0, "exit status")
+    fds = leaked_fds(res)
+    names = sorted(n for n in os.listdir(res.workdir) if n.endswith(".json"))
+    want = ["r.%d.json" % res.pid, "r.%d.1.json" % res.pid, "r.%d.2.json" % res.pid]
+    check_eq(names, sorted(want), "its report beside the two earlier ones, none replaced")
+    for n, name in enumerate(want[:2]):
+        with open(os.path.join(res.workdir, name)) as f:
+            check_eq(json.load(f).get("earlier"), n, "%s kept as it was" % name)
+    with open(os.path.join(res.workdir, want[2])) as f:
+        rep = json.load(f)
+    check_eq(rep["pid"], res.pid, "the new file is this process's report")
+    check_leaks(rep["leaks"], [{"kind": "fd", "fd": fds[0], "top": "json_taken"}],
+                "with exactly its leak")
+    # a path without %p is the user's one file: replaced
+    fixed = os.path.join(res.workdir, "fixed.json")
+    with open(fixed, "w") as f:
+        f.write("{}")
+    res2 = run([prog("programs"), "open_in_loop"], options="json_path=" + fixed, json=False)
+    with open(fixed) as f:
+        check_eq(json.load(f).get("pid"), res2.pid, "a fixed json_path is replaced")
 
 
 STATS_RE = (r"^rcleak: pid %d: (\d+) leaks, (\d+) suppressed; (\d+) distinct stacks in \d+ bytes, "

@@ -350,6 +350,27 @@ static void aged(void)
   leaked(open_young());
 }
 
+/* A report file of an earlier process with this pid is already there (pid
+ * reuse within one report directory), and so is its NAME.1.json: rcleak
+ * must keep both and write its own report beside them. */
+static void json_taken(void)
+{
+  const char *dir = getenv("RCTEST_WORKDIR");
+  for (int n = 0; n < 2; n++) {
+    char path[4096];
+    if (n == 0)
+      snprintf(path, sizeof path, "%s/r.%d.json", dir, (int)getpid());
+    else
+      snprintf(path, sizeof path, "%s/r.%d.%d.json", dir, (int)getpid(), n);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+      exit(3);
+    fprintf(f, "{\"rcleak\": 1, \"pid\": %d, \"earlier\": %d, \"leaks\": []}\n", 1000000 + n, n);
+    fclose(f);
+  }
+  leaked(open("/dev/null", O_RDONLY));
+}
+
 /* Deferred first walks (shim/stacks.c): a process's first captures on the
  * main stack are copies walked only if still needed.  Forty leaks from one
  * site: the first ones deferred, the rest walked at once, one stack for all. */
@@ -532,6 +553,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
   else if (!strcmp(c, "aged")) aged();
+  else if (!strcmp(c, "json_taken")) json_taken();
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
   else if (!strcmp(c, "one_site_many")) one_site_many();
   else if (!strcmp(c, "open_close_sites")) open_close_sites();
