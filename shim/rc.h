@@ -18,13 +18,19 @@
 #define RC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* An anonymous read-write reservation, or NULL: Linux commits its pages only
- * when they are touched.  A plain system call (no allocator state, no lock),
- * so usable in a signal handler and across fork. */
+ * when they are touched.  Plain system calls (no allocator state, no lock),
+ * so usable in a signal handler and across fork.  Never backed by huge
+ * pages: where transparent huge pages are "always" (RHEL's default), the
+ * first touch of any aligned 2 MB inside these sparse tables would commit
+ * and zero 2 MB, in every process. */
 static inline void *rc_reserve(size_t bytes)
 {
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                  -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  if (p == MAP_FAILED)
+    return NULL;
+  (void)madvise(p, bytes, MADV_NOHUGEPAGE);
+  return p;
 }
 /* Run by every process (start-up, the exit report's collection when there
  * is nothing to report) or every fork child, wherever the file: linked

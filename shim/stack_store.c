@@ -9,15 +9,30 @@
 
 #include "rc.h"
 
-/* Virtual reservations; Linux commits pages only when they are touched, so an
- * idle process pays nothing and a busy one pays for what it stores. */
-#define RC_STACK_MAX_IDS (1u << 20)
-#define RC_STACK_SLOTS (1u << 21) /* power of two, load factor <= 0.5 */
-#define RC_STACK_ARENA (256u << 20)
+/* One reservation; Linux commits pages only when they are touched, so an
+ * idle process pays nothing and a busy one pays for what it stores.
+ *
+ * Laid out for fork: every 2 MB window of it that holds a touched page has a
+ * page table that each fork copies and each fork child's exit frees (~5 us
+ * a window on this VM; ld.so places no other mapping there to share it).
+ * So the reservation is 2 MB aligned and its first window holds everything
+ * a process with up to a few thousand stacks touches: the header (which
+ * also keeps the first ids' record offsets, and the first records: the
+ * first stacks cost one page and their hash slots), the rest of the
+ * arena's first part, the id index and the hash slots.  The arena goes on
+ * past the window.  Before this layout the slots (8 MB, at the end) alone
+ * put up to five windows into every fork of a process with stacks. */
+#define RC_STACK_MAX_IDS (1u << 17)     /* distinct stacks */
+#define RC_STACK_SLOTS (1u << 18)       /* power of two, load factor <= 0.5 */
+#define RC_STACK_WINDOW (2u << 20)      /* one page table's reach */
+#define RC_STACK_RESERVE (256u << 20)   /* the whole store */
+#define RC_STACK_SLOTS_AT (RC_STACK_WINDOW - RC_STACK_SLOTS * 4u)          /* 1 MB */
+#define RC_STACK_OFFSETS_AT (RC_STACK_SLOTS_AT - RC_STACK_MAX_IDS * 4u)    /* 512 KB */
 
 #define RC_STACK_FIRST_IDS 32 /* ids whose record offset is kept in the header */
 
 _Static_assert(RC_STACK_MAX_IDS <= RC_STACK_PENDING_BASE, "interned ids below the pending ones");
+_Static_assert(RC_STACK_OFFSETS_AT >= 64u << 10, "room for the arena's first part");
 
 struct rc_stack_store {
   uint32_t *slots;   /* hash slot -> id (0 = empty) */
@@ -30,32 +45,39 @@ struct rc_stack_store {
 
 static struct rc_stack_store *_Atomic rc_store;
 
+/* A 2 MB aligned reservation of `bytes`: reserve a window more and give
+ * back the unaligned ends. */
+static char *reserve_aligned(size_t bytes)
+{
+  char *m = rc_reserve(bytes + RC_STACK_WINDOW);
+  if (m == NULL)
+    return NULL;
+  char *a = (char *)(((uintptr_t)m + RC_STACK_WINDOW - 1) & ~(uintptr_t)(RC_STACK_WINDOW - 1));
+  if (a > m)
+    munmap(m, (size_t)(a - m));
+  if (a + bytes < m + bytes + RC_STACK_WINDOW)
+    munmap(a + bytes, (size_t)(m + bytes + RC_STACK_WINDOW - (a + bytes)));
+  return a;
+}
+
 static struct rc_stack_store *store_get(void)
 {
   struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
   if (RC_LIKELY(s != NULL))
     return s;
-  /* First capture in the process: one reservation holds the header, the
-   * arena, the id index and the hash slots; a thread that loses the race
-   * unmaps its copy.  Laid out so that a process's first stacks touch as few
-   * pages and page tables as possible (a first-touched page is a page fault,
-   * ~2 us on a VM, and every page table in use is copied by each fork): the
-   * arena starts right after the header, which keeps the first ids' offsets
-   * itself, so the first stacks cost one page and their hash slots. */
-  const size_t offsets = RC_STACK_MAX_IDS * sizeof(uint32_t),
-               slots = RC_STACK_SLOTS * sizeof(uint32_t);
-  const size_t total = RC_STACK_ARENA + offsets + slots;
-  char *m = rc_reserve(total);
+  /* First capture in the process; a thread that loses the race unmaps its
+   * copy. */
+  char *m = reserve_aligned(RC_STACK_RESERVE);
   if (m == NULL)
     return NULL;
   struct rc_stack_store *n = (struct rc_stack_store *)m;
   n->arena = m;
   n->arena_used = (sizeof *n + 7) & ~(size_t)7; /* so no offset is 0 ("unpublished") */
-  n->offsets = (uint32_t *)(m + RC_STACK_ARENA);
-  n->slots = (uint32_t *)(m + RC_STACK_ARENA + offsets);
+  n->offsets = (uint32_t *)(m + RC_STACK_OFFSETS_AT);
+  n->slots = (uint32_t *)(m + RC_STACK_SLOTS_AT);
   struct rc_stack_store *expected = NULL;
   if (!atomic_compare_exchange_strong(&rc_store, &expected, n)) {
-    munmap(m, total);
+    munmap(m, RC_STACK_RESERVE);
     return expected;
   }
   return n;
@@ -86,8 +108,16 @@ static const struct rc_stack *record_at(struct rc_stack_store *s, uint32_t id)
 static uint32_t publish(struct rc_stack_store *s, void *const *pcs, int n, uint64_t h)
 {
   uint64_t size = (sizeof(struct rc_stack) + (size_t)n * sizeof(uintptr_t) + 7) & ~7ull;
-  uint64_t off = __atomic_fetch_add(&s->arena_used, size, __ATOMIC_RELAXED);
-  if (off + size > RC_STACK_ARENA)
+  /* Bump allocation around the index in the first window: a record that
+   * would reach into it goes past the window instead. */
+  uint64_t used = __atomic_load_n(&s->arena_used, __ATOMIC_RELAXED), off;
+  do {
+    off = used;
+    if (off < RC_STACK_WINDOW && off + size > RC_STACK_OFFSETS_AT)
+      off = RC_STACK_WINDOW;
+  } while (!__atomic_compare_exchange_n(&s->arena_used, &used, off + size, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  if (off + size > RC_STACK_RESERVE)
     return 0;
   uint32_t id = __atomic_add_fetch(&s->nids, 1, __ATOMIC_RELAXED);
   if (id >= RC_STACK_MAX_IDS)
@@ -158,5 +188,10 @@ uint32_t rc_stack_count(void)
 uint64_t rc_stack_bytes(void)
 {
   struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
-  return s ? s->arena_used + (uint64_t)s->nids * 8u : 0;
+  if (s == NULL)
+    return 0;
+  uint64_t used = __atomic_load_n(&s->arena_used, __ATOMIC_RELAXED);
+  if (used > RC_STACK_WINDOW)
+    used -= RC_STACK_WINDOW - RC_STACK_OFFSETS_AT; /* the index is not records */
+  return used + (uint64_t)__atomic_load_n(&s->nids, __ATOMIC_RELAXED) * 8u;
 }
