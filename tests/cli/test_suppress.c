@@ -5,15 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int n, failed;
+#include "tap.h"
 
-static void ok(int cond, const char *what)
-{
-	n++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, what);
-}
 
 static void match(const char *pat, const char *s, int expect)
 {
@@ -97,6 +90,5 @@ int main(void)
 	ok(rc_supp_find(rules, cnt, RC_KIND_THREAD, fdc, 1) == -1, "kind must match");
 	ok(strcmp(rc_supp_basename("/a/b/c.so"), "c.so") == 0, "basename");
 
-	printf("1..%d\n", n);
-	return failed ? 1 : 0;
+	return tap_done();
 }

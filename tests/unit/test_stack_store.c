@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "stack_store.h"
+#include "tap.h"
 
 uint32_t rc_stack_count(void);
 
@@ -16,16 +17,6 @@ uint32_t rc_stack_count(void);
 #define INDEX_AT (512u << 10)
 #define NSTACKS 6000 /* 6000 records of depth 32 (272 bytes) need 1.6 MB */
 #define DEPTH 32
-
-static int tests, failed;
-
-static void ok(int cond, const char *what)
-{
-  tests++;
-  if (!cond)
-    failed++;
-  printf("%s %d - %s\n", cond ? "ok" : "not ok", tests, what);
-}
 
 static void stack_of(int i, uintptr_t *pcs)
 {
@@ -106,6 +97,5 @@ int main(void)
   ok(past > 0 && past < NSTACKS, "records fill the first part, then go on past the window");
   ok((uintptr_t)first - base < INDEX_AT, "the first record is in the first window");
 
-  printf("1..%d\n", tests);
-  return failed != 0;
+  return tap_done();
 }

@@ -11,18 +11,9 @@
 
 #include "stackwalk.h"
 #include "stackwalk_test.h"
+#include "tap.h"
 
 static volatile int sw_sink_b;
-
-static int tests, failures;
-
-static void ok(int cond, const char *what)
-{
-  tests++;
-  if (!cond)
-    failures++;
-  printf("%sok %d - %s\n", cond ? "" : "not ", tests, what);
-}
 
 static const char *current;
 static struct rc_unwind_log saved_log;
@@ -201,6 +192,5 @@ int main(void)
   ok(steps[3].result == 1, "the first chain still matches");
   ok(steps[4].result == 0, "a log taken before code was unmapped never matches");
 
-  printf("1..%d\n", tests);
-  return failures != 0;
+  return tap_done();
 }
