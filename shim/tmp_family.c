@@ -179,12 +179,42 @@ struct rc_tmp_name {
   size_t blen;
   size_t len;  /* of the path without trailing slashes */
   size_t dlen; /* of the directory part, its final slash included */
+  uint32_t hash; /* of the last component: the bucket, and a first filter */
 };
 
-/* Split path; false if it has no last component ("", "/").  libc's
- * vectorized strlen and memrchr: this runs on every removal while temps
- * are live. */
-static bool split(const char *path, struct rc_tmp_name *n)
+/* The helpers of the acquisition and removal paths are forced inline: the
+ * calls between them were a third of what a mkdtemp+rmdir pair cost. */
+#define RC_TMP_INLINE static inline __attribute__((always_inline))
+
+/* A hash of s[0..n), eight bytes at a time. */
+RC_TMP_INLINE uint64_t hash_bytes(const char *s, size_t n)
+{
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w = 0;
+  if (n >= 8) {
+    for (; n > 8; s += 8, n -= 8) {
+      memcpy(&w, s, 8);
+      h = (h ^ w) * 0xff51afd7ed558ccdull;
+      h ^= h >> 32;
+    }
+    memcpy(&w, s + n - 8, 8); /* the last 8 bytes, overlapping */
+  } else if (n >= 4) {
+    uint32_t lo, hi; /* the first and the last 4, overlapping */
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + n - 4, 4);
+    w = (uint64_t)hi << 32 | lo;
+  } else {
+    for (size_t i = 0; i < n; i++)
+      w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+  }
+  h = (h ^ w) * 0xff51afd7ed558ccdull;
+  h ^= h >> 29;
+  return h * 0xc4ceb9fe1a85ec53ull;
+}
+
+/* Split path and hash its last component; false if it has none ("", "/").
+ * libc's vectorized strlen and memrchr: this runs on every removal while
+ * temps are live. */
+RC_TMP_INLINE bool split(const char *path, struct rc_tmp_name *n)
 {
   size_t len = strlen(path);
   while (len > 1 && path[len - 1] == '/')
@@ -195,45 +225,16 @@ static bool split(const char *path, struct rc_tmp_name *n)
   n->blen = len > b ? len - b : 0;
   n->len = len;
   n->dlen = b;
+  n->hash = (uint32_t)(hash_bytes(n->base, n->blen) >> 32);
   return n->blen > 0;
 }
 
-/* A hash of s[0..n), eight bytes at a time. */
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w = 0;
-  if (n >= 8) {
-    for (; n > 8; s += 8, n -= 8) {
-      memcpy(&w, s, 8);
-      h = (h ^ w) * 0xff51afd7ed558ccdull;
-      h ^= h >> 32;
-    }
-    memcpy(&w, s + n - 8, 8); /* the last 8 bytes, overlapping */
-  } else {
-    for (size_t i = 0; i < n; i++)
-      w |= (uint64_t)(unsigned char)s[i] << (8 * i);
-  }
-  h = (h ^ w) * 0xff51afd7ed558ccdull;
-  h ^= h >> 29;
-  return h * 0xc4ceb9fe1a85ec53ull;
-}
-
-static uint32_t hash32(const char *s, size_t n)
-{
-  return (uint32_t)(hash_bytes(s, n) >> 32);
-}
-
-static uint64_t hash64(const char *s, size_t n)
-{
-  return hash_bytes(s, n);
-}
-
-static struct rc_tmp_ent *ent(uint32_t idx)
+RC_TMP_INLINE struct rc_tmp_ent *ent(uint32_t idx)
 {
   return rc_pool_get(&rc_tmp_ents, idx);
 }
 
-static const char *ent_path(const struct rc_tmp_ent *e)
+RC_TMP_INLINE const char *ent_path(const struct rc_tmp_ent *e)
 {
   if (e->long_idx) {
     const struct rc_tmp_long *l = rc_pool_get(&rc_tmp_long, e->long_idx);
@@ -243,7 +244,7 @@ static const char *ent_path(const struct rc_tmp_ent *e)
 }
 
 /* Store path[0..len) in the entry (lock held). */
-static bool set_path_locked(struct rc_tmp_ent *e, const char *path, size_t len)
+RC_TMP_INLINE bool set_path_locked(struct rc_tmp_ent *e, const char *path, size_t len)
 {
   if (len > PATH_MAX)
     return false;
@@ -266,7 +267,7 @@ static bool set_path_locked(struct rc_tmp_ent *e, const char *path, size_t len)
 
 /* ---- identity ---- */
 
-static uint64_t realtime_ns(clockid_t clock)
+RC_TMP_INLINE uint64_t realtime_ns(clockid_t clock)
 {
   struct timespec ts;
   clock_gettime(clock, &ts); /* vDSO */
@@ -321,7 +322,7 @@ enum { RC_DIR_UNKNOWN = 0, RC_DIR_WINDOW = 1, RC_DIR_STATX = 2, RC_DIR_REL = 4 }
 static uint64_t rc_tmp_dirs[RC_TMP_NDIRV]; /* hash with the low 3 bits replaced by the verdict */
 static uint32_t rc_tmp_dirs_next;
 
-static unsigned dir_verdict(uint64_t h)
+RC_TMP_INLINE unsigned dir_verdict(uint64_t h)
 {
   for (unsigned i = 0; i < RC_TMP_NDIRV; i++) {
     uint64_t w = __atomic_load_n(&rc_tmp_dirs[i], __ATOMIC_RELAXED);
@@ -339,7 +340,7 @@ static void dir_learn(uint64_t h, unsigned verdict)
 
 /* ---- entries (lock held) ---- */
 
-static void chain_remove_locked(struct rc_tmp_ent *e, uint32_t idx)
+RC_TMP_INLINE void chain_remove_locked(struct rc_tmp_ent *e, uint32_t idx)
 {
   uint32_t *link = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
   while (*link && *link != idx)
@@ -348,7 +349,7 @@ static void chain_remove_locked(struct rc_tmp_ent *e, uint32_t idx)
     __atomic_store_n(link, e->next, __ATOMIC_RELEASE);
 }
 
-static void release_locked(uint32_t idx)
+RC_TMP_INLINE void release_locked(uint32_t idx)
 {
   struct rc_tmp_ent *e = ent(idx);
   if (e == NULL || !e->used)
@@ -382,7 +383,7 @@ static void sweep_locked(void)
 
 /* A new entry for path (its first n->len bytes), not yet findable; 0 if
  * full. */
-static uint32_t new_ent_locked(const char *path, const struct rc_tmp_name *n,
+RC_TMP_INLINE uint32_t new_ent_locked(const char *path, const struct rc_tmp_name *n,
                                const struct rc_tmp_ident *t)
 {
   uint32_t idx = rc_pool_alloc_locked(&rc_tmp_ents);
@@ -395,7 +396,7 @@ static uint32_t new_ent_locked(const char *path, const struct rc_tmp_name *n,
   }
   e->used = 1;
   e->rel = path[0] != '/';
-  e->hash = hash32(n->base, n->blen);
+  e->hash = n->hash;
   e->seq = ++rc_tmp_seq ? rc_tmp_seq : ++rc_tmp_seq;
   e->id = *t;
   if (e->rel)
@@ -471,7 +472,7 @@ void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn,
     errno = saved;
     return;
   }
-  uint64_t dh = hash64(path, n.dlen);
+  uint64_t dh = hash_bytes(path, n.dlen);
   unsigned verdict = dir_verdict(dh);
   if (verdict != RC_DIR_WINDOW) {
     /* First temp in this directory, or one whose filesystem the window
@@ -564,7 +565,7 @@ uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
   struct rc_tmp_name n;
   if (!split(path, &n))
     return 0;
-  uint32_t h = hash32(n.base, n.blen);
+  uint32_t h = n.hash;
   uint32_t *head = &rc_tmp_bucket[h % RC_TMP_BUCKETS];
   if (__atomic_load_n(head, __ATOMIC_ACQUIRE) == 0)
     return 0; /* not a temp: the common case */
