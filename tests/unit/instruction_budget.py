@@ -19,6 +19,7 @@ BUDGETS = {
     "pipe": (850, 500),      # pipe+close (two descriptors)
     "timer": (1100, 641),    # timer_create+timer_delete
     "pthread": (1900, 1099), # pthread_create+join (trampoline, record, replay caches)
+    "mkdtemp": (2200, 1297), # mkdtemp+rmdir (path bookkeeping on both sides, record)
 }
 
 
