@@ -20,8 +20,10 @@
  * also keeps the first ids' record offsets, and the first records: the
  * first stacks cost one page and their hash slots), the rest of the
  * arena's first part, the id index and the hash slots.  The arena goes on
- * past the window.  Before this layout the slots (8 MB, at the end) alone
- * put up to five windows into every fork of a process with stacks. */
+ * past the window.  Before this layout the slots alone (8 MB, at the end)
+ * spread a process's stacks over up to four more windows.  The price: room
+ * for 131,072 distinct stacks (was a million); a program past that gets its
+ * further records without a stack. */
 #define RC_STACK_MAX_IDS (1u << 17)     /* distinct stacks */
 #define RC_STACK_SLOTS (1u << 18)       /* power of two, load factor <= 0.5 */
 #define RC_STACK_WINDOW (2u << 20)      /* one page table's reach */
@@ -53,10 +55,10 @@ static char *reserve_aligned(size_t bytes)
   if (m == NULL)
     return NULL;
   char *a = (char *)(((uintptr_t)m + RC_STACK_WINDOW - 1) & ~(uintptr_t)(RC_STACK_WINDOW - 1));
-  if (a > m)
-    munmap(m, (size_t)(a - m));
-  if (a + bytes < m + bytes + RC_STACK_WINDOW)
-    munmap(a + bytes, (size_t)(m + bytes + RC_STACK_WINDOW - (a + bytes)));
+  size_t head = (size_t)(a - m); /* < RC_STACK_WINDOW, so the tail is never empty */
+  if (head > 0)
+    munmap(m, head);
+  munmap(a + bytes, RC_STACK_WINDOW - head);
   return a;
 }
 
