@@ -209,8 +209,19 @@ void rc_stacks_thread_begin(uint32_t idx)
     if (a == NULL)
       return;
   }
-  walks_reset(&a[idx - 1]);
-  rc_tls_walks = &a[idx - 1];
+  /* The previous borrower's logs are kept: a replay re-reads every word a
+   * walk from the same registers would read, so a log is right for any
+   * thread (one that reuses a cached thread stack replays at once).  Only a
+   * fill that never finished (its thread left from a signal handler in the
+   * middle of a capture: seq odd) can leave a log that does not match its
+   * id, and then all are dropped.  Writing nothing otherwise spares a new
+   * thread five cache lines last written on another CPU. */
+  struct rc_walk_cache *wc = &a[idx - 1];
+  if (RC_UNLIKELY(__atomic_load_n(&wc->seq, __ATOMIC_RELAXED) & 1)) {
+    walks_reset(wc);
+    wc->seq++;
+  }
+  rc_tls_walks = wc;
 }
 
 void rc_stacks_thread_end(void)
