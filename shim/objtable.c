@@ -159,7 +159,10 @@ void rc_obj_publish(struct rc_obj *o)
 struct rc_obj *rc_obj_find(unsigned kind, uint64_t key)
 {
   struct rc_obj *t = table(false);
-  if (t == NULL)
+  /* None of the kind live (a create/release loop between lookups): nothing
+   * to probe for, past the deleted slots the loop leaves behind. */
+  if (t == NULL || kind > RC_KIND_COUNT ||
+      __atomic_load_n(&meta_of(t)->live[kind], __ATOMIC_ACQUIRE) == 0)
     return NULL;
   uint32_t s = slot_of(kind, key);
   for (uint32_t probes = 0; probes < RC_OBJ_MAX_PROBE; probes++) {

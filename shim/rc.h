@@ -96,11 +96,17 @@ static inline pid_t rc_gettid(void)
   return rc_gettid_slow();
 }
 
-static inline uint64_t rc_now_ns(void)
+/* clock, in ns (the vDSO: no system call for the clocks used here). */
+static inline uint64_t rc_clock_ns(clockid_t clock)
 {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
+  clock_gettime(clock, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t rc_now_ns(void)
+{
+  return rc_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* The acquisition time stamped on every record: the same clock, read at
@@ -111,9 +117,7 @@ static inline uint64_t rc_now_ns(void)
  * a descriptor held for 200 ms never shows as younger than that. */
 static inline uint64_t rc_stamp_ns(void)
 {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  return rc_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 /* Stand-in for a real function missing from this libc: fails with ENOSYS. */

@@ -101,11 +101,8 @@ RC_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     return r;
   }
   uint64_t key = (uint64_t)*th;
-  /* A live record under this pthread_t is stale (the parent's, after fork).
-   * With none live (a create/join loop), there is nothing to look for: the
-   * probe past the previous thread's deleted slot is a tenth of what rcleak
-   * adds to a pthread_create. */
-  struct rc_obj *old = rc_obj_count(RC_KIND_THREAD) ? rc_obj_find(RC_KIND_THREAD, key) : NULL;
+  /* A live record under this pthread_t is stale (the parent's, after fork). */
+  struct rc_obj *old = rc_obj_find(RC_KIND_THREAD, key);
   if (old != NULL) {
     struct rc_thr *os = thr_get((uint32_t)old->data[0]);
     rc_obj_remove_slot(old);

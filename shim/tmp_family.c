@@ -267,13 +267,6 @@ RC_TMP_INLINE bool set_path_locked(struct rc_tmp_ent *e, const char *path, size_
 
 /* ---- identity ---- */
 
-RC_TMP_INLINE uint64_t realtime_ns(clockid_t clock)
-{
-  struct timespec ts;
-  clock_gettime(clock, &ts); /* vDSO */
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* statx of path relative to dirfd (of dirfd itself for ""), never following
  * a final symlink. */
 static bool tmp_statx(int dirfd, const char *path, struct rc_tmp_id *id)
@@ -450,14 +443,14 @@ static void insert(const char *path, const struct rc_tmp_name *n, const struct r
 void rc_tmp_window_open(struct rc_tmp_window *w)
 {
   w->epoch = __atomic_load_n(&rc_tmp_epoch, __ATOMIC_SEQ_CST);
-  w->lo = realtime_ns(CLOCK_REALTIME_COARSE);
+  w->lo = rc_clock_ns(CLOCK_REALTIME_COARSE);
   w->hi = 0;
 }
 
 void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn,
                      struct rc_tmp_window *w)
 {
-  w->hi = realtime_ns(CLOCK_REALTIME);
+  w->hi = rc_clock_ns(CLOCK_REALTIME);
   if (rc_tls_mode != RC_MODE_APP)
     return; /* a vfork child, or rcleak's own */
   int saved = errno;
