@@ -85,17 +85,23 @@ static inline bool rc_unwind_replay(const struct rc_unwind_regs *regs,
       log->generation != generation ||
       (log->uses_bp0 && log->bp0 != regs->bp))
     return false;
-  /* Two reads a round: the loop's own bookkeeping was a third of the
-   * instructions of a replay (34 reads at depth 32).  Still in order, and
-   * still stopping at the first difference. */
-  const struct rc_unwind_read *r = log->reads, *end = r + log->nreads;
-  for (; end - r >= 2; r += 2) {
-    if (*(const volatile uintptr_t *)r[0].addr != r[0].val)
-      return false;
-    if (*(const volatile uintptr_t *)r[1].addr != r[1].val)
+  /* Four reads a round, against a bound computed once: the loop's own
+   * bookkeeping (pointer step, bound, branch) is then under one instruction
+   * a read, where two a round with the bound recomputed each time made it
+   * 2.5 (226 instructions for 34 reads at depth 32; now about 150).  Still in
+   * order, and still stopping at the first difference. */
+#define RC_REPLAY_SAME(x) (*(const volatile uintptr_t *)(x).addr == (x).val)
+  const struct rc_unwind_read *r = log->reads;
+  const struct rc_unwind_read *const end4 = r + (log->nreads & ~3u);
+  for (; r != end4; r += 4) {
+    if (!RC_REPLAY_SAME(r[0]) || !RC_REPLAY_SAME(r[1]) || !RC_REPLAY_SAME(r[2]) ||
+        !RC_REPLAY_SAME(r[3]))
       return false;
   }
-  return r == end || *(const volatile uintptr_t *)r->addr == r->val;
+  unsigned rest = log->nreads & 3u;
+  return (rest < 1 || RC_REPLAY_SAME(r[0])) && (rest < 2 || RC_REPLAY_SAME(r[1])) &&
+         (rest < 3 || RC_REPLAY_SAME(r[2]));
+#undef RC_REPLAY_SAME
 }
 
 /* Bumped when code is unmapped (dlclose): cached rules and logs taken
