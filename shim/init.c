@@ -39,7 +39,12 @@ pid_t rc_gettid_slow(void)
    * the parent's tid, never gets here (RC_MODE_VFORK). */
   clockid_t c;
   pid_t tid = 0;
-  if (pthread_getcpuclockid(pthread_self(), &c) == 0 && (c & 7) == RC_CPUCLOCK_THREAD_SCHED)
+  if (rc_tls_tid_pid != 0)
+    tid = rc_pid; /* asked in the process that forked this one: the fork's
+                   * one surviving thread, whose tid is the pid (and no call
+                   * into a page of libc the child has not touched) */
+  else if (pthread_getcpuclockid(pthread_self(), &c) == 0 &&
+           (c & 7) == RC_CPUCLOCK_THREAD_SCHED)
     tid = (pid_t)~(c >> 3);
   rc_tls_tid = tid > 0 ? tid : (pid_t)syscall(SYS_gettid);
   rc_tls_tid_pid = rc_pid;

@@ -251,6 +251,29 @@ def threads8():
 
 
 @case
+def thread_tids():
+    """Every leak names the kernel tid of the thread that acquired it: three
+    threads; a fork child whose one thread had acquired before the fork (its
+    cached tid is the parent's, its tid now the child's pid); a thread
+    started in that child."""
+    res = run([prog("programs"), "thread_tids"])
+    lines = [l.split() for l in res.stdout.splitlines()]
+    got = {who: [(int(tid), int(fd)) for w, tid, _, fd in lines if w == who]
+           for who in ("thread", "child", "child_thread")}
+    check_eq([len(got[w]) for w in ("thread", "child", "child_thread")], [3, 1, 1],
+             "three threads, the child and its thread each leak one")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fd, "target": "/dev/zero", "tid": tid}
+                            for tid, fd in got["thread"]], "parent: each thread's own tid")
+    child = got["child"][0][0]
+    check_eq(sorted(res.reports), sorted([res.pid, child]), "a report from the parent and the child")
+    check_leaks(res.reports[child]["leaks"],
+                [{"kind": "fd", "fd": got["child"][0][1], "target": "/dev/full", "tid": child},
+                 {"kind": "fd", "fd": got["child_thread"][0][1], "target": "/dev/zero",
+                  "tid": got["child_thread"][0][0]}],
+                "child: its pid for the forking thread, the new thread's own tid")
+
+
+@case
 def thread_generations():
     """Three generations of threads reuse pool elements and so replay
     caches; each thread alternates two sites and leaks once more from a

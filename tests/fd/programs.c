@@ -531,6 +531,49 @@ static void exec_closed_after(const char *self)
   execl(self, self, "close_arg", arg, (char *)NULL);
 }
 
+/* Each acquisition records the acquiring thread's kernel tid: threads of
+ * the process, the one thread of a fork child forked by a thread that had
+ * already acquired (its cached tid is the parent's), and a thread started in
+ * that child.  Every line is "WHO TID leaked FD", TID from gettid. */
+static void tid_line(const char *who, int fd)
+{
+  printf("%s %ld leaked %d\n", who, (long)syscall(SYS_gettid), fd);
+}
+
+static void *tid_leaker(void *arg)
+{
+  tid_line((const char *)arg, open("/dev/zero", O_RDONLY));
+  return NULL;
+}
+
+static void *tid_forker(void *arg)
+{
+  (void)arg;
+  close(open("/dev/null", O_RDONLY)); /* this thread's tid is now cached */
+  pid_t pid = fork();
+  if (pid == 0) {
+    tid_line("child", open("/dev/full", O_RDONLY));
+    pthread_t t;
+    pthread_create(&t, NULL, tid_leaker, "child_thread");
+    pthread_join(t, NULL);
+    exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  return NULL;
+}
+
+static void thread_tids(void)
+{
+  pthread_t t[4];
+  for (int i = 0; i < 3; i++)
+    pthread_create(&t[i], NULL, tid_leaker, "thread");
+  for (int i = 0; i < 3; i++)
+    pthread_join(t[i], NULL);
+  pthread_create(&t[3], NULL, tid_forker, NULL);
+  pthread_join(t[3], NULL);
+}
+
 int main(int argc, char **argv)
 {
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -545,6 +588,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "child_own_leak")) child_own_leak();
   else if (!strcmp(c, "fork_raw_inherited")) fork_raw_inherited();
   else if (!strcmp(c, "threads8")) threads8();
+  else if (!strcmp(c, "thread_tids")) thread_tids();
   else if (!strcmp(c, "thread_generations")) thread_generations();
   else if (!strcmp(c, "signal_nested")) signal_nested();
   else if (!strcmp(c, "untracked")) untracked();
