@@ -260,7 +260,7 @@ static int rc_narg_ids = -1;
 
 static void load_arg_ids(void)
 {
-  static char args[8192];
+  static char args[8192] RC_LARGE;
   rc_narg_ids = 0;
   ssize_t n = rc_read_file("/proc/self/cmdline", args, sizeof args);
   size_t first = strlen(args) + 1; /* skip argv[0], the interpreter itself */

@@ -18,8 +18,8 @@
  * directory touched, in every process.  (Initialising rc_fd_chunks[0] with
  * its address instead puts the directory in .data with a relocation that
  * ld.so writes at load: a page fault in every process.) */
-static struct rc_fd_entry rc_fd_chunk0[RC_FD_CHUNK] __attribute__((aligned(4096))); /* fds 0-127: one page */
-static struct rc_fd_entry *_Atomic rc_fd_chunks[RC_FD_MAX / RC_FD_CHUNK]; /* [0] unused */
+static struct rc_fd_entry rc_fd_chunk0[RC_FD_CHUNK] RC_LARGE __attribute__((aligned(4096))); /* fds 0-127: one page */
+static struct rc_fd_entry *_Atomic rc_fd_chunks[RC_FD_MAX / RC_FD_CHUNK] RC_LARGE; /* [0] unused */
 static _Atomic int rc_fd_nchunks = 1; /* one past the highest chunk index mapped */
 
 /* The first use of a chunk past the first: map it (out of line, so that the

@@ -147,6 +147,13 @@ RC_HOT void rc_init(void)
   errno = saved;
 }
 
+/* DT_FINI (-Wl,-fini in meson.build).  The default, crti's _fini, is an
+ * empty function in the .fini section at the very end of the text: a code
+ * window of its own, faulted in by every process at exit just to return.
+ * Destructors run from .fini_array, not from here. */
+RC_HOT void rc_fini(void);
+RC_HOT void rc_fini(void) {}
+
 __attribute__((constructor)) RC_HOT static void rc_constructor(void)
 {
   rc_init();

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "arena.h"
+#include "rc.h"
 #include "strbuf.h"
 #include "dwarf_lines.h"
 
@@ -170,7 +171,7 @@ struct rc_dw_module {
   Dwfl_Module *mod;
 };
 #define RC_DW_MAX_MODULES 256
-static struct rc_dw_module dw_mods[RC_DW_MAX_MODULES];
+static struct rc_dw_module dw_mods[RC_DW_MAX_MODULES] RC_LARGE;
 static int dw_nmods;
 
 static Dwfl_Module *module_for(const char *path)
@@ -236,7 +237,7 @@ struct rc_own_module {
   const char *path;
   struct rc_dwl *dwl;
 };
-static struct rc_own_module own_mods[RC_DW_MAX_MODULES];
+static struct rc_own_module own_mods[RC_DW_MAX_MODULES] RC_LARGE;
 static int own_nmods;
 
 static struct rc_dwl *own_for(const struct rc_frame *f)
@@ -257,7 +258,7 @@ static bool own_lines(struct rc_frame *f)
   struct rc_dwl *d = own_for(f);
   if (d == NULL)
     return false;
-  static char buf[2 * PATH_MAX];
+  static char buf[2 * PATH_MAX] RC_LARGE;
   const char *file = NULL, *comp_dir = NULL;
   int lineno = 0;
   int r = rc_dwl_lookup(d, f->offset, buf, sizeof buf, &file, &lineno, &comp_dir);

@@ -20,7 +20,7 @@ static const unsigned RC_CLEANUP_DEFAULT =
 
 /* Storage of the path options, in bss: its pages are touched only when a
  * path is actually given. */
-static char rc_option_paths[3][PATH_MAX];
+static char rc_option_paths[3][PATH_MAX] RC_LARGE;
 
 /* The unset paths point here, not at a "" literal: a fork child that only
  * _exits still asks whether a JSON report is wanted, and a literal sits on a

@@ -36,9 +36,19 @@ static inline void *rc_reserve(size_t bytes)
  * is nothing to report) or every fork child, wherever the file: linked
  * together in .text.hot, next to _init at the start of the library, so that
  * a clean process faults in one window of librcleak's code there (the
- * kernel maps a file's pages 16 at a time) and one for _fini at the end,
- * not the three or four its scattered definitions spanned. */
+ * kernel maps a file's pages 16 at a time), not the three or four its
+ * scattered definitions spanned.  DT_FINI names a function there too
+ * (rc_fini). */
 #define RC_HOT __attribute__((hot))
+
+/* A static array of 1 KiB or more: placed in .lbss, after .bss.  .bss then
+ * holds only small variables and starts right after .data, in the page
+ * ld.so writes in every process anyway (.got.plt, .data and the zeroed
+ * tail of the file's last page), so the small globals every process writes
+ * cost no page fault of their own; without it the linker laid them out
+ * after the page-aligned arrays, a page by themselves.
+ * tests/unit/test_layout.sh checks the layout. */
+#define RC_LARGE __attribute__((section(".lbss")))
 
 /* Resource kinds (enum rc_kind, rc_kind_name) are shared with the tool. */
 #include "suppress.h"

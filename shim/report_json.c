@@ -68,7 +68,7 @@ struct rc_json_stack {
 
 static struct rc_json_stack *rc_js;      /* by stack id, [0, rc_njs) */
 static uint32_t rc_njs;
-static struct rc_json_stack rc_js_foreign[RC_JSON_FOREIGN_SLOTS]; /* by handover index */
+static struct rc_json_stack rc_js_foreign[RC_JSON_FOREIGN_SLOTS] RC_LARGE; /* by handover index */
 static uint32_t rc_js_foreign_idx[RC_JSON_FOREIGN_SLOTS];
 static size_t rc_js_budget;
 
@@ -114,7 +114,7 @@ static void put_stack(struct rc_strbuf *o, const struct rc_leak *lk)
   }
   if (s != NULL && !s->tried && s->uses > 1) {
     s->tried = true;
-    static char scratch[1 << 16];
+    static char scratch[1 << 16] RC_LARGE;
     struct rc_strbuf b;
     rc_sb_init(&b, scratch, sizeof scratch);
     render_stack(&b, lk);
@@ -182,7 +182,7 @@ static void put_leak(struct rc_strbuf *o, const struct rc_leakset *ls, const str
 
 static void put_cmdline(struct rc_strbuf *o)
 {
-  static char buf[65536];
+  static char buf[65536] RC_LARGE;
   ssize_t n = rc_read_file("/proc/self/cmdline", buf, sizeof buf);
   rc_sb_putc(o, '[');
   bool first = true;
@@ -200,7 +200,7 @@ static void put_cmdline(struct rc_strbuf *o)
 
 bool rc_report_json(int fd, const struct rc_leakset *ls, const struct rc_exit *ex)
 {
-  static char buf[1 << 16];
+  static char buf[1 << 16] RC_LARGE;
   struct rc_strbuf o;
   rc_sb_init_fd(&o, buf, sizeof buf, fd);
   stack_cache_init(ls);

@@ -151,7 +151,7 @@ static void put_group(struct rc_text *t, const struct rc_family *fam, const uint
 
 void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *ex)
 {
-  static char buf[1 << 16];
+  static char buf[1 << 16] RC_LARGE;
   static struct rc_text t;
   t.ls = ls;
   rc_sb_init_fd(&t.o, buf, sizeof buf, fd);

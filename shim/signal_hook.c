@@ -52,7 +52,7 @@ struct rc_sigview {
 };
 /* Page-aligned: the views start-up writes (SIGHUP to SIGTERM, 2.4 KB)
  * then fall in one page, not across two (a page fault each). */
-static struct rc_sigview rc_sigviews[RC_NSIG] __attribute__((aligned(4096)));
+static struct rc_sigview rc_sigviews[RC_NSIG] RC_LARGE __attribute__((aligned(4096)));
 /* An int, not an atomic_flag: the fork child must be able to read it (see
  * rc_signal_after_fork_child). */
 static int rc_sig_lock;

@@ -176,7 +176,7 @@ struct rc_walk_cache {
  * walks without one. */
 #define RC_WALK_THREADS 4096 /* pool elements with a cache; later ones walk */
 static __thread struct rc_walk_cache *rc_tls_walks __attribute__((tls_model("initial-exec")));
-static struct rc_walk_cache rc_main_walks;
+static struct rc_walk_cache rc_main_walks RC_LARGE;
 static struct rc_walk_cache *_Atomic rc_thread_walks; /* [RC_WALK_THREADS], mapped at first use */
 
 static void walks_reset(struct rc_walk_cache *wc)
@@ -278,7 +278,7 @@ struct rc_deferred {
 static struct {
   struct rc_deferred slot[RC_DEFER_SLOTS];
   unsigned char bytes[RC_DEFER_BYTES];
-} rc_defer __attribute__((aligned(4096)));
+} rc_defer RC_LARGE __attribute__((aligned(4096)));
 static uint32_t rc_defer_next, rc_defer_used;
 static uintptr_t rc_defer_stack_top; /* 0: no deferral in this process */
 

@@ -63,7 +63,7 @@ struct rule {
  * makes its four pages writable in one madvise: left to demand paging,
  * each would fault twice (a read maps the zero page, the first store copies
  * it), some 16 faults in a short-lived process's only walk. */
-static uint64_t rc_rule_cache[CACHE_SIZE] __attribute__((aligned(4096)));
+static uint64_t rc_rule_cache[CACHE_SIZE] RC_LARGE __attribute__((aligned(4096)));
 static int rc_rule_cache_ready;
 
 #ifndef MADV_POPULATE_WRITE

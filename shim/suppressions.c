@@ -98,7 +98,7 @@ RC_HOT void rc_suppress_load(void)
 /* Whether a rule of `kind` matches a string of the stack's frames. */
 static bool stack_suppressed(const struct rc_leak *lk)
 {
-  static const char *strs[RC_SUPP_MAX_STRS];
+  static const char *strs[RC_SUPP_MAX_STRS] RC_LARGE;
   size_t k = 0;
   uint32_t n;
   const struct rc_frame *fr = rc_leak_frames(lk, &n);
@@ -120,7 +120,7 @@ static bool stack_suppressed(const struct rc_leak *lk)
 static struct {
   uint32_t stack_id;
   uint8_t kind, flags, valid, result;
-} rc_supp_cache[RC_SUPP_CACHE];
+} rc_supp_cache[RC_SUPP_CACHE] RC_LARGE;
 
 static bool suppressed(const struct rc_leak *lk)
 {

@@ -134,7 +134,7 @@ static struct rc_pool rc_tmp_ents = RC_POOL_INIT(sizeof(struct rc_tmp_ent), 1u <
 static struct rc_pool rc_tmp_long = RC_POOL_INIT(sizeof(struct rc_tmp_long), 1u << 16);
 
 #define RC_TMP_BUCKETS 4096u
-static uint32_t rc_tmp_bucket[RC_TMP_BUCKETS]; /* entry indices; written under the lock */
+static uint32_t rc_tmp_bucket[RC_TMP_BUCKETS] RC_LARGE; /* entry indices; written under the lock */
 
 uint32_t rc_tmp_live;          /* entries in use (tmp_fam.h) */
 static uint32_t rc_tmp_rel;    /* of which relative */
