@@ -395,7 +395,7 @@ static void task_children(pid_t tid, void *arg)
   }
   size_t got = 0;
   for (;;) {
-    long r = syscall(SYS_read, fd, buf + got, sizeof buf - 1 - got);
+    long r = rc_syscall(SYS_read, fd, buf + got, sizeof buf - 1 - got);
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -430,7 +430,7 @@ RC_HOT static void child_collect(struct rc_leakset *ls)
   siginfo_t si;
   memset(&si, 0, sizeof si);
   int saved = errno;
-  long any = syscall(SYS_waitid, P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG |
+  long any = rc_syscall(SYS_waitid, P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG |
                                                    WNOWAIT | __WALL, NULL);
   bool none = any < 0 && errno == ECHILD;
   errno = saved;
@@ -469,8 +469,8 @@ static bool is_ours(const struct rc_leak *lk, struct rc_proc_stat *st)
 static long send_sig(const struct victim *v, int sig)
 {
   if (v->pidfd >= 0)
-    return syscall(SYS_pidfd_send_signal, v->pidfd, sig, NULL, 0);
-  return syscall(SYS_kill, v->pid, sig);
+    return rc_syscall(SYS_pidfd_send_signal, v->pidfd, sig, NULL, 0);
+  return rc_syscall(SYS_kill, v->pid, sig);
 }
 
 /* Reap the victim if it has ended; true when it is gone. */
@@ -479,8 +479,8 @@ static bool try_reap(struct victim *v)
   siginfo_t si;
   memset(&si, 0, sizeof si);
   long r = v->pidfd >= 0
-               ? syscall(SYS_waitid, P_PIDFD, v->pidfd, &si, WEXITED | WNOHANG, NULL)
-               : syscall(SYS_waitid, P_PID, v->pid, &si, WEXITED | WNOHANG, NULL);
+               ? rc_syscall(SYS_waitid, P_PIDFD, v->pidfd, &si, WEXITED | WNOHANG, NULL)
+               : rc_syscall(SYS_waitid, P_PID, v->pid, &si, WEXITED | WNOHANG, NULL);
   if (r == 0 && si.si_pid != 0)
     return true;
   return r < 0 && errno == ECHILD; /* someone else reaped it meanwhile */
@@ -556,7 +556,7 @@ static void child_clean(struct rc_leak *first)
     struct victim *x = &v[n];
     x->lk = lk;
     x->pid = lk->u.child.pid;
-    x->pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
+    x->pidfd = (int)rc_syscall(SYS_pidfd_open, x->pid, 0);
     if (x->pidfd >= 0 && !is_ours(lk, &st)) {
       /* the pid changed hands between the check and the pidfd */
       rc_sys_close(x->pidfd);

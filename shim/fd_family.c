@@ -229,7 +229,7 @@ static void describe_fd(int fd, struct rc_leak *lk, struct stat *stp)
   }
   lk->u.fd.fd = fd;
   lk->u.fd.type = (uint8_t)t;
-  long fl = syscall(SYS_fcntl, fd, F_GETFD);
+  long fl = rc_syscall(SYS_fcntl, fd, F_GETFD);
   lk->u.fd.cloexec = fl >= 0 && (fl & FD_CLOEXEC);
   lk->u.fd.armed = -1;
   if (t == RC_FT_TIMERFD) {

@@ -16,7 +16,7 @@
 
 static bool is_open(int fd)
 {
-  return syscall(SYS_fcntl, fd, F_GETFD) >= 0; /* raw: not our fcntl wrapper */
+  return rc_syscall(SYS_fcntl, fd, F_GETFD) >= 0; /* raw: not our fcntl wrapper */
 }
 
 /* Whether the descriptor table ends at or before n, for a closed fd n.
@@ -31,7 +31,7 @@ static bool table_ends_by(int n)
   unsigned long set[RC_FD_PROBE_MAX / RC_LONG_BITS + 1] = {0};
   set[n / RC_LONG_BITS] = 1ul << (n % RC_LONG_BITS);
   struct timespec zero = {0, 0};
-  return syscall(SYS_pselect6, n + 1, set, NULL, NULL, &zero, NULL) >= 0;
+  return rc_syscall(SYS_pselect6, n + 1, set, NULL, NULL, &zero, NULL) >= 0;
 }
 
 RC_HOT int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd))
@@ -58,7 +58,7 @@ RC_HOT int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg, bool (*reg
   for (int fd = 0; fd < size; fd++)
     p[fd] = (struct pollfd){.fd = fd, .events = 0, .revents = 0};
   struct timespec zero = {0, 0};
-  bool polled = syscall(SYS_ppoll, p, (unsigned long)size, &zero, NULL, 0) >= 0;
+  bool polled = rc_syscall(SYS_ppoll, p, (unsigned long)size, &zero, NULL, 0) >= 0;
   for (int fd = 0; fd < size; fd++) {
     bool is;
     if (polled && !(p[fd].revents & POLLNVAL))

@@ -78,7 +78,7 @@ static void put_fd(int fd, void *arg)
   struct rc_fd_entry e;
   if (!rc_fd_lookup(fd, &e) || e.state != RC_FD_LIVE || e.owner != rc_pid)
     return;
-  long fl = syscall(SYS_fcntl, fd, F_GETFD);
+  long fl = rc_syscall(SYS_fcntl, fd, F_GETFD);
   if (fl < 0 || (fl & FD_CLOEXEC))
     return; /* the exec closes it: released */
   rc_sb_puts(w->o, "fd ");
@@ -123,7 +123,7 @@ static int write_memfd(void)
   rc_sym_ready = false;
   if (write_records(&o) == 0)
     return -1;
-  int memfd = (int)syscall(SYS_memfd_create, "rcleak-handover", 0);
+  int memfd = (int)rc_syscall(SYS_memfd_create, "rcleak-handover", 0);
   if (memfd < 0)
     return -1;
   bool ok;
@@ -316,7 +316,7 @@ RC_HOT void rc_handover_import(void)
       unsigned fn = rc_fn_from_name(next_field(&q, ' '));
       int32_t tid = (int32_t)strtol(next_field(&q, ' '), NULL, 10);
       uint64_t t = strtoull(next_field(&q, ' '), NULL, 10);
-      if (syscall(SYS_fcntl, f, F_GETFD) >= 0)
+      if (rc_syscall(SYS_fcntl, f, F_GETFD) >= 0)
         rc_fd_adopt(f, fn, tid, t, stack);
     } else if (rc_handover_read_family) {
       rc_handover_read_family(kind, fields, stack);

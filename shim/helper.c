@@ -9,6 +9,8 @@
 
 #include <linux/futex.h>
 
+#include "rc.h"
+
 #if defined(__x86_64__)
 #define RC_HAVE_RAW_SYSCALL 1
 long rc_raw_syscall2(long nr, long a, long b)
@@ -55,7 +57,7 @@ static int helper_main(void *p)
 static bool several_cpus(void)
 {
   unsigned long mask[16] = {0};
-  long n = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+  long n = rc_syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
   if (n <= 0)
     return false;
   int cpus = 0;
@@ -102,7 +104,7 @@ void rc_helper_join(struct rc_helper *h)
     int t = __atomic_load_n(&h->tid, __ATOMIC_ACQUIRE);
     if (t == 0)
       break;
-    syscall(SYS_futex, &h->tid, FUTEX_WAIT, t, NULL, NULL, 0);
+    rc_syscall(SYS_futex, &h->tid, FUTEX_WAIT, t, NULL, NULL, 0);
   }
   munmap(h->stack, h->stack_size);
   h->stack = NULL;

@@ -46,7 +46,7 @@ pid_t rc_gettid_slow(void)
   else if (pthread_getcpuclockid(pthread_self(), &c) == 0 &&
            (c & 7) == RC_CPUCLOCK_THREAD_SCHED)
     tid = (pid_t)~(c >> 3);
-  rc_tls_tid = tid > 0 ? tid : (pid_t)syscall(SYS_gettid);
+  rc_tls_tid = tid > 0 ? tid : (pid_t)rc_syscall(SYS_gettid);
   rc_tls_tid_pid = rc_pid;
   return rc_tls_tid;
 }
@@ -102,11 +102,7 @@ RC_HOT void rc_fork_settle(void)
 static void after_fork_child(void)
 {
   rc_ppid = rc_pid;
-  /* getpid(), not syscall(SYS_getpid): it lies next to fork and _exit in
-   * libc's text, already mapped in the child, where syscall() would cost the
-   * child one more page fault (rc_init calls getpid too, so that its PLT
-   * slot is bound before any fork and the child never runs the resolver). */
-  rc_pid = getpid();
+  rc_pid = (pid_t)rc_syscall(SYS_getpid); /* in line: no page of libc to fault in */
   rc_acquired_here = 0;
   rc_fork_child = true;
   rc_fork_scan_pending = true;
@@ -121,8 +117,9 @@ RC_HOT void rc_init(void)
     return;
   int saved = errno;
   int mode = rc_enter();
-  rc_pid = getpid(); /* binds the PLT slot after_fork_child uses */
-  rc_ppid = (pid_t)syscall(SYS_getppid);
+  rc_pid = (pid_t)rc_syscall(SYS_getpid);
+  rc_ppid = (pid_t)rc_syscall(SYS_getppid);
+  rc_vdso_init();
   rc_options_parse(getenv("RCLEAK_OPTIONS"));
   /* No thread was ever created, so this is the initial thread, whose tid is
    * the pid: the first acquisition needs no gettid. */

@@ -14,7 +14,7 @@ int rc_sys_openat(int dirfd, const char *path, int flags, int mode)
 {
   long r;
   do
-    r = syscall(SYS_openat, dirfd, path, flags | O_CLOEXEC, mode);
+    r = rc_syscall(SYS_openat, dirfd, path, flags | O_CLOEXEC, mode);
   while (r < 0 && errno == EINTR);
   return (int)r;
 }
@@ -27,7 +27,7 @@ int rc_sys_open(const char *path, int flags, int mode)
 RC_HOT void rc_sys_close(int fd)
 {
   if (fd >= 0)
-    (void)syscall(SYS_close, fd);
+    (void)rc_syscall(SYS_close, fd);
 }
 
 RC_HOT int rc_dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char type, void *arg),
@@ -39,7 +39,7 @@ RC_HOT int rc_dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char ty
   bool go = true;
   char buf[4096] __attribute__((aligned(8)));
   while (go) {
-    long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    long n = rc_syscall(SYS_getdents64, dfd, buf, sizeof buf);
     if (n <= 0)
       break;
     for (long off = 0; off < n && go;) {

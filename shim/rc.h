@@ -17,6 +17,37 @@
 #define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A system call made here, not through libc's syscall(): the same result
+ * (-1 with errno set on failure), without a lazy PLT binding and a page of
+ * libc's text that most programs never touch (each costs every preloaded
+ * process a page fault), and with no libc state at all, so usable anywhere
+ * syscall() is: a signal handler, a vfork child.  Arguments are passed as
+ * longs; unused ones are zero, which the kernel ignores. */
+#if defined(__x86_64__)
+static inline long rc_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long r;
+  __asm__ volatile("syscall"
+                   : "=a"(r)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  if ((unsigned long)r > -4096ul) {
+    errno = (int)-r;
+    return -1;
+  }
+  return r;
+}
+#define RC_SYSCALL_ARGS(n, a, b, c, d, e, f, ...)                                               \
+  rc_syscall6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define rc_syscall(...) RC_SYSCALL_ARGS(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
+#else
+#include <unistd.h>
+#define rc_syscall syscall
+#endif
+
 /* An anonymous read-write reservation, or NULL: Linux commits its pages only
  * when they are touched.  Plain system calls (no allocator state, no lock),
  * so usable in a signal handler and across fork.  Never backed by huge
@@ -52,6 +83,7 @@ static inline void *rc_reserve(size_t bytes)
 
 /* Resource kinds (enum rc_kind, rc_kind_name) are shared with the tool. */
 #include "suppress.h"
+#include "vdso.h"
 
 /* What the calling thread is doing, read by every wrapper first.
  *  APP:   the application called us: track what it acquires.
@@ -110,7 +142,9 @@ static inline pid_t rc_gettid(void)
 static inline uint64_t rc_clock_ns(clockid_t clock)
 {
   struct timespec ts;
-  clock_gettime(clock, &ts);
+  rc_vdso_clock_fn vdso = rc_vdso_clock_gettime;
+  if (RC_UNLIKELY(vdso == NULL) || RC_UNLIKELY(vdso(clock, &ts) != 0))
+    clock_gettime(clock, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

@@ -217,7 +217,7 @@ static void numbered(const char *path, unsigned n, char *out, size_t outlen)
 static bool publish_json(const char *tmp, const char *path)
 {
   if (!strstr(rc_options.json_path, "%p"))
-    return syscall(SYS_rename, tmp, path) == 0;
+    return rc_syscall(SYS_rename, tmp, path) == 0;
   char cand[PATH_MAX + 16];
   for (unsigned n = 0; n <= 1000; n++) {
     const char *to = path;
@@ -225,7 +225,7 @@ static bool publish_json(const char *tmp, const char *path)
       numbered(path, n, cand, sizeof cand);
       to = cand;
     }
-    if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+    if (rc_syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
       return true;
     if (errno == EEXIST)
       continue;
@@ -233,13 +233,13 @@ static bool publish_json(const char *tmp, const char *path)
       return false;
     /* No RENAME_NOREPLACE here (kernel or filesystem): link refuses an
      * existing name too; where there is no link either, replace. */
-    if (syscall(SYS_link, tmp, to) == 0) {
-      (void)syscall(SYS_unlink, tmp);
+    if (rc_syscall(SYS_link, tmp, to) == 0) {
+      (void)rc_syscall(SYS_unlink, tmp);
       return true;
     }
     if (errno == EEXIST)
       continue;
-    return syscall(SYS_rename, tmp, to) == 0;
+    return rc_syscall(SYS_rename, tmp, to) == 0;
   }
   errno = EEXIST;
   return false;
@@ -267,7 +267,7 @@ RC_HOT static void write_json(const struct rc_leakset *ls, const struct rc_exit 
   rc_sys_close(fd);
   if (!ok || !publish_json(tmp, path)) {
     complain_path("the JSON report", path, errno);
-    (void)syscall(SYS_unlink, tmp);
+    (void)rc_syscall(SYS_unlink, tmp);
   }
 }
 

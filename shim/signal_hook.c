@@ -92,18 +92,18 @@ struct rc_ksigaction {
 static void die_by(int sig)
 {
   struct rc_ksigaction dfl = {SIG_DFL, 0, NULL, 0};
-  (void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
-  (void)syscall(SYS_tgkill, syscall(SYS_getpid), syscall(SYS_gettid), sig);
+  (void)rc_syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+  (void)rc_syscall(SYS_tgkill, rc_syscall(SYS_getpid), rc_syscall(SYS_gettid), sig);
   uint64_t m = 1ull << (sig - 1);
-  (void)syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, sizeof m);
-  (void)syscall(SYS_exit_group, 128 + sig); /* not reached */
+  (void)rc_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, sizeof m);
+  (void)rc_syscall(SYS_exit_group, 128 + sig); /* not reached */
 }
 
 static void rc_signal_handler(int sig)
 {
   /* A vfork child shares our memory; the child of a raw fork or clone still
    * has the parent's rc_pid: neither may write a report or touch state. */
-  if (rc_tls_mode != RC_MODE_VFORK && (pid_t)syscall(SYS_getpid) == rc_pid) {
+  if (rc_tls_mode != RC_MODE_VFORK && (pid_t)rc_syscall(SYS_getpid) == rc_pid) {
     struct rc_exit ex = {.by_signal = true, .in_signal_handler = true, .status = sig};
     (void)rc_report_run(&ex);
   }

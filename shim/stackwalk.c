@@ -76,7 +76,7 @@ static void cache_prepare(void)
       __atomic_exchange_n(&rc_rule_cache_ready, 1, __ATOMIC_ACQ_REL))
     return;
   int saved = errno;
-  if (syscall(SYS_madvise, rc_rule_cache, sizeof rc_rule_cache, MADV_POPULATE_WRITE) != 0)
+  if (rc_syscall(SYS_madvise, rc_rule_cache, sizeof rc_rule_cache, MADV_POPULATE_WRITE) != 0)
     for (size_t i = 0; i < CACHE_SIZE; i += 4096 / sizeof(uint64_t)) {
       uint64_t zero = 0; /* a write even when it fails, and keeps any entry */
       (void)__atomic_compare_exchange_n(&rc_rule_cache[i], &zero, 0, false, __ATOMIC_RELAXED,

@@ -19,7 +19,7 @@ static bool task_gone(int32_t tid)
   rc_sb_puti(&b, tid);
   rc_sb_cstr(&b);
   struct stat st;
-  return syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0 && errno == ENOENT;
+  return rc_syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0 && errno == ENOENT;
 }
 
 static bool collect_thread(struct rc_obj *o, void *arg)

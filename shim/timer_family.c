@@ -171,7 +171,7 @@ static void timer_state(struct rc_leak *lk)
 {
   struct itimerspec its;
   memset(&its, 0, sizeof its);
-  if (syscall(SYS_timer_gettime, (int)lk->u.timer.id, &its) == 0)
+  if (rc_syscall(SYS_timer_gettime, (int)lk->u.timer.id, &its) == 0)
     timer_state_from(lk, &its);
 }
 
@@ -366,9 +366,9 @@ static bool all_timers_tracked(void)
   unsigned before = __atomic_load_n(&rc_timer_created, __ATOMIC_ACQUIRE);
   struct sigevent sev = {.sigev_notify = SIGEV_NONE};
   int id = -1;
-  if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
+  if (rc_syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) != 0)
     return false;
-  (void)syscall(SYS_timer_delete, id);
+  (void)rc_syscall(SYS_timer_delete, id);
   return id >= 0 && (unsigned)id == before;
 }
 
@@ -418,7 +418,7 @@ RC_HOT static void timer_collect(struct rc_leakset *ls)
 
 static void timer_clean(struct rc_leak *lk)
 {
-  if (syscall(SYS_timer_delete, (int)lk->u.timer.id) == 0) {
+  if (rc_syscall(SYS_timer_delete, (int)lk->u.timer.id) == 0) {
     lk->cleanup = RC_CLEAN_DELETED;
   } else {
     lk->cleanup = RC_CLEAN_FAILED;
@@ -477,10 +477,10 @@ const struct rc_family rc_family_timer = {
  * (set by a program image that ran without rcleak): not ours. */
 static unsigned rc_itimer_inherited;
 
-static bool itimer_get(int which, struct itimerval *v)
+RC_HOT static bool itimer_get(int which, struct itimerval *v)
 {
   memset(v, 0, sizeof *v);
-  return syscall(SYS_getitimer, which, v) == 0 &&
+  return rc_syscall(SYS_getitimer, which, v) == 0 &&
          (v->it_value.tv_sec != 0 || v->it_value.tv_usec != 0);
 }
 
@@ -549,7 +549,7 @@ static void itimer_clean(struct rc_leak *lk)
 {
   struct itimerval zero;
   memset(&zero, 0, sizeof zero);
-  if (syscall(SYS_setitimer, lk->u.itimer.which, &zero, NULL) == 0) {
+  if (rc_syscall(SYS_setitimer, lk->u.itimer.which, &zero, NULL) == 0) {
     lk->cleanup = RC_CLEAN_DISARMED;
   } else {
     lk->cleanup = RC_CLEAN_FAILED;

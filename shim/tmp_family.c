@@ -273,7 +273,7 @@ static bool tmp_statx(int dirfd, const char *path, struct rc_tmp_id *id)
 {
   struct statx sx;
   int flags = AT_SYMLINK_NOFOLLOW | (path[0] == '\0' ? AT_EMPTY_PATH : 0);
-  if (syscall(SYS_statx, dirfd, path, flags, STATX_TYPE | STATX_INO | STATX_SIZE | STATX_BTIME,
+  if (rc_syscall(SYS_statx, dirfd, path, flags, STATX_TYPE | STATX_INO | STATX_SIZE | STATX_BTIME,
               &sx) != 0)
     return false;
   id->dev = (uint64_t)makedev(sx.stx_dev_major, sx.stx_dev_minor);
@@ -516,7 +516,7 @@ static bool dir_id(int dirfd, const char *dir, uint64_t *dev, uint64_t *ino)
 {
   struct statx sx;
   int flags = dir[0] == '\0' ? AT_EMPTY_PATH : 0;
-  if (syscall(SYS_statx, dirfd, dir[0] == '\0' && dirfd == AT_FDCWD ? "." : dir, flags,
+  if (rc_syscall(SYS_statx, dirfd, dir[0] == '\0' && dirfd == AT_FDCWD ? "." : dir, flags,
               STATX_INO, &sx) != 0)
     return false;
   *dev = (uint64_t)makedev(sx.stx_dev_major, sx.stx_dev_minor);
@@ -623,7 +623,7 @@ void rc_tmp_chdir_begin(void)
     return; /* chdir from a signal handler: see "a cwd changed without the wrappers" */
   }
   char abs[PATH_MAX + 2]; /* the cwd, then each record's path after it */
-  long got = syscall(SYS_getcwd, abs, PATH_MAX + 1);
+  long got = rc_syscall(SYS_getcwd, abs, PATH_MAX + 1);
   bool have = got > 0 && abs[0] == '/';
   size_t clen = have ? strlen(abs) : 0;
   if (clen == 1)

@@ -17,7 +17,7 @@
 
 static bool stat_nofollow(int dirfd, const char *path, struct stat *st)
 {
-  return syscall(SYS_newfstatat, dirfd, path, st, AT_SYMLINK_NOFOLLOW) == 0;
+  return rc_syscall(SYS_newfstatat, dirfd, path, st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 static bool is_dot(const char *n)
@@ -30,7 +30,7 @@ static int open_same_dir(const char *path, uint64_t dev, uint64_t ino)
 {
   int fd = rc_sys_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
   struct stat st;
-  if (fd >= 0 && (syscall(SYS_fstat, fd, &st) != 0 || (uint64_t)st.st_dev != dev ||
+  if (fd >= 0 && (rc_syscall(SYS_fstat, fd, &st) != 0 || (uint64_t)st.st_dev != dev ||
                   (uint64_t)st.st_ino != ino)) {
     rc_sys_close(fd);
     fd = -1;
@@ -63,7 +63,7 @@ static const char *report_path(const char *path)
   if (path[0] == '/')
     return rc_arena_strdup(path);
   char buf[PATH_MAX + 2];
-  long got = syscall(SYS_getcwd, buf, PATH_MAX + 1);
+  long got = rc_syscall(SYS_getcwd, buf, PATH_MAX + 1);
   size_t clen = got > 0 && buf[0] == '/' ? strlen(buf) : 0;
   size_t plen = strlen(path);
   if (clen == 0 || clen + 1 + plen > PATH_MAX)
@@ -159,7 +159,7 @@ static int remove_contents(int dfd, int depth)
     if (lseek(dfd, 0, SEEK_SET) != 0)
       return errno;
     for (;;) {
-      long got = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+      long got = rc_syscall(SYS_getdents64, dfd, buf, sizeof buf);
       if (got < 0)
         return errno;
       if (got == 0)
@@ -180,11 +180,11 @@ static int remove_contents(int dfd, int depth)
             if (e)
               err = e;
           }
-          if (syscall(SYS_unlinkat, dfd, d->d_name, AT_REMOVEDIR) == 0)
+          if (rc_syscall(SYS_unlinkat, dfd, d->d_name, AT_REMOVEDIR) == 0)
             progress = true;
           else if (!err)
             err = errno;
-        } else if (syscall(SYS_unlinkat, dfd, d->d_name, 0) == 0) {
+        } else if (rc_syscall(SYS_unlinkat, dfd, d->d_name, 0) == 0) {
           progress = true;
         } else {
           err = errno;
@@ -207,7 +207,7 @@ static void tmpdir_clean(struct rc_leak *lk)
   }
   int dfd = rc_sys_openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
   struct stat st;
-  if (dfd < 0 || syscall(SYS_fstat, dfd, &st) != 0 || (uint64_t)st.st_dev != lk->u.tmpdir.dev ||
+  if (dfd < 0 || rc_syscall(SYS_fstat, dfd, &st) != 0 || (uint64_t)st.st_dev != lk->u.tmpdir.dev ||
       (uint64_t)st.st_ino != lk->u.tmpdir.ino) {
     fail(lk, "replaced by another file");
     rc_sys_close(dfd);
@@ -220,7 +220,7 @@ static void tmpdir_clean(struct rc_leak *lk)
   if (!err && (!stat_nofollow(pfd, base, &st) || (uint64_t)st.st_dev != lk->u.tmpdir.dev ||
                (uint64_t)st.st_ino != lk->u.tmpdir.ino))
     err = -1;
-  else if (!err && syscall(SYS_unlinkat, pfd, base, AT_REMOVEDIR) != 0)
+  else if (!err && rc_syscall(SYS_unlinkat, pfd, base, AT_REMOVEDIR) != 0)
     err = errno;
   rc_sys_close(pfd);
   if (err == 0)
@@ -240,7 +240,7 @@ static void tmpfile_clean(struct rc_leak *lk)
              (uint64_t)st.st_dev != lk->u.tmpfile.dev ||
              (uint64_t)st.st_ino != lk->u.tmpfile.ino) {
     fail(lk, "replaced by another file");
-  } else if (syscall(SYS_unlinkat, pfd, base, 0) != 0) {
+  } else if (rc_syscall(SYS_unlinkat, pfd, base, 0) != 0) {
     fail(lk, rc_fam_errtext(errno));
   } else {
     lk->cleanup = RC_CLEAN_UNLINKED;
