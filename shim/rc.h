@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -47,6 +49,23 @@ static inline long rc_syscall6(long n, long a, long b, long c, long d, long e, l
 #include <unistd.h>
 #define rc_syscall syscall
 #endif
+
+/* Block every signal (the kernel ignores SIGKILL and SIGSTOP) except
+ * glibc's two internal ones, as sigfillset + pthread_sigmask would, and
+ * return the previous mask: SIGSETXID must stay deliverable, or a setuid()
+ * in another thread would wait for this one forever.  In line, without
+ * libc: async-signal-safe and no lazy binding in every process's exit. */
+#define RC_SIG_GLIBC_INTERNAL ((1ull << (32 - 1)) | (1ull << (33 - 1))) /* SIGCANCEL, SIGSETXID */
+static inline uint64_t rc_block_signals(void)
+{
+  uint64_t all = ~RC_SIG_GLIBC_INTERNAL, old = 0;
+  (void)rc_syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof all);
+  return old;
+}
+static inline void rc_restore_signals(uint64_t old)
+{
+  (void)rc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
+}
 
 /* An anonymous read-write reservation, or NULL: Linux commits its pages only
  * when they are touched.  Plain system calls (no allocator state, no lock),

@@ -309,7 +309,7 @@ static void say_stats(const struct rc_leakset *ls)
   (void)rc_write_all(2, b.buf, b.len);
 }
 
-static int report_once(const struct rc_exit *ex)
+RC_HOT static int report_once(const struct rc_exit *ex)
 {
   int saved = errno;
   rc_fork_settle();
@@ -363,15 +363,13 @@ RC_HOT int rc_report_run(const struct rc_exit *ex)
    * arrives now would otherwise run rcleak's handler on this very thread,
    * which would wait forever for the report it interrupted.  It stays
    * pending and is delivered (report complete) when the mask is restored. */
-  sigset_t all, saved_mask;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &saved_mask);
+  uint64_t saved_mask = rc_block_signals();
   int mode = rc_enter();
   rc_tls_reporting = 1;
   rc_report_result = report_once(ex);
   rc_tls_reporting = 0;
   rc_leave(mode);
   atomic_store(&rc_report_state, 2);
-  pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+  rc_restore_signals(saved_mask);
   return rc_report_result;
 }

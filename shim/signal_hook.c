@@ -110,19 +110,17 @@ static void rc_signal_handler(int sig)
   die_by(sig);
 }
 
-static void lock(sigset_t *saved)
+static void lock(uint64_t *saved)
 {
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, saved);
+  *saved = rc_block_signals();
   while (__atomic_exchange_n(&rc_sig_lock, 1, __ATOMIC_ACQUIRE)) {
   }
 }
 
-static void unlock(const sigset_t *saved)
+static void unlock(const uint64_t *saved)
 {
   __atomic_store_n(&rc_sig_lock, 0, __ATOMIC_RELEASE);
-  pthread_sigmask(SIG_SETMASK, saved, NULL);
+  rc_restore_signals(*saved);
 }
 
 /* rcleak's handler standing in for the program's SIG_DFL, with the
@@ -157,7 +155,7 @@ static void program_view(const struct rc_sigview *v, const struct sigaction *k,
 static int managed_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
 {
   int saved_errno = errno;
-  sigset_t mask;
+  uint64_t mask;
   lock(&mask);
   struct rc_sigview *v = &rc_sigviews[sig];
   struct rc_sigview prev = *v;
