@@ -35,23 +35,34 @@ BENCH_SRC = os.path.join(REPO, "tests", "bench")
 
 # ---------------------------------------------------------------- variants
 
-VARIANTS = ["native", "rcleak8", "rcleak32", "vg-none", "memcheck", "strace"]
+VARIANTS = ["native", "rcleak8", "rcleak32", "empty", "vg-none", "memcheck", "strace"]
 VARIANT_TITLE = {
     "native": "native",
     "rcleak8": "rcleak d8",
     "rcleak32": "rcleak d32",
+    "empty": "empty preload",
     "vg-none": "vg none+fds",
     "memcheck": "memcheck+fds",
     "strace": "strace -f",
 }
 # Variants that run the same iteration count as native (the rcleak ratios
 # must compare equal work); the others are scaled so one run stays short.
-FAST_VARIANTS = ("native", "rcleak8", "rcleak32")
+FAST_VARIANTS = ("native", "rcleak8", "rcleak32", "empty")
+# An empty preloaded library (tests/bench/rcbench_empty.c): what loading any
+# library costs, the baseline for the rows where that is most of it.  Run
+# only there, to keep the run short.
+EMPTY_ROWS = ("fork", "pthread", "short")
+# The short-process program spawned directly, the variants taken in turn for
+# every spawn (rcbench_spawn): how many spawns of each.
+INTERLEAVED_SPAWNS = {"full": 4000, "quick": 300}
 
 
 def wrap(variant, row, argv, ctx):
     """Return (argv, extra_env) running ARGV under VARIANT."""
     env = {}
+    if variant == "empty":
+        env["LD_PRELOAD"] = ctx["progs"]["empty"]
+        return argv, env
     if variant.startswith("rcleak"):
         depth = variant[len("rcleak"):]
         opts = ["stack_depth=" + depth] + row.get("rcleak_opts", [])
@@ -137,7 +148,7 @@ def make_rows(quick):
             "strace": "open,openat,close,timer_create,prlimit64,setrlimit",
             "full_n": n,
             "unit": "ms wall",
-            "variants": FAST_VARIANTS if n == 1000 else None,
+            "variants": ("native", "rcleak8", "rcleak32") if n == 1000 else None,
             # Report cost alone: cleanup (deleting 100k timers) is a separate job.
             "rcleak_opts": ["cleanup=0"],
         })
@@ -289,6 +300,33 @@ def run_row(row, variant, n, ctx):
             if took:
                 m["shim_report_us"] = max(int(us) for _, us in took)
     return m
+
+
+def interleaved_short(ctx, quick):
+    """The short program spawned N times under native, the empty library and
+    rcleak d32, the three taken in turn for every spawn: {variant: [{metric:
+    median us per process, p25, mean}]} (one entry: it is one run)."""
+    n = INTERLEAVED_SPAWNS["quick" if quick else "full"]
+    order = ["native", "empty", "rcleak32"]
+    env = dict(ctx["base_env"], RCLEAK_OPTIONS="stack_depth=32")
+    argv = [ctx["progs"]["spawn"], str(n), ctx["progs"]["short"], "-", ctx["progs"]["empty"],
+            ctx["lib"]]
+    r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=ctx["timeout"])
+    if r.returncode != 0:
+        raise RunFailure("rcbench_spawn failed:\n" + tail(r.stderr))
+    out = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("RESULT "):
+            kv = dict(f.split("=", 1) for f in line.split()[1:])
+            out[order[int(kv["variant"])]] = [{
+                "n": n, "metric": int(kv["median_ns"]) / 1e3, "p25": int(kv["p25_ns"]) / 1e3,
+                "mean": float(kv["mean_ns"]) / 1e3}]
+    if set(out) != set(order):
+        raise RunFailure("rcbench_spawn printed %d results, not 3" % len(out))
+    if rcleak_lines(r.stderr):
+        raise RunFailure("rcleak reported leaks of the short program:\n" + tail(r.stderr))
+    return out
 
 
 def count_json_leaks(path):
@@ -575,11 +613,13 @@ def targets(rows, results, derived):
         aw, bw = med(res.get("rcleak32", [])), med(res.get("native", []))
         if a is not None and b is not None:
             added = a - b
-            add(added <= 300, "%-26s added ns/acquisition at depth 32 <= 300: %+.0f ns %s%s%s%s" % (
+            ae = med(res.get("empty", []), key)
+            add(added <= 300, "%-26s added ns/acquisition at depth 32 <= 300: %+.0f ns %s%s%s%s%s" % (
                 label, added, "cpu" if cpu else "wall",
                 " (wall %+.0f)" % (aw - bw) if cpu else "",
                 "" if added <= 300 else ": %.0f ns over" % (added - 300),
-                spread(paired(results, name, "rcleak32", key, diff=True), "%+.0f")))
+                spread(paired(results, name, "rcleak32", key, diff=True), "%+.0f"),
+                "; an empty preloaded library: %+.0f ns" % (ae - b) if ae is not None else ""))
     if "open" in names:
         rc = ratio("open", "rcleak32", key="cpu")
         rw = ratio("open", "rcleak32")
@@ -589,9 +629,23 @@ def targets(rows, results, derived):
                 spread(paired(results, "open", "rcleak32", "cpu"), "%.3fx")))
     r = ratio("short", "rcleak32") if "short" in names else None
     if r is not None:
-        add(r <= 1.3, "many short processes <= 1.3x native wall: %.3fx%s%s" % (
+        re_ = ratio("short", "empty")
+        add(r <= 1.3, "many short processes <= 1.3x native wall: %.3fx%s%s%s" % (
             r, "" if r <= 1.3 else ": %.0f%% over" % ((r / 1.3 - 1) * 100),
-            spread(paired(results, "short", "rcleak32"), "%.3fx")))
+            spread(paired(results, "short", "rcleak32"), "%.3fx"),
+            "; an empty preloaded library: %.3fx" % re_ if re_ is not None else ""))
+    il = results.get("short-interleaved")
+    if il and all(il.get(v) for v in ("native", "empty", "rcleak32")):
+        n0, e0, r0 = (il[v][0] for v in ("native", "empty", "rcleak32"))
+        r = r0["metric"] / n0["metric"]
+        add(r <= 1.3, "many short processes, the program spawned directly and the variants "
+            "taken in turn for every spawn (%d each) <= 1.3x: %.3fx by the medians (native "
+            "%.0f us, rcleak +%.0f us; by the means %.3fx, by the first quartiles %.3fx); an "
+            "empty preloaded library: %.3fx (+%.0f us)%s" % (
+                n0["n"], r, n0["metric"], r0["metric"] - n0["metric"],
+                r0["mean"] / n0["mean"], r0["p25"] / n0["p25"],
+                e0["metric"] / n0["metric"], e0["metric"] - n0["metric"],
+                "" if r <= 1.3 else ": %.0f%% over" % ((r / 1.3 - 1) * 100)))
     r = ratio("make", "rcleak32") if "make" in names else None
     if r is not None:
         add(r <= 1.05, "make -j2 <= 1.05x native wall: %.3fx%s%s" % (
@@ -668,9 +722,10 @@ def build_progs(outdir):
     progs = {}
     cflags = ["-std=gnu17", "-O2", "-Wall", "-Wextra", "-Werror"]
     for name, libs in (("loops", ["-pthread", "-lrt"]), ("server", []), ("short", []),
-                       ("scale", ["-lrt"]), ("run", [])):
+                       ("scale", ["-lrt"]), ("run", []), ("spawn", []),
+                       ("empty", ["-shared", "-fPIC"])):
         src = os.path.join(BENCH_SRC, "rcbench_%s.c" % name)
-        exe = os.path.join(outdir, "rcbench_%s" % name)
+        exe = os.path.join(outdir, "rcbench_%s%s" % (name, ".so" if name == "empty" else ""))
         deps = [src, os.path.join(BENCH_SRC, "bench.h")]
         if not os.path.exists(exe) or any(os.path.getmtime(d) > os.path.getmtime(exe)
                                           for d in deps):
@@ -783,7 +838,8 @@ def run_all(args, rows, variants, reps, slow_reps, quick):
     failures = []
     t_start = time.monotonic()
     for row in rows:
-        rv = [v for v in variants if row.get("variants") is None or v in row["variants"]]
+        rv = [v for v in variants if (row.get("variants") is None or v in row["variants"]) and
+              (v != "empty" or row["name"] in EMPTY_ROWS)]
         t_row = time.monotonic()
         try:
             sizes = {v: calibrate(row, v, ctx) for v in rv}
@@ -807,6 +863,15 @@ def run_all(args, rows, variants, reps, slow_reps, quick):
         print("  row %-10s done in %5.1f s" % (row["name"], time.monotonic() - t_row),
               file=sys.stderr)
         sys.stderr.flush()
+    if any(r["name"] == "short" for r in rows) and "rcleak32" in variants:
+        t_row = time.monotonic()
+        try:
+            results["short-interleaved"] = interleaved_short(ctx, quick)
+        except RunFailure as e:
+            failures.append("short-interleaved: %s" % e)
+            print("bench: short-interleaved FAILED: %s" % e, file=sys.stderr)
+        print("  %-14s done in %5.1f s" % ("interleaved", time.monotonic() - t_row),
+              file=sys.stderr)
 
     shutil.rmtree(tmp, ignore_errors=True)
     if ctx.get("shm_tmp"):
