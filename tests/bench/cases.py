@@ -10,7 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import case, check, check_clean, check_eq, check_leaks, main, prog, run
+from rctest import SHIM, case, check, check_clean, check_eq, check_leaks, main, prog, run
 
 LOOPS = ["open", "socket", "pipe", "timer", "setitimer", "mkdtemp", "fork", "pthread"]
 
@@ -63,6 +63,22 @@ def short():
     res = run([prog("rcbench_short")])
     check_eq(res.status, 0, "exit status")
     check_all_clean(res, "short process")
+
+
+@case
+def spawn_interleaved():
+    """rcbench_spawn (the short-process row measured spawn by spawn) runs the
+    short program under every variant, each in turn: one result per variant,
+    and the rcleak variant's processes all wrote empty reports."""
+    n = 20
+    res = run([prog("rcbench_spawn"), str(n), prog("rcbench_short"), "-",
+               prog("librcbench_empty.so"), SHIM], preload=False)
+    check_eq(res.status, 0, "exit status")
+    results = [l.split()[1] for l in res.stdout.splitlines() if l.startswith("RESULT ")]
+    check_eq(results, ["variant=0", "variant=1", "variant=2"], "one result per variant")
+    check_eq(len(res.reports), n, "each of the %d processes under rcleak reported" % n)
+    check_eq(sorted(set(len(r["leaks"]) for r in res.reports.values())), [0], "every report empty")
+    check_eq(res.stderr, "", "nothing printed")
 
 
 @case
