@@ -15,11 +15,11 @@ import sys
 
 # row: (budget of added instructions per iteration, what it was when set)
 BUDGETS = {
-    "open": (800, 462),      # open+close
-    "pipe": (850, 500),      # pipe+close (two descriptors)
-    "timer": (1100, 641),    # timer_create+timer_delete
-    "pthread": (1900, 1099), # pthread_create+join (trampoline, record, replay caches)
-    "mkdtemp": (2200, 1297), # mkdtemp+rmdir (path bookkeeping on both sides, record)
+    "open": (700, 413),      # open+close
+    "pipe": (760, 448),      # pipe+close (two descriptors)
+    "timer": (1000, 584),    # timer_create+timer_delete
+    "pthread": (1700, 990),  # pthread_create+join (trampoline, record, replay caches)
+    "mkdtemp": (2150, 1262), # mkdtemp+rmdir (path bookkeeping on both sides, record)
 }
 
 
