@@ -25,7 +25,8 @@
  * process a page fault), and with no libc state at all, so usable anywhere
  * syscall() is: a signal handler, a vfork child.  Arguments are passed as
  * longs; unused ones are zero, which the kernel ignores. */
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(__clang_analyzer__) /* the analyzer cannot see what the
+                                                          * kernel writes through a pointer */
 static inline long rc_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
   register long r10 __asm__("r10") = d;

@@ -95,5 +95,13 @@ int main(int argc, char **argv)
 		printf("RESULT variant=%d median_ns=%lld p25_ns=%lld mean_ns=%.0f\n", v, tv[n / 2],
 		       tv[n / 4], sum / (double)n);
 	}
+	for (int v = 0; v < nv; v++) {
+		for (char **e = envs[v]; *e; e++)
+			if (strncmp(*e, "LD_PRELOAD=", 11) == 0)
+				free(*e); /* the one env_for allocated */
+		free(envs[v]);
+	}
+	free(envs);
+	free(t);
 	return 0;
 }
