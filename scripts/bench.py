@@ -797,7 +797,7 @@ def run_all(args, rows, variants, reps, slow_reps, quick):
     tmp = tempfile.mkdtemp(prefix="rcbench.")
     ctx = {
         "tmp": tmp, "timeout": args.timeout, "fast_n": {}, "calibrated": {}, "probe_runs": {},
-        "target_fast": (0.12 if quick else 0.5) * 1e9,
+        "target_fast": (args.loop_seconds if args.loop_seconds else 0.12 if quick else 0.5) * 1e9,
         "target_slow": (0.4 if quick else 1.5) * 1e9,
         "target_slow_proc": (1.5 if quick else 4.0) * 1e9,
     }
@@ -993,6 +993,8 @@ def main():
                     help="repetitions of native and rcleak (default 9, quick 3); Valgrind and "
                          "strace run min(reps, 5) times (quick: once)")
     ap.add_argument("--rows", help="comma-separated row names (default all)")
+    ap.add_argument("--loop-seconds", type=float,
+                    help="length of one run of a loop row, native and rcleak (default 0.5, quick 0.12)")
     ap.add_argument("--variants", help="comma-separated variants (default all): " + ",".join(VARIANTS))
     ap.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", "/work/build-bench"))
     ap.add_argument("--lib", help="use this librcleak.so instead of building one")
