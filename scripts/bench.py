@@ -213,11 +213,17 @@ def tail(text, lines=12):
     return "\n".join("    " + l for l in text.rstrip().splitlines()[-lines:])
 
 
+def parse_results(stdout):
+    """Every "RESULT key=value ..." line of a benchmark program, as dicts."""
+    return [dict(kv.split("=", 1) for kv in line.split()[1:])
+            for line in stdout.splitlines() if line.startswith("RESULT ")]
+
+
 def parse_result(stdout):
-    for line in stdout.splitlines():
-        if line.startswith("RESULT "):
-            return dict(kv.split("=", 1) for kv in line.split()[1:])
-    raise RunFailure("no RESULT line in output:\n" + tail(stdout))
+    res = parse_results(stdout)
+    if not res:
+        raise RunFailure("no RESULT line in output:\n" + tail(stdout))
+    return res[0]
 
 
 def rcleak_lines(stderr):
@@ -316,12 +322,10 @@ def interleaved_short(ctx, quick):
     if r.returncode != 0:
         raise RunFailure("rcbench_spawn failed:\n" + tail(r.stderr))
     out = {}
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            kv = dict(f.split("=", 1) for f in line.split()[1:])
-            out[order[int(kv["variant"])]] = [{
-                "n": n, "metric": int(kv["median_ns"]) / 1e3, "p25": int(kv["p25_ns"]) / 1e3,
-                "mean": float(kv["mean_ns"]) / 1e3}]
+    for kv in parse_results(r.stdout):
+        out[order[int(kv["variant"])]] = [{
+            "n": n, "metric": int(kv["median_ns"]) / 1e3, "p25": int(kv["p25_ns"]) / 1e3,
+            "mean": float(kv["mean_ns"]) / 1e3}]
     if set(out) != set(order):
         raise RunFailure("rcbench_spawn printed %d results, not 3" % len(out))
     if rcleak_lines(r.stderr):

@@ -11,13 +11,10 @@
 
 #include "rc.h"
 
-#if defined(__x86_64__)
-#define RC_HAVE_RAW_SYSCALL 1
+#if defined(RC_HAVE_RAW_SYSCALL) /* rc.h: x86_64 */
 long rc_raw_syscall2(long nr, long a, long b)
 {
-  long ret;
-  __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b) : "rcx", "r11", "memory");
-  return ret;
+  return rc_syscall6_raw(nr, a, b, 0, 0, 0, 0);
 }
 #elif defined(__aarch64__)
 #define RC_HAVE_RAW_SYSCALL 1

@@ -24,10 +24,13 @@
  * libc's text that most programs never touch (each costs every preloaded
  * process a page fault), and with no libc state at all, so usable anywhere
  * syscall() is: a signal handler, a vfork child.  Arguments are passed as
- * longs; unused ones are zero, which the kernel ignores. */
-#if defined(__x86_64__) && !defined(__clang_analyzer__) /* the analyzer cannot see what the
-                                                          * kernel writes through a pointer */
-static inline long rc_syscall6(long n, long a, long b, long c, long d, long e, long f)
+ * longs; unused ones are zero, which the kernel ignores.
+ * rc_syscall6_raw returns the kernel's answer (-errno on failure) and
+ * touches no thread-local memory: the report's helper thread, which shares
+ * the reporting thread's TLS, uses it (helper.c). */
+#if defined(__x86_64__)
+#define RC_HAVE_RAW_SYSCALL 1
+static inline long rc_syscall6_raw(long n, long a, long b, long c, long d, long e, long f)
 {
   register long r10 __asm__("r10") = d;
   register long r8 __asm__("r8") = e;
@@ -37,6 +40,14 @@ static inline long rc_syscall6(long n, long a, long b, long c, long d, long e, l
                    : "=a"(r)
                    : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
                    : "rcx", "r11", "memory");
+  return r;
+}
+#endif
+#if defined(__x86_64__) && !defined(__clang_analyzer__) /* the analyzer cannot see what the
+                                                          * kernel writes through a pointer */
+static inline long rc_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+  long r = rc_syscall6_raw(n, a, b, c, d, e, f);
   if ((unsigned long)r > -4096ul) {
     errno = (int)-r;
     return -1;

@@ -10,20 +10,15 @@
 
 rc_vdso_clock_fn rc_vdso_clock_gettime;
 
-/* Not strcmp: libc's string functions are ifuncs whose pages a short
- * process may not have touched yet. */
-RC_HOT static bool same(const char *a, const char *b)
+/* s past prefix, or NULL when s does not start with it.  Not strcmp or
+ * strncmp: neither is otherwise called at start-up, so each would be one
+ * more lazy binding in every process. */
+RC_HOT static const char *after(const char *s, const char *prefix)
 {
-  while (*a != '\0' && *a == *b)
-    a++, b++;
-  return *a == *b;
-}
-
-RC_HOT static bool starts_with(const char *s, const char *prefix)
-{
-  while (*prefix != '\0' && *s == *prefix)
-    s++, prefix++;
-  return *prefix == '\0';
+  for (; *prefix != '\0'; s++, prefix++)
+    if (*s != *prefix)
+      return NULL;
+  return s;
 }
 
 /* The vDSO's dynamic section is never relocated (it is read-only): its
@@ -52,8 +47,10 @@ RC_HOT static void *lookup(const struct link_map *m, const char *name)
   Elf32_Word nsyms = hash[1]; /* nchain: one per symbol */
   for (Elf32_Word i = 1; i < nsyms; i++) {
     const ElfW(Sym) *s = &syms[i];
-    if (ELF64_ST_TYPE(s->st_info) /* the same for ELF32 */ == STT_FUNC && s->st_shndx != SHN_UNDEF &&
-        same(strs + s->st_name, name))
+    if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF) /* ELF32's is the same */
+      continue;
+    const char *end = after(strs + s->st_name, name);
+    if (end != NULL && *end == '\0')
       return (void *)(m->l_addr + s->st_value);
   }
   return NULL;
@@ -65,7 +62,7 @@ RC_HOT void rc_vdso_init(void)
   if (rc_vdso_clock_gettime != NULL)
     return;
   for (const struct link_map *m = _r_debug.r_map; m != NULL; m = m->l_next) {
-    if (m->l_name != NULL && starts_with(m->l_name, "linux-vdso") && m->l_ld != NULL) {
+    if (m->l_name != NULL && after(m->l_name, "linux-vdso") != NULL && m->l_ld != NULL) {
       rc_vdso_clock_gettime = (rc_vdso_clock_fn)lookup(m, "__vdso_clock_gettime");
       return;
     }
