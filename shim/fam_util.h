@@ -54,21 +54,24 @@ static inline char *rc_fam_field(char **p)
   return s;
 }
 
-/* Adopt a handed-over record: parse "<fn> <tid> <t_ns>" at *p (the family's
- * own fields come first) and create the record with the foreign stack.
- * Returns the record, not yet published, or NULL. */
-static inline struct rc_obj *rc_fam_adopt(unsigned kind, uint64_t key, char **p, uint32_t stack)
+/* A record adopted across exec: "<fn> <tid> <t_ns>" at *p (the family's own
+ * fields come first) go into o, just filled with the old image's stack.
+ * Returns o (NULL for NULL), not yet published. */
+static inline struct rc_obj *rc_fam_adopted(struct rc_obj *o, char **p)
 {
-  unsigned fn = rc_fn_from_name(rc_fam_field(p));
-  int32_t tid = (int32_t)strtol(rc_fam_field(p), NULL, 10);
-  uint64_t t_ns = strtoull(rc_fam_field(p), NULL, 10);
-  struct rc_obj *o = rc_obj_begin_stack(kind, key, fn, stack); /* the stack is the old image's */
   if (o == NULL)
     return NULL;
-  o->tid = tid;
-  o->t_ns = t_ns;
+  o->fn = (uint8_t)rc_fn_from_name(rc_fam_field(p));
+  o->tid = (int32_t)strtol(rc_fam_field(p), NULL, 10);
+  o->t_ns = strtoull(rc_fam_field(p), NULL, 10);
   o->flags |= RC_OBJF_ACROSS_EXEC | RC_OBJF_FOREIGN_STACK;
   return o;
+}
+
+/* Adopt a handed-over record into the object table. */
+static inline struct rc_obj *rc_fam_adopt(unsigned kind, uint64_t key, char **p, uint32_t stack)
+{
+  return rc_fam_adopted(rc_obj_begin_stack(kind, key, RC_FN_NONE, stack), p);
 }
 
 /* "I/O error"-style reasons for cleanup failures (static strings). */

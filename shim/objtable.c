@@ -129,16 +129,7 @@ struct rc_obj *rc_obj_begin_stack(unsigned kind, uint64_t key, unsigned fn, uint
       if (__atomic_compare_exchange_n(&o->state, &st, RC_OBJ_BUSY, false, __ATOMIC_ACQ_REL,
                                       __ATOMIC_ACQUIRE)) {
         mark_page(t, s);
-        o->kind = (uint8_t)kind;
-        o->fn = (uint8_t)fn;
-        o->flags = 0;
-        o->owner = rc_pid;
-        o->tid = rc_gettid();
-        o->key = key;
-        o->stack_id = stack;
-        o->aux = 0;
-        o->t_ns = rc_stamp_ns();
-        memset(o->data, 0, sizeof o->data);
+        rc_obj_fill(o, kind, key, fn, stack);
         return o;
       }
     }

@@ -11,6 +11,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "rc.h"
 
 enum rc_obj_state { RC_OBJ_FREE = 0, RC_OBJ_BUSY, RC_OBJ_LIVE, RC_OBJ_DELETED };
 
@@ -44,6 +47,25 @@ void rc_obj_publish(struct rc_obj *o);
  * RC_MODE_APP); rc_obj_begin_stack inserts with that id. */
 uint32_t rc_obj_capture(void);
 struct rc_obj *rc_obj_begin_stack(unsigned kind, uint64_t key, unsigned fn, uint32_t stack);
+
+/* Fill o as a new record of (kind, key) acquired by fn with `stack`: what
+ * rc_obj_begin_stack writes into a slot it claimed, for a family that keeps
+ * the record in an element of its own instead (the tmp family: one entry
+ * per temp, no probing of the table).  o->state is left to the caller. */
+static inline void rc_obj_fill(struct rc_obj *o, unsigned kind, uint64_t key, unsigned fn,
+                               uint32_t stack)
+{
+  o->kind = (uint8_t)kind;
+  o->fn = (uint8_t)fn;
+  o->flags = 0;
+  o->owner = rc_pid;
+  o->tid = rc_gettid();
+  o->key = key;
+  o->stack_id = stack;
+  o->aux = 0;
+  o->t_ns = rc_stamp_ns();
+  memset(o->data, 0, sizeof o->data);
+}
 
 /* The live record for (kind, key), or NULL. */
 struct rc_obj *rc_obj_find(unsigned kind, uint64_t key);

@@ -108,7 +108,7 @@ struct rc_tmp_ident {
   uint64_t dev, ino, btime;
 };
 
-#define RC_TMP_SHORT 176 /* paths shorter than this live inline in the entry */
+#define RC_TMP_SHORT 120 /* paths shorter than this live inline in the entry */
 
 struct rc_tmp_ent {
   uint32_t link; /* pool free list */
@@ -119,7 +119,12 @@ struct rc_tmp_ent {
   uint32_t hash;     /* of the last path component */
   uint32_t seq;      /* tells the entry a token names from a recycled one */
   uint32_t long_idx; /* path in rc_tmp_long when it does not fit inline */
-  struct rc_obj *o;  /* NULL while the entry is being created */
+  /* What the report shows (stack, thread, time...).  Kept here rather than
+   * in the object table: one record per temp either way, and a slot of the
+   * table would cost a probe, its own cache line and the table's counts at
+   * every create and remove.  state is RC_OBJ_LIVE once the entry is
+   * findable (FREE while it is being created, DELETED once released). */
+  struct rc_obj obj;
   struct rc_tmp_ident id;
   char path[RC_TMP_SHORT];
 };
@@ -243,6 +248,12 @@ RC_TMP_INLINE const char *ent_path(const struct rc_tmp_ent *e)
   return e->path;
 }
 
+/* In use and findable: not being created, not released. */
+RC_TMP_INLINE bool live(const struct rc_tmp_ent *e)
+{
+  return e->used && __atomic_load_n(&e->obj.state, __ATOMIC_ACQUIRE) == RC_OBJ_LIVE;
+}
+
 /* Store path[0..len) in the entry (lock held). */
 RC_TMP_INLINE bool set_path_locked(struct rc_tmp_ent *e, const char *path, size_t len)
 {
@@ -347,9 +358,9 @@ RC_TMP_INLINE void release_locked(uint32_t idx)
   struct rc_tmp_ent *e = ent(idx);
   if (e == NULL || !e->used)
     return;
-  if (e->o) {
+  if (live(e)) {
     chain_remove_locked(e, idx);
-    rc_obj_remove_slot(e->o);
+    __atomic_store_n(&e->obj.state, RC_OBJ_DELETED, __ATOMIC_RELEASE);
   }
   if (e->long_idx)
     rc_pool_free_locked(&rc_tmp_long, e->long_idx);
@@ -364,7 +375,7 @@ static void sweep_locked(void)
   for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
     struct rc_tmp_ent *e = ent(i);
     struct rc_tmp_id id;
-    if (!e->used || e->o == NULL)
+    if (!live(e))
       continue;
     if (tmp_statx(AT_FDCWD, ent_path(e), &id) && ident_matches(&e->id, &id))
       pin(&e->id, &id); /* exact from now on */
@@ -399,11 +410,10 @@ RC_TMP_INLINE uint32_t new_ent_locked(const char *path, const struct rc_tmp_name
 }
 
 /* Record a temp: the stack first, outside the lock (the capture is the
- * slow part), then the entry, its object record and its chain link in one
- * locked section, so the entry is findable from the moment it exists.  The
- * object key is the entry index, unique among live records and reused with
- * the entry, so that a create/remove loop keeps hitting the same slot of
- * the object table.  `adopt` non-NULL: adopted across exec (with `stack`). */
+ * slow part), then the entry, its record and its chain link in one locked
+ * section, so the entry is findable from the moment it exists (the record's
+ * key is the entry index).  `adopt` non-NULL: adopted across exec (with
+ * `stack`). */
 static void insert(const char *path, const struct rc_tmp_name *n, const struct rc_tmp_ident *t,
                    unsigned fn, const struct rc_tmp_window *w, char **adopt, uint32_t stack)
 {
@@ -420,20 +430,16 @@ static void insert(const char *path, const struct rc_tmp_name *n, const struct r
   }
   uint32_t idx = new_ent_locked(path, n, t);
   if (idx != 0) {
-    struct rc_obj *o = adopt ? rc_fam_adopt(t->kind, idx, adopt, stack)
-                             : rc_obj_begin_stack(t->kind, idx, fn, stack);
     struct rc_tmp_ent *e = ent(idx);
-    if (o == NULL) {
-      release_locked(idx);
-    } else {
-      e->o = o;
-      uint32_t *head = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
-      e->next = *head;
-      __atomic_store_n(head, idx, __ATOMIC_RELEASE);
-      rc_obj_publish(o);
-      if (rc_tmp_live >= rc_tmp_sweep_at)
-        sweep_locked();
-    }
+    rc_obj_fill(&e->obj, t->kind, idx, fn, stack);
+    if (adopt)
+      (void)rc_fam_adopted(&e->obj, adopt);
+    uint32_t *head = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
+    e->next = *head;
+    __atomic_store_n(head, idx, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->obj.state, RC_OBJ_LIVE, __ATOMIC_RELEASE);
+    if (rc_tmp_live >= rc_tmp_sweep_at)
+      sweep_locked();
   }
   rc_tmp_unlock();
 }
@@ -600,7 +606,7 @@ void rc_tmp_release(uint64_t token)
     return;
   uint32_t idx = (uint32_t)token;
   const struct rc_tmp_ent *e = ent(idx);
-  if (e != NULL && e->used && e->seq == (uint32_t)(token >> 32) && e->o != NULL)
+  if (e != NULL && live(e) && e->seq == (uint32_t)(token >> 32))
     release_locked(idx);
   rc_tmp_unlock();
 }
@@ -642,7 +648,7 @@ void rc_tmp_chdir_begin(void)
     if (ok) {
       e->rel = 0;
       __atomic_store_n(&rc_tmp_rel, rc_tmp_rel - 1, __ATOMIC_RELAXED);
-    } else if (e->o != NULL) {
+    } else if (live(e)) {
       release_locked(i); /* nowhere to say where it is */
     }
   }
@@ -666,11 +672,10 @@ RC_HOT uint32_t rc_tmp_high(void)
 bool rc_tmp_view(uint32_t idx, struct rc_tmp_view *v)
 {
   const struct rc_tmp_ent *e = ent(idx);
-  if (e == NULL || !e->used || e->o == NULL)
+  if (e == NULL || !live(e))
     return false;
-  const struct rc_obj *o = e->o;
-  if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != RC_OBJ_LIVE || o->kind != e->id.kind ||
-      o->owner != rc_pid)
+  const struct rc_obj *o = &e->obj;
+  if (o->kind != e->id.kind || o->owner != rc_pid)
     return false; /* another process's (the parent's, after fork) */
   v->kind = e->id.kind;
   v->path = ent_path(e);
