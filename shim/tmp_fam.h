@@ -43,7 +43,7 @@ void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn,
  * the first temp. */
 void rc_tmp_resolve_reals(void);
 
-/* Kinds for rc_tmp_lookup. */
+/* Kinds for rc_tmp_lookup and rc_tmp_removed. */
 enum { RC_TMP_DIRS = 1, RC_TMP_FILES = 2, RC_TMP_BOTH = 3 };
 
 /* Before a call that removes or renames `path` (relative to dirfd, as the
@@ -56,6 +56,15 @@ uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds);
 /* After that call succeeded: the record no longer names a temporary (it was
  * removed, or renamed into a name of the program's choosing).  No-op for 0. */
 void rc_tmp_release(uint64_t token);
+
+/* After a call that removed `path` (from dirfd) succeeded: release the
+ * record it named, lookup and release in one.  Looking up afterwards is as
+ * exact as before the call: the match is by string, or by the device and
+ * inode of the parent directory, which removing an entry does not change.
+ * One locked section instead of two, and nothing done for a call that
+ * failed.  (The rename wrappers still look both names up before the call
+ * and release by token after it.)  Preserves errno. */
+void rc_tmp_removed(int dirfd, const char *path, unsigned kinds);
 
 /* Around chdir/fchdir: records of relative templates are made absolute
  * before the working directory changes (see tmp_family.c). */

@@ -234,9 +234,14 @@ RC_TMP_INLINE bool split(const char *path, struct rc_tmp_name *n)
   return n->blen > 0;
 }
 
+/* Entry idx, or NULL for 0 or before the pool exists.  Every index passed
+ * here came from the pool (a chain, a token, up to its high-water mark), so
+ * rc_pool_get's bound check is left out, and the element size is a
+ * constant: this runs a few times per create and remove. */
 RC_TMP_INLINE struct rc_tmp_ent *ent(uint32_t idx)
 {
-  return rc_pool_get(&rc_tmp_ents, idx);
+  char *base = __atomic_load_n(&rc_tmp_ents.base, __ATOMIC_ACQUIRE);
+  return idx == 0 || base == NULL ? NULL : (struct rc_tmp_ent *)(void *)base + (idx - 1);
 }
 
 RC_TMP_INLINE const char *ent_path(const struct rc_tmp_ent *e)
@@ -344,22 +349,26 @@ static void dir_learn(uint64_t h, unsigned verdict)
 
 /* ---- entries (lock held) ---- */
 
-RC_TMP_INLINE void chain_remove_locked(struct rc_tmp_ent *e, uint32_t idx)
+/* Unlink entry idx from its chain; `link` is what points at it, if the
+ * caller has it (NULL: found by walking the chain). */
+RC_TMP_INLINE void chain_remove_locked(struct rc_tmp_ent *e, uint32_t idx, uint32_t *link)
 {
-  uint32_t *link = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
-  while (*link && *link != idx)
-    link = &ent(*link)->next;
+  if (link == NULL) {
+    link = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
+    while (*link && *link != idx)
+      link = &ent(*link)->next;
+  }
   if (*link == idx)
     __atomic_store_n(link, e->next, __ATOMIC_RELEASE);
 }
 
-RC_TMP_INLINE void release_locked(uint32_t idx)
+RC_TMP_INLINE void release_at_locked(uint32_t idx, uint32_t *link)
 {
   struct rc_tmp_ent *e = ent(idx);
   if (e == NULL || !e->used)
     return;
   if (live(e)) {
-    chain_remove_locked(e, idx);
+    chain_remove_locked(e, idx, link);
     __atomic_store_n(&e->obj.state, RC_OBJ_DELETED, __ATOMIC_RELEASE);
   }
   if (e->long_idx)
@@ -368,6 +377,11 @@ RC_TMP_INLINE void release_locked(uint32_t idx)
     __atomic_store_n(&rc_tmp_rel, rc_tmp_rel - 1, __ATOMIC_RELAXED);
   rc_pool_free_locked(&rc_tmp_ents, idx);
   __atomic_store_n(&rc_tmp_live, rc_tmp_live - 1, __ATOMIC_RELAXED);
+}
+
+RC_TMP_INLINE void release_locked(uint32_t idx)
+{
+  release_at_locked(idx, NULL);
 }
 
 static void sweep_locked(void)
@@ -557,46 +571,62 @@ static __attribute__((noinline)) bool same_dir(int dirfd, const char *path,
   return dir_id(dirfd, buf, &d1, &i1) && d1 == d2 && i1 == i2;
 }
 
-uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
+/* Walk the chain of n's bucket (lock held) for the record path names:
+ * the link to an entry spelt the same way and resolved from the working
+ * directory (from_cwd), which names the same directory entry; otherwise
+ * NULL, with *cand the token of the first record with the same last
+ * component (0 if none), which may still be it. */
+RC_TMP_INLINE uint32_t *find_locked(const char *path, const struct rc_tmp_name *n, bool from_cwd,
+                                    unsigned kinds, uint64_t *cand)
 {
-  if (rc_tls_mode != RC_MODE_APP || path == NULL)
-    return 0;
-  struct rc_tmp_name n;
-  if (!split(path, &n))
-    return 0;
-  uint32_t h = n.hash;
-  uint32_t *head = &rc_tmp_bucket[h % RC_TMP_BUCKETS];
-  if (__atomic_load_n(head, __ATOMIC_ACQUIRE) == 0)
-    return 0; /* not a temp: the common case */
-  /* Spelt as it was created and resolved from the working directory, the
-   * path names the same directory entry. */
-  bool from_cwd = dirfd == AT_FDCWD || path[0] == '/';
-  uint64_t token = 0, cand = 0;
-  if (!rc_tmp_lock())
-    return 0;
-  for (uint32_t idx = *head; idx != 0; idx = ent(idx)->next) {
+  *cand = 0;
+  for (uint32_t *link = &rc_tmp_bucket[n->hash % RC_TMP_BUCKETS], idx; (idx = *link) != 0;
+       link = &ent(idx)->next) {
     const struct rc_tmp_ent *e = ent(idx);
     unsigned bit = e->id.kind == RC_KIND_TMPDIR ? RC_TMP_DIRS : RC_TMP_FILES;
-    const char *ep = ent_path(e);
-    if (e->hash != h || !(kinds & bit))
+    if (e->hash != n->hash || !(kinds & bit))
       continue;
-    if (from_cwd && e->plen == n.len && memcmp(ep, path, n.len) == 0) {
-      token = token_of(idx, e->seq);
-      break;
-    }
-    if (cand == 0 && same_name(ep, e->plen, &n))
-      cand = token_of(idx, e->seq);
+    const char *ep = ent_path(e);
+    if (from_cwd && e->plen == n->len && memcmp(ep, path, n->len) == 0)
+      return link;
+    if (*cand == 0 && same_name(ep, e->plen, n))
+      *cand = token_of(idx, e->seq);
   }
+  return NULL;
+}
+
+/* The start of both lookups: false when nothing can match (not the
+ * program's call, no last component, or an empty bucket: a path that is
+ * not a temp, the common case). */
+RC_TMP_INLINE bool may_match(const char *path, struct rc_tmp_name *n)
+{
+  return rc_tls_mode == RC_MODE_APP && path != NULL && split(path, n) &&
+         __atomic_load_n(&rc_tmp_bucket[n->hash % RC_TMP_BUCKETS], __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Spelt differently, or relative to a directory descriptor, with the same
+ * last component as record `cand`: it is that record's entry if both name
+ * it in the same directory. */
+static bool cand_matches(int dirfd, const char *path, const struct rc_tmp_name *n, uint64_t cand)
+{
+  int saved = errno;
+  bool same = same_dir(dirfd, path, n, cand);
+  errno = saved;
+  return same;
+}
+
+uint64_t rc_tmp_lookup(int dirfd, const char *path, unsigned kinds)
+{
+  struct rc_tmp_name n;
+  if (!may_match(path, &n) || !rc_tmp_lock())
+    return 0;
+  uint64_t token = 0, cand;
+  uint32_t *link = find_locked(path, &n, dirfd == AT_FDCWD || path[0] == '/', kinds, &cand);
+  if (link != NULL)
+    token = token_of(*link, ent(*link)->seq);
   rc_tmp_unlock();
-  if (token == 0 && cand != 0) {
-    /* Spelt differently, or relative to a directory descriptor, with the
-     * same last component as a record: it is that record's entry if both
-     * name it in the same directory. */
-    int saved = errno;
-    if (same_dir(dirfd, path, &n, cand))
-      token = cand;
-    errno = saved;
-  }
+  if (token == 0 && cand != 0 && cand_matches(dirfd, path, &n, cand))
+    token = cand;
   return token;
 }
 
@@ -609,6 +639,20 @@ void rc_tmp_release(uint64_t token)
   if (e != NULL && live(e) && e->seq == (uint32_t)(token >> 32))
     release_locked(idx);
   rc_tmp_unlock();
+}
+
+void rc_tmp_removed(int dirfd, const char *path, unsigned kinds)
+{
+  struct rc_tmp_name n;
+  if (!may_match(path, &n) || !rc_tmp_lock())
+    return;
+  uint64_t cand;
+  uint32_t *link = find_locked(path, &n, dirfd == AT_FDCWD || path[0] == '/', kinds, &cand);
+  if (link != NULL)
+    release_at_locked(*link, link);
+  rc_tmp_unlock();
+  if (link == NULL && cand != 0 && cand_matches(dirfd, path, &n, cand))
+    rc_tmp_release(cand);
 }
 
 /* ---- working directory ---- */

@@ -9,9 +9,9 @@
  *
  * Release: rmdir, unlink, unlinkat, remove, rename, renameat, renameat2.
  * While no temp is recorded (rc_tmp_any) each costs one load and the real
- * call.  Otherwise the record the path names is looked up before the call
- * (the path may name something else afterwards) and released after it
- * succeeded.  glibc's remove() calls its internal unlink/rmdir, so it is
+ * call.  Otherwise a removal looks up and releases the record its path
+ * named once the call succeeded (rc_tmp_removed); a rename looks up both
+ * names before its call and releases by token after it succeeded.  glibc's remove() calls its internal unlink/rmdir, so it is
  * wrapped too and looks for both kinds.
  *
  * Working directory: chdir and fchdir keep relative records meaningful
@@ -62,45 +62,33 @@ RC_MKSTEMP(RC_DEFINE_MKSTEMP)
 
 /* ---- removal and rename ---- */
 
-/* The record is looked up before the call (afterwards the name may already
- * be someone else's) and released only if the call removed it. */
-static int released_if_done(int r, uint64_t t)
+/* The record a removed path named is released only if the call removed it. */
+static int released_if_done(int r, int dirfd, const char *path, unsigned kinds)
 {
-  if (r == 0)
-    rc_tmp_release(t);
+  if (r == 0 && rc_tmp_any())
+    rc_tmp_removed(dirfd, path, kinds);
   return r;
 }
 
 RC_EXPORT int rmdir(const char *path)
 {
-  if (!rc_tmp_any())
-    return REAL(rmdir)(path);
-  uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_DIRS);
-  return released_if_done(REAL(rmdir)(path), t);
+  return released_if_done(REAL(rmdir)(path), AT_FDCWD, path, RC_TMP_DIRS);
 }
 
 RC_EXPORT int unlink(const char *path)
 {
-  if (!rc_tmp_any())
-    return REAL(unlink)(path);
-  uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_FILES);
-  return released_if_done(REAL(unlink)(path), t);
+  return released_if_done(REAL(unlink)(path), AT_FDCWD, path, RC_TMP_FILES);
 }
 
 RC_EXPORT int unlinkat(int dirfd, const char *path, int flags)
 {
-  if (!rc_tmp_any())
-    return REAL(unlinkat)(dirfd, path, flags);
-  uint64_t t = rc_tmp_lookup(dirfd, path, (flags & AT_REMOVEDIR) ? RC_TMP_DIRS : RC_TMP_FILES);
-  return released_if_done(REAL(unlinkat)(dirfd, path, flags), t);
+  return released_if_done(REAL(unlinkat)(dirfd, path, flags), dirfd, path,
+                          (flags & AT_REMOVEDIR) ? RC_TMP_DIRS : RC_TMP_FILES);
 }
 
 RC_EXPORT int remove(const char *path)
 {
-  if (!rc_tmp_any())
-    return REAL(remove)(path);
-  uint64_t t = rc_tmp_lookup(AT_FDCWD, path, RC_TMP_BOTH);
-  return released_if_done(REAL(remove)(path), t);
+  return released_if_done(REAL(remove)(path), AT_FDCWD, path, RC_TMP_BOTH);
 }
 
 /* A rename releases the record of the source (moved to a name of the

@@ -19,7 +19,7 @@ BUDGETS = {
     "pipe": (760, 448),      # pipe+close (two descriptors)
     "timer": (1000, 584),    # timer_create+timer_delete
     "pthread": (1700, 990),  # pthread_create+join (trampoline, record, replay caches)
-    "mkdtemp": (2150, 1262), # mkdtemp+rmdir (path bookkeeping on both sides, record)
+    "mkdtemp": (1900, 1115), # mkdtemp+rmdir (path bookkeeping on both sides, record)
 }
 
 
