@@ -50,9 +50,21 @@ struct rc_sigview {
   int app_flags;            /* its SA_ONSTACK and SA_SIGINFO */
   struct sigaction initial; /* the disposition at start-up */
 };
-/* Page-aligned: the views start-up writes (SIGHUP to SIGTERM, 2.4 KB)
- * then fall in one page, not across two (a page fault each). */
-static struct rc_sigview rc_sigviews[RC_NSIG] RC_LARGE __attribute__((aligned(4096)));
+/* Start-up writes the view of every managed signal.  The first RC_SIG_HOT
+ * of them (the default set is four: HUP, INT, QUIT, TERM) get a slot in
+ * .bss, in the page ld.so writes at load anyway; the others use their
+ * place in rc_sigviews, whose first write is a page fault.  Slots are
+ * handed out at start-up only, like the managed set. */
+#define RC_SIG_HOT 4
+static struct rc_sigview rc_sigviews_hot[RC_SIG_HOT];
+static uint8_t rc_sig_hot_slot[RC_NSIG]; /* 1 + index into rc_sigviews_hot; 0: none */
+static struct rc_sigview rc_sigviews[RC_NSIG] RC_LARGE;
+
+static struct rc_sigview *view_of(int sig)
+{
+  unsigned slot = rc_sig_hot_slot[sig];
+  return slot ? &rc_sigviews_hot[slot - 1] : &rc_sigviews[sig];
+}
 /* An int, not an atomic_flag: the fork child must be able to read it (see
  * rc_signal_after_fork_child). */
 static int rc_sig_lock;
@@ -157,7 +169,7 @@ static int managed_sigaction(int sig, const struct sigaction *act, struct sigact
   int saved_errno = errno;
   uint64_t mask;
   lock(&mask);
-  struct rc_sigview *v = &rc_sigviews[sig];
+  struct rc_sigview *v = view_of(sig);
   struct rc_sigview prev = *v;
   struct sigaction kold;
   int r;
@@ -208,7 +220,7 @@ RC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     struct sigaction kold;
     int r = REAL(sigaction)(sig, act, &kold);
     if (r == 0 && oldact != NULL)
-      program_view(&rc_sigviews[sig], &kold, oldact); /* read only */
+      program_view(view_of(sig), &kold, oldact); /* read only */
     return r;
   }
   return managed_sigaction(sig, act, oldact);
@@ -272,12 +284,15 @@ RC_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t h)
 void rc_signal_init(void);
 RC_HOT void rc_signal_init(void)
 {
-  /* Straight into rc_sigviews: a 10 KB array on the stack would cost this
+  /* Straight into the views: a 10 KB array on the stack would cost this
    * start-up (every process) three page faults. */
+  unsigned hot = 0;
   for (int sig = 1; sig < 64; sig++) {
     if (!(rc_options.signals & (1ull << sig)) || !fatal_by_default(sig))
       continue;
-    struct rc_sigview *v = &rc_sigviews[sig];
+    if (hot < RC_SIG_HOT)
+      rc_sig_hot_slot[sig] = (uint8_t)++hot;
+    struct rc_sigview *v = view_of(sig);
     if (REAL(sigaction)(sig, NULL, &v->initial) != 0)
       continue;
     rc_sig_managed |= 1ull << sig;
