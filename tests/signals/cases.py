@@ -101,6 +101,34 @@ def query():
              "query: the report has the program's leak")
 
 
+# More managed signals than have a view in .bss (signal_hook.c keeps the
+# first four there): HUP, INT, QUIT and USR1 get those, ALRM and TERM the
+# array's.  Both kinds must answer queries as natively and report a death.
+MANY_SIGNALS = "signals=SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1,SIGALRM"
+
+
+@case
+def many_signals():
+    native = subprocess.run([prog("sigprog"), "query"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=60)
+    res = run([prog("sigprog"), "query"], options=MANY_SIGNALS)
+    check_eq(res.status, -signal.SIGTERM, "six signals, query: death by SIGTERM")
+    check_eq(res.stdout.splitlines(), native.stdout.decode().splitlines(),
+             "six signals, query: every disposition the program sees is its own")
+    check_eq(res.report["exit"], {"reason": "signal", "signal": "SIGTERM"},
+             "six signals, query: reported")
+    for sig in (signal.SIGALRM, signal.SIGUSR1):
+        st = Starter(sig)
+        res = run([prog("sigprog"), "sleep-leaks"], options=MANY_SIGNALS, on_start=st)
+        fd, pid = st.value("fd"), st.value("child")
+        check_eq(res.status, -sig, "six signals, %s: death by it" % sig.name)
+        check_eq(res.report["exit"], {"reason": "signal", "signal": sig.name},
+                 "six signals, %s: the report says so" % sig.name)
+        check_eq(sorted((lk["kind"], lk.get("fd", lk.get("pid"))) for lk in res.leaks),
+                 sorted([("fd", fd), ("child", pid)]), "six signals, %s: the leaks" % sig.name)
+        check(gone(pid), "six signals, %s: the leaked child was cleaned" % sig.name)
+
+
 @case
 def signals_option():
     # signals=SIGTERM: SIGINT is not hooked, so it kills without a report

@@ -164,6 +164,10 @@ static void case_query(void)
   sa.sa_flags = SA_ONSTACK | SA_SIGINFO;
   sigaction(SIGHUP, &sa, NULL);
   show("after sigaction(SIG_DFL, SA_ONSTACK|SA_SIGINFO)", SIGHUP);
+  /* each signal's view is its own: the flags just set are SIGHUP's only */
+  show("after SIGHUP's flags", SIGINT);
+  show("after SIGHUP's flags", SIGQUIT);
+  show("after SIGHUP's flags", SIGUSR1);
 
   printf("signal(SIGTERM, SIG_DFL) returned %s\n", name(signal(SIGTERM, SIG_DFL)));
   show("final", SIGTERM);
