@@ -55,6 +55,15 @@ EMPTY_ROWS = ("fork", "pthread", "short")
 # The short-process program spawned directly, the variants taken in turn for
 # every spawn (rcbench_spawn): how many spawns of each.
 INTERLEAVED_SPAWNS = {"full": 4000, "quick": 300}
+# The loop rows run once more taking turns (turns_row): native and rcleak d32
+# (and the empty library on EMPTY_ROWS) chained in a ring, each running a
+# slice of about TURN_SLICE_NS in turn, TURN_SLICES slices each, TURN_RUNS
+# times.  The order after native alternates between runs: in a ring of three
+# a variant's place matters (what ran just before a slice leaves the caches
+# and the page tables in its state), by several microseconds per fork.
+TURN_SLICES = {"full": 1000, "quick": 300}
+TURN_RUNS = {"full": 4, "quick": 2}
+TURN_SLICE_NS = 1e6
 
 
 def wrap(variant, row, argv, ctx):
@@ -331,6 +340,81 @@ def interleaved_short(ctx, quick):
     if rcleak_lines(r.stderr):
         raise RunFailure("rcleak reported leaks of the short program:\n" + tail(r.stderr))
     return out
+
+
+def turns_row(row, ctx, quick, native_ns, run=0):
+    """ROW's loop under native, (the empty library,) rcleak d32, taking turns
+    slice by slice (rcbench_loops, RCBENCH_TURNS): {variant: [slice ns/iter,
+    ...]} for one run.  A slice of one variant runs between two of native's,
+    a millisecond or so each, so the machine's slow phases (seconds long)
+    fall on both sides of a comparison alike.  All of them are pinned to one
+    CPU: otherwise each wake-up may land on the other CPU, and two virtual
+    CPUs of a shared host differ in speed by more than rcleak costs (open
+    +close: -130 to +730 ns per run unpinned, +70 to +190 pinned)."""
+    others = (["empty"] if row["name"] in EMPTY_ROWS else []) + ["rcleak32"]
+    order = ["native"] + others[run % len(others):] + others[:run % len(others)]
+    k = TURN_SLICES["quick" if quick else "full"]
+    per_slice = max(1, int(round(TURN_SLICE_NS / native_ns)))
+    iters = k * per_slice
+    # A ring of pipes: variant i waits on pipes[i] and passes to pipes[i+1].
+    pipes = [os.pipe() for _ in order]
+    procs = []
+    cpu = max(os.sched_getaffinity(0))
+    try:
+        for i, v in enumerate(order):
+            argv, env = wrap(v, row, [ctx["progs"]["loops"], row["name"], str(iters)], ctx)
+            env = dict(ctx["base_env"], **env)
+            if row["name"] == "mkdtemp" and ctx.get("shm_tmp"):
+                env["TMPDIR"] = ctx["shm_tmp"]
+            env["RCBENCH_TURNS"] = "%d %d %d" % (pipes[i][0], pipes[(i + 1) % len(order)][1], k)
+            procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                          pass_fds=[fd for p in pipes for fd in p], text=True,
+                                          preexec_fn=lambda: os.sched_setaffinity(0, {cpu})))
+    finally:
+        for r, w in pipes[1:]:
+            os.close(r)
+            os.close(w)
+        os.close(pipes[0][0])
+    os.write(pipes[0][1], b"t")  # native's first turn
+    os.close(pipes[0][1])
+    out = {}
+    for v, p in zip(order, procs):
+        try:
+            stdout, stderr = p.communicate(timeout=ctx["timeout"])
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise RunFailure("taking turns: %s timed out" % row["name"])
+        if p.returncode != 0:
+            raise RunFailure("taking turns: %s under %s: exit status %d\n%s" % (
+                row["name"], v, p.returncode, tail(stderr)))
+        if v.startswith("rcleak") and rcleak_lines(stderr):
+            raise RunFailure("taking turns: rcleak reported leaks of %s:\n%s" % (
+                row["name"], tail(stderr)))
+        line = [l for l in stdout.splitlines() if l.startswith("TURNS ")]
+        if not line:
+            raise RunFailure("taking turns: no TURNS line from %s under %s" % (row["name"], v))
+        ns = [float(x) for x in dict(kv.split("=", 1) for kv in line[0].split()[1:])["ns"].split(",")]
+        if len(ns) != k:
+            raise RunFailure("taking turns: %d slices, not %d" % (len(ns), k))
+        out[v] = ns
+    out["iters_per_slice"] = per_slice
+    return out
+
+
+def turns_compare(run, v):
+    """Variant V against native in one run taken in turns: the median over
+    slices of V's slice minus the mean of native's slices just before and
+    just after it (which removes drift slower than a slice pair, whatever
+    its direction), and the median of the same as a ratio."""
+    nat, x = run["native"], run[v]
+    diffs, ratios = [], []
+    for i in range(len(nat) - 1):
+        around = (nat[i] + nat[i + 1]) / 2
+        diffs.append(x[i] - around)
+        ratios.append(x[i] / around)
+    return statistics.median(diffs), statistics.median(ratios)
 
 
 def count_json_leaks(path):
@@ -631,6 +715,26 @@ def targets(rows, results, derived):
             add(rc <= 1.10, "open+close loop at depth 32 <= 1.10x native: %.3fx cpu (wall %.3fx)%s%s" % (
                 rc, rw, "" if rc <= 1.10 else ": %.0f%% over" % ((rc / 1.10 - 1) * 100),
                 spread(paired(results, "open", "rcleak32", "cpu"), "%.3fx")))
+    for name, label, *_ in LOOP_ROWS:
+        runs = results.get("turns", {}).get(name)
+        if name not in names or not runs:
+            continue
+        cmp_ = [turns_compare(run, "rcleak32") for run in runs]
+        added = statistics.median(d for d, _ in cmp_)
+        emp = ([turns_compare(run, "empty")[0] for run in runs]
+               if all("empty" in run for run in runs) else [])
+        add(added <= 300, "%-26s taking turns, added ns/acquisition at depth 32 <= 300: %+.0f ns "
+            "wall%s [%d run%s of %d slices of %d iterations, each against native's slices "
+            "before and after it: %s]%s" % (
+                label, added, "" if added <= 300 else ": %.0f ns over" % (added - 300),
+                len(runs), "" if len(runs) == 1 else "s", len(runs[0]["native"]),
+                runs[0]["iters_per_slice"], ", ".join("%+.0f" % d for d, _ in cmp_),
+                "; an empty preloaded library: %+.0f ns" % statistics.median(emp) if emp else ""))
+        if name == "open":
+            r = statistics.median(q for _, q in cmp_)
+            add(r <= 1.10, "open+close loop at depth 32, taking turns <= 1.10x native: %.3fx wall"
+                "%s [runs: %s]" % (r, "" if r <= 1.10 else ": %.0f%% over" % ((r / 1.10 - 1) * 100),
+                                   ", ".join("%.3fx" % q for _, q in cmp_)))
     r = ratio("short", "rcleak32") if "short" in names else None
     if r is not None:
         re_ = ratio("short", "empty")
@@ -876,6 +980,24 @@ def run_all(args, rows, variants, reps, slow_reps, quick):
             print("bench: short-interleaved FAILED: %s" % e, file=sys.stderr)
         print("  %-14s done in %5.1f s" % ("interleaved", time.monotonic() - t_row),
               file=sys.stderr)
+
+    if "rcleak32" in variants and "native" in variants:
+        runs = TURN_RUNS["quick" if quick else "full"]
+        turns = {}
+        for row in rows:
+            nat = med(results[row["name"]].get("native", []))
+            if row["kind"] != "loop" or not nat:
+                continue
+            t_row = time.monotonic()
+            try:
+                turns[row["name"]] = [turns_row(row, ctx, quick, nat, k) for k in range(runs)]
+            except RunFailure as e:
+                failures.append("turns %s: %s" % (row["name"], e))
+                print("bench: taking turns %s FAILED: %s" % (row["name"], e), file=sys.stderr)
+            print("  turns %-8s done in %5.1f s" % (row["name"], time.monotonic() - t_row),
+                  file=sys.stderr)
+        if turns:
+            results["turns"] = turns
 
     shutil.rmtree(tmp, ignore_errors=True)
     if ctx.get("shm_tmp"):

@@ -82,6 +82,41 @@ def spawn_interleaved():
 
 
 @case
+def loop_turns():
+    """The loop rows taken in turns (RCBENCH_TURNS; bench.py's turns_row): a
+    native and an rcleak process chained in a ring of pipes run 10 slices
+    each, in alternation, and each prints the 10 slice times; the pipes the
+    rcleak process inherited are not its leaks."""
+    import json
+    import subprocess
+    import tempfile
+    work = tempfile.mkdtemp(prefix="rctest-turns-")
+    (ab_r, ab_w), (ba_r, ba_w) = os.pipe(), os.pipe()
+    base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "RCLEAK_OPTIONS")}
+    envs = [dict(base, RCBENCH_TURNS="%d %d 10" % (ba_r, ab_w)),
+            dict(base, RCBENCH_TURNS="%d %d 10" % (ab_r, ba_w), LD_PRELOAD=SHIM,
+                 RCLEAK_OPTIONS="stack_depth=32:json_path=%s/r.%%p.json" % work)]
+    procs = [subprocess.Popen([prog("rcbench_loops"), "open", "200"], env=e,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              pass_fds=(ab_r, ab_w, ba_r, ba_w)) for e in envs]
+    for fd in (ab_r, ab_w, ba_r):
+        os.close(fd)
+    os.write(ba_w, b"t")
+    os.close(ba_w)
+    outs = [p.communicate(timeout=60) for p in procs]
+    for who, p, (out, err) in zip(("native", "rcleak"), procs, outs):
+        check_eq(p.returncode, 0, "turns, %s: exit status" % who)
+        line = [l for l in out.splitlines() if l.startswith("TURNS ")]
+        fields = dict(kv.split("=", 1) for kv in line[0].split()[1:]) if line else {}
+        check_eq((fields.get("workload"), fields.get("slices"), len(fields.get("ns", "").split(","))),
+                 ("open", "10", 10), "turns, %s: ten slice times" % who)
+        check_eq(err, "", "turns, %s: nothing printed" % who)
+    reps = [json.load(open(os.path.join(work, n))) for n in os.listdir(work)]
+    check_eq([(r["pid"], r["leaks"]) for r in reps], [(procs[1].pid, [])],
+             "turns: the rcleak process reported, nothing (the ring's pipes are inherited)")
+
+
+@case
 def scale():
     fds, timers = 1000, 500
     res = run([prog("rcbench_scale"), str(fds), str(timers)], options="cleanup=0")
