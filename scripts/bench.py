@@ -56,7 +56,8 @@ EMPTY_ROWS = ("fork", "pthread", "short")
 # every spawn (rcbench_spawn): how many spawns of each.
 INTERLEAVED_SPAWNS = {"full": 4000, "quick": 300}
 # The loop rows run once more taking turns (turns_row): native and rcleak d32
-# (and the empty library on EMPTY_ROWS) chained in a ring, each running a
+# (and the empty library on EMPTY_ROWS, Valgrind none+fds on TURN_VG_ROWS)
+# chained in a ring, each running a
 # slice of about TURN_SLICE_NS in turn, TURN_SLICES slices each, TURN_RUNS
 # times.  The order after native alternates between runs: in a ring of three
 # a variant's place matters (what ran just before a slice leaves the caches
@@ -64,6 +65,10 @@ INTERLEAVED_SPAWNS = {"full": 4000, "quick": 300}
 TURN_SLICES = {"full": 1000, "quick": 300}
 TURN_RUNS = {"full": 4, "quick": 2}
 TURN_SLICE_NS = 1e6
+# Valgrind joins the ring on the syscall loops whose 2x target it decides
+# (fork would make a run last minutes; pthread's is out of reach: Valgrind
+# runs it faster than native).
+TURN_VG_ROWS = ("open", "socket", "pipe", "timer", "setitimer", "mkdtemp")
 
 
 def wrap(variant, row, argv, ctx):
@@ -342,7 +347,7 @@ def interleaved_short(ctx, quick):
     return out
 
 
-def turns_row(row, ctx, quick, native_ns, run=0):
+def turns_row(row, ctx, quick, native_ns, run=0, vg=False):
     """ROW's loop under native, (the empty library,) rcleak d32, taking turns
     slice by slice (rcbench_loops, RCBENCH_TURNS): {variant: [slice ns/iter,
     ...]} for one run.  A slice of one variant runs between two of native's,
@@ -351,7 +356,8 @@ def turns_row(row, ctx, quick, native_ns, run=0):
     CPU: otherwise each wake-up may land on the other CPU, and two virtual
     CPUs of a shared host differ in speed by more than rcleak costs (open
     +close: -130 to +730 ns per run unpinned, +70 to +190 pinned)."""
-    others = (["empty"] if row["name"] in EMPTY_ROWS else []) + ["rcleak32"]
+    others = ((["empty"] if row["name"] in EMPTY_ROWS else []) + ["rcleak32"] +
+              (["vg-none"] if vg else []))
     order = ["native"] + others[run % len(others):] + others[:run % len(others)]
     k = TURN_SLICES["quick" if quick else "full"]
     per_slice = max(1, int(round(TURN_SLICE_NS / native_ns)))
@@ -799,6 +805,20 @@ def targets(rows, results, derived):
         add(speedup >= need if need > 1 else speedup > 1.0,
             "%-28s faster than Valgrind none+fds by >= %gx: %.1fx%s" % (
                 row["label"][:28], need, speedup, ceiling))
+    for name, label, *_ in LOOP_ROWS:
+        runs = [run for run in results.get("turns", {}).get(name, []) if "vg-none" in run]
+        if name not in names or not runs:
+            continue
+        # Both against native's neighbouring slices; their quotient is
+        # Valgrind's time over rcleak's.
+        ups = [turns_compare(run, "vg-none")[1] / turns_compare(run, "rcleak32")[1]
+               for run in runs]
+        nat = [turns_compare(run, "vg-none")[1] for run in runs]
+        up, own = statistics.median(ups), statistics.median(nat)
+        add(up >= 2.0, "%-28s taking turns, faster than Valgrind none+fds by >= 2x: %.2fx "
+            "(native itself: %.2fx%s) [runs: %s]" % (
+                label[:28], up, own, ", unreachable" if own < 2.0 else "",
+                ", ".join("%.2fx" % u for u in ups)))
     return checks
 
 
@@ -990,7 +1010,8 @@ def run_all(args, rows, variants, reps, slow_reps, quick):
                 continue
             t_row = time.monotonic()
             try:
-                turns[row["name"]] = [turns_row(row, ctx, quick, nat, k) for k in range(runs)]
+                vg = "vg-none" in variants and row["name"] in TURN_VG_ROWS
+                turns[row["name"]] = [turns_row(row, ctx, quick, nat, k, vg) for k in range(runs)]
             except RunFailure as e:
                 failures.append("turns %s: %s" % (row["name"], e))
                 print("bench: taking turns %s FAILED: %s" % (row["name"], e), file=sys.stderr)
