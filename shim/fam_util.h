@@ -68,12 +68,6 @@ static inline struct rc_obj *rc_fam_adopted(struct rc_obj *o, char **p)
   return o;
 }
 
-/* Adopt a handed-over record into the object table. */
-static inline struct rc_obj *rc_fam_adopt(unsigned kind, uint64_t key, char **p, uint32_t stack)
-{
-  return rc_fam_adopted(rc_obj_begin_stack(kind, key, RC_FN_NONE, stack), p);
-}
-
 /* "I/O error"-style reasons for cleanup failures (static strings). */
 static inline const char *rc_fam_errtext(int e)
 {

@@ -477,6 +477,35 @@ const struct rc_family rc_family_timer = {
  * (set by a program image that ran without rcleak): not ours. */
 static unsigned rc_itimer_inherited;
 
+/* One record per `which` (there are three), kept in place rather than in
+ * the object table: setitimer and alarm are called in loops (a watchdog
+ * re-armed per request), and a fixed slot costs no probe, no table counts.
+ * state is RC_OBJ_LIVE while armed by this process, BUSY while a setter
+ * rewrites it, FREE otherwise.  A fork child sees its parent's records and
+ * tells them by owner, as everywhere. */
+static struct rc_obj rc_itimer_recs[3];
+
+/* The live record of `which`, or NULL (lock-free; the report's). */
+static struct rc_obj *itimer_rec(int which)
+{
+  struct rc_obj *o = &rc_itimer_recs[which];
+  return __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) == RC_OBJ_LIVE ? o : NULL;
+}
+
+/* Claim `which`'s record for rewriting, or NULL when another setter holds
+ * it: another thread, or the one this signal handler interrupted (a SIGALRM
+ * handler re-arming its timer).  That setter's record then stands; the exit
+ * check asks the kernel whether the timer is armed in any case. */
+static struct rc_obj *itimer_claim(int which)
+{
+  struct rc_obj *o = &rc_itimer_recs[which];
+  uint32_t st = __atomic_load_n(&o->state, __ATOMIC_RELAXED);
+  if (st == RC_OBJ_BUSY || !__atomic_compare_exchange_n(&o->state, &st, RC_OBJ_BUSY, false,
+                                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return NULL;
+  return o;
+}
+
 RC_HOT static bool itimer_get(int which, struct itimerval *v)
 {
   memset(v, 0, sizeof *v);
@@ -490,12 +519,13 @@ void rc_itimer_set(int which, int armed, unsigned fn)
     return;
   int saved = errno;
   /* One timer per `which`: the new setting replaces the old record. */
-  struct rc_obj *old = rc_obj_find(RC_KIND_ITIMER, (uint64_t)which);
-  if (old)
-    rc_obj_remove_slot(old);
-  __atomic_and_fetch(&rc_itimer_inherited, ~(1u << which), __ATOMIC_RELAXED);
-  if (armed)
-    rc_obj_publish(rc_obj_begin(RC_KIND_ITIMER, (uint64_t)which, fn));
+  struct rc_obj *o = itimer_claim(which);
+  if (o != NULL) {
+    __atomic_and_fetch(&rc_itimer_inherited, ~(1u << which), __ATOMIC_RELAXED);
+    if (armed)
+      rc_obj_fill(o, RC_KIND_ITIMER, (uint64_t)which, fn, rc_obj_capture());
+    __atomic_store_n(&o->state, armed ? RC_OBJ_LIVE : RC_OBJ_FREE, __ATOMIC_RELEASE);
+  }
   errno = saved;
 }
 
@@ -503,7 +533,7 @@ RC_HOT void rc_itimer_init(void)
 {
   for (int which = 0; which < 3; which++) {
     struct itimerval v;
-    if (itimer_get(which, &v) && rc_obj_find(RC_KIND_ITIMER, (uint64_t)which) == NULL)
+    if (itimer_get(which, &v) && itimer_rec(which) == NULL)
       rc_itimer_inherited |= 1u << which;
   }
 }
@@ -525,7 +555,7 @@ RC_HOT static void itimer_collect(struct rc_leakset *ls)
     struct itimerval v;
     if (!itimer_get(which, &v))
       continue;
-    struct rc_obj *o = rc_obj_find(RC_KIND_ITIMER, (uint64_t)which);
+    struct rc_obj *o = itimer_rec(which);
     if (o && o->owner != rc_pid)
       o = NULL;
     if (o == NULL && (rc_itimer_inherited & (1u << which)))
@@ -595,7 +625,7 @@ int rc_itimer_handover_write(struct rc_strbuf *b)
   int n = 0;
   for (int which = 0; which < 3; which++) {
     struct itimerval v;
-    struct rc_obj *o = rc_obj_find(RC_KIND_ITIMER, (uint64_t)which);
+    struct rc_obj *o = itimer_rec(which);
     if (o == NULL || o->owner != rc_pid || !itimer_get(which, &v))
       continue;
     rc_sb_puts(b, "itimer ");
@@ -614,6 +644,11 @@ bool rc_itimer_handover_read(const char *kind, char *fields, uint32_t stack)
   long which = strtol(rc_fam_field(&p), NULL, 10);
   if (which < 0 || which > 2)
     return true;
-  rc_obj_publish(rc_fam_adopt(RC_KIND_ITIMER, (uint64_t)which, &p, stack));
+  struct rc_obj *o = itimer_claim((int)which);
+  if (o != NULL) {
+    rc_obj_fill(o, RC_KIND_ITIMER, (uint64_t)which, RC_FN_NONE, stack); /* the old image's */
+    (void)rc_fam_adopted(o, &p);
+    __atomic_store_n(&o->state, RC_OBJ_LIVE, __ATOMIC_RELEASE);
+  }
   return true;
 }

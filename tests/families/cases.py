@@ -186,6 +186,37 @@ def alarm():
 
 
 @case
+def itimer_rearm():
+    """setitimer from a SIGALRM handler, 100 times, interleaved with the main
+    thread's own setitimer calls: no hang, and the record of the timer left
+    armed is the handler's last setting."""
+    res = fam("itimer_rearm")
+    common(res, "itimer_rearm")
+    check("rearms 100" in res.stdout, "the handler ran 100 times")
+    check_leaks(res.leaks, [{"kind": "itimer", "which": "ITIMER_REAL", "interval_ns": 0,
+                             "acquired_by": "setitimer", "top": "rearm_long",
+                             "cleanup": "disarmed"}],
+                "only the handler's last, long timer")
+
+
+@case
+def itimer_fork():
+    res = fam("itimer_fork")
+    common(res, "itimer_fork")
+    check_leaks(res.leaks, [
+        {"kind": "itimer", "which": "ITIMER_REAL", "acquired_by": "setitimer",
+         "top": "arm_itimers"},
+        {"kind": "itimer", "which": "ITIMER_PROF", "acquired_by": "setitimer",
+         "top": "arm_itimers"}], "parent: its own two")
+    cpid = int(re.search(r"child (\d+)", res.stdout).group(1))
+    crep = res.reports.get(cpid)
+    if check(crep is not None, "the child reported"):
+        check_leaks(crep["leaks"], [{"kind": "itimer", "which": "ITIMER_REAL",
+                                     "acquired_by": "alarm", "top": "set_alarm"}],
+                    "child: only its own alarm, not the parent's timers")
+
+
+@case
 def itimers_clean():
     res = fam("itimers_clean")
     common(res, "itimers_clean")

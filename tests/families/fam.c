@@ -251,6 +251,66 @@ static void itimers_clean(void)
   nanosleep(&ts, NULL);
 }
 
+/* A SIGALRM handler that re-arms its one-shot timer 100 times, while the
+ * main thread re-arms ITIMER_VIRTUAL in a loop (setter and handler
+ * interleave); the handler's last re-arm is long and stays: the one leak,
+ * with the handler's stack. */
+static volatile sig_atomic_t rearms;
+
+static void rearm_long(void)
+{
+  struct itimerval v = {.it_value = {100, 0}};
+  if (setitimer(ITIMER_REAL, &v, NULL) != 0)
+    _exit(3);
+}
+
+static void rearm_handler(int sig)
+{
+  (void)sig;
+  if (++rearms < 100) {
+    struct itimerval v = {.it_value = {0, 200}};
+    if (setitimer(ITIMER_REAL, &v, NULL) != 0)
+      _exit(3);
+  } else {
+    rearm_long();
+  }
+}
+
+static void itimer_rearm(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = rearm_handler;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval v = {.it_value = {0, 200}};
+  setitimer(ITIMER_REAL, &v, NULL);
+  struct itimerval on = {.it_value = {50, 0}}, off = {{0, 0}, {0, 0}};
+  while (rearms < 100) {
+    setitimer(ITIMER_VIRTUAL, &on, NULL);
+    setitimer(ITIMER_VIRTUAL, &off, NULL);
+  }
+  printf("rearms %d\n", (int)rearms);
+}
+
+/* The parent's armed timer is not its fork child's (the child starts with
+ * none); the child arms one of its own: each reports its own. */
+static void itimer_fork(void)
+{
+  arm_itimers();
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0)
+    die("fork");
+  if (pid == 0) {
+    set_alarm();
+    exit(0);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  printf("child %d\n", pid);
+}
+
 /* ---- temporary directories ---- */
 
 static char *make_tmpdir(const char *name)
@@ -530,6 +590,8 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "timer_fork")) timer_fork();
   else if (!strcmp(c, "itimers")) arm_itimers();
   else if (!strcmp(c, "alarm")) set_alarm();
+  else if (!strcmp(c, "itimer_rearm")) itimer_rearm();
+  else if (!strcmp(c, "itimer_fork")) itimer_fork();
   else if (!strcmp(c, "itimers_clean")) itimers_clean();
   else if (!strcmp(c, "tmpdir_files")) tmpdir_files();
   else if (!strcmp(c, "tmpdir_symlink")) tmpdir_symlink();

@@ -18,6 +18,7 @@ BUDGETS = {
     "open": (700, 413),      # open+close
     "pipe": (760, 448),      # pipe+close (two descriptors)
     "timer": (1000, 584),    # timer_create+timer_delete
+    "setitimer": (870, 507), # setitimer arm+disarm (two calls; the record in place)
     "pthread": (1700, 990),  # pthread_create+join (trampoline, record, replay caches)
     "mkdtemp": (1900, 1115), # mkdtemp+rmdir (path bookkeeping on both sides, record)
 }
