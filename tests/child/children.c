@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handler.h"
+
 extern char **environ;
 static char sleeper[PATH_MAX + 16];
 
@@ -426,11 +428,7 @@ static void on_sigchld(int sig)
 
 static void case_sigchld_handler(void)
 {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigchld;
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGCHLD, &sa, NULL);
+  set_handler(SIGCHLD, on_sigchld, SA_RESTART);
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGCHLD);

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handler.h"
+
 static const char *dir; /* the test's work directory (argv[2] or cwd) */
 
 static void die(const char *what)
@@ -278,11 +280,7 @@ static void rearm_handler(int sig)
 
 static void itimer_rearm(void)
 {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = rearm_handler;
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGALRM, &sa, NULL);
+  set_handler(SIGALRM, rearm_handler, SA_RESTART);
   struct itimerval v = {.it_value = {0, 200}};
   setitimer(ITIMER_REAL, &v, NULL);
   struct itimerval on = {.it_value = {50, 0}}, off = {{0, 0}, {0, 0}};

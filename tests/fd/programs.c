@@ -16,16 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static void leaked(int fd) { printf("leaked %d\n", fd); }
+#include "handler.h"
 
-static void set_handler(int sig, void (*fn)(int), int flags)
-{
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = fn;
-  sa.sa_flags = flags;
-  sigaction(sig, &sa, NULL);
-}
+static void leaked(int fd) { printf("leaked %d\n", fd); }
 
 /* 100,000 descriptors through every common path, all released: no leak. */
 static void clean_100k(void)
