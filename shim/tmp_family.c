@@ -254,7 +254,7 @@ RC_TMP_INLINE const char *ent_path(const struct rc_tmp_ent *e)
 }
 
 /* In use and findable: not being created, not released. */
-RC_TMP_INLINE bool live(const struct rc_tmp_ent *e)
+RC_TMP_INLINE bool ent_live(const struct rc_tmp_ent *e)
 {
   return e->used && __atomic_load_n(&e->obj.state, __ATOMIC_ACQUIRE) == RC_OBJ_LIVE;
 }
@@ -367,7 +367,7 @@ RC_TMP_INLINE void release_at_locked(uint32_t idx, uint32_t *link)
   struct rc_tmp_ent *e = ent(idx);
   if (e == NULL || !e->used)
     return;
-  if (live(e)) {
+  if (ent_live(e)) {
     chain_remove_locked(e, idx, link);
     __atomic_store_n(&e->obj.state, RC_OBJ_DELETED, __ATOMIC_RELEASE);
   }
@@ -389,7 +389,7 @@ static void sweep_locked(void)
   for (uint32_t i = 1; i <= rc_tmp_ents.hw; i++) {
     struct rc_tmp_ent *e = ent(i);
     struct rc_tmp_id id;
-    if (!live(e))
+    if (!ent_live(e))
       continue;
     if (tmp_statx(AT_FDCWD, ent_path(e), &id) && ident_matches(&e->id, &id))
       pin(&e->id, &id); /* exact from now on */
@@ -636,7 +636,7 @@ void rc_tmp_release(uint64_t token)
     return;
   uint32_t idx = (uint32_t)token;
   const struct rc_tmp_ent *e = ent(idx);
-  if (e != NULL && live(e) && e->seq == (uint32_t)(token >> 32))
+  if (e != NULL && ent_live(e) && e->seq == (uint32_t)(token >> 32))
     release_locked(idx);
   rc_tmp_unlock();
 }
@@ -692,7 +692,7 @@ void rc_tmp_chdir_begin(void)
     if (ok) {
       e->rel = 0;
       __atomic_store_n(&rc_tmp_rel, rc_tmp_rel - 1, __ATOMIC_RELAXED);
-    } else if (live(e)) {
+    } else if (ent_live(e)) {
       release_locked(i); /* nowhere to say where it is */
     }
   }
@@ -716,7 +716,7 @@ RC_HOT uint32_t rc_tmp_high(void)
 bool rc_tmp_view(uint32_t idx, struct rc_tmp_view *v)
 {
   const struct rc_tmp_ent *e = ent(idx);
-  if (e == NULL || !live(e))
+  if (e == NULL || !ent_live(e))
     return false;
   const struct rc_obj *o = &e->obj;
   if (o->kind != e->id.kind || o->owner != rc_pid)
