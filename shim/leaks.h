@@ -91,5 +91,8 @@ const struct rc_family *rc_family_of(unsigned kind);
 
 /* The frames of a leak's stack, symbolized; *n = 0 when it has none. */
 const struct rc_frame *rc_leak_frames(const struct rc_leak *lk, uint32_t *n);
+/* The same with functions and modules only, file:line not looked up yet
+ * (which may load libdw): enough to match most suppressions. */
+const struct rc_frame *rc_leak_frames_unlined(const struct rc_leak *lk, uint32_t *n);
 
 #endif

@@ -60,51 +60,71 @@ struct rc_leak *rc_leak_add(struct rc_leakset *ls, unsigned kind)
 struct rc_symstack {
   struct rc_frame *frames;
   uint32_t n;
-  bool done;
+  bool done;  /* functions and modules */
+  bool lined; /* file:line too */
 };
 static struct rc_symstack *rc_symstacks;
 static uint32_t rc_nsymstacks;
 static bool rc_want_lines;
 
-static const struct rc_symstack *symbolize_stack(uint32_t id)
+/* File:line is a second step: the suppressions are matched against
+ * functions and modules first, and a leak a rule suppresses that way is
+ * never shown, so its lines are never needed.  Looking them up can mean
+ * loading libdw (a stripped program with a .gnu_debuglink: tens of ms,
+ * which GNU make paid at every exit for the one descriptor a built-in rule
+ * suppresses). */
+static const struct rc_symstack *symbolize_stack(uint32_t id, bool lines)
 {
   if (rc_symstacks == NULL || id == 0 || id >= rc_nsymstacks)
     return NULL;
   struct rc_symstack *s = &rc_symstacks[id];
-  if (s->done)
-    return s;
-  s->done = true;
-  const struct rc_stack *st = rc_stack_get(id);
-  if (st == NULL)
-    return s;
-  s->frames = rc_arena_alloc(st->depth * sizeof *s->frames);
-  if (s->frames == NULL)
-    return s;
-  for (uint32_t i = 0; i < st->depth; i++) {
-    struct rc_frame *f = &s->frames[i];
-    /* Return addresses point after the call; one byte back is inside it,
-     * which is the line people expect to see. */
-    f->pc = st->pc[i] - 1;
-    rc_sym_frame(f);
-    if (rc_want_lines)
-      rc_lines_frame(f);
+  if (!s->done) {
+    s->done = true;
+    const struct rc_stack *st = rc_stack_get(id);
+    if (st == NULL)
+      return s;
+    s->frames = rc_arena_alloc(st->depth * sizeof *s->frames);
+    if (s->frames == NULL)
+      return s;
+    for (uint32_t i = 0; i < st->depth; i++) {
+      struct rc_frame *f = &s->frames[i];
+      /* Return addresses point after the call; one byte back is inside it,
+       * which is the line people expect to see. */
+      f->pc = st->pc[i] - 1;
+      rc_sym_frame(f);
+    }
+    s->n = st->depth;
   }
-  s->n = st->depth;
+  if (lines && !s->lined) {
+    s->lined = true;
+    for (uint32_t i = 0; rc_want_lines && i < s->n; i++)
+      rc_lines_frame(&s->frames[i]);
+  }
   return s;
 }
 
-const struct rc_frame *rc_leak_frames(const struct rc_leak *lk, uint32_t *n)
+static const struct rc_frame *leak_frames(const struct rc_leak *lk, uint32_t *n, bool lines)
 {
   *n = 0;
   if (lk->flags & RC_LEAK_UNTRACKED)
     return NULL;
   if (lk->flags & RC_LEAK_FOREIGN_STACK)
     return rc_handover_frames(lk->stack_id, n);
-  const struct rc_symstack *s = symbolize_stack(lk->stack_id);
+  const struct rc_symstack *s = symbolize_stack(lk->stack_id, lines);
   if (s == NULL)
     return NULL;
   *n = s->n;
   return s->frames;
+}
+
+const struct rc_frame *rc_leak_frames(const struct rc_leak *lk, uint32_t *n)
+{
+  return leak_frames(lk, n, true);
+}
+
+const struct rc_frame *rc_leak_frames_unlined(const struct rc_leak *lk, uint32_t *n)
+{
+  return leak_frames(lk, n, false);
 }
 
 unsigned long long rc_leak_age_ms(const struct rc_leakset *ls, const struct rc_leak *lk)

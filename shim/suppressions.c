@@ -95,13 +95,11 @@ RC_HOT void rc_suppress_load(void)
 
 #define RC_SUPP_MAX_STRS (4 * 256 + 1)
 
-/* Whether a rule of `kind` matches a string of the stack's frames. */
-static bool stack_suppressed(const struct rc_leak *lk)
+/* Whether a rule of the leak's kind matches a string of these frames. */
+static bool frames_match(const struct rc_leak *lk, const struct rc_frame *fr, uint32_t n)
 {
   static const char *strs[RC_SUPP_MAX_STRS] RC_LARGE;
   size_t k = 0;
-  uint32_t n;
-  const struct rc_frame *fr = rc_leak_frames(lk, &n);
   for (uint32_t i = 0; i < n && k + 4 <= RC_SUPP_MAX_STRS - 1; i++) {
     strs[k++] = fr[i].function;
     strs[k++] = fr[i].module ? rc_supp_basename(fr[i].module) : NULL;
@@ -109,6 +107,19 @@ static bool stack_suppressed(const struct rc_leak *lk)
     strs[k++] = fr[i].file ? rc_supp_basename(fr[i].file) : NULL;
   }
   return rc_supp_find(rc_rules, rc_nrules, lk->kind, strs, k) >= 0;
+}
+
+/* Whether a rule of `kind` matches a string of the stack's frames: their
+ * functions and modules first, file:line (which may load libdw) only if
+ * those matched nothing. */
+static bool stack_suppressed(const struct rc_leak *lk)
+{
+  uint32_t n;
+  const struct rc_frame *fr = rc_leak_frames_unlined(lk, &n);
+  if (frames_match(lk, fr, n))
+    return true;
+  fr = rc_leak_frames(lk, &n);
+  return frames_match(lk, fr, n);
 }
 
 /* A leak is suppressed when a rule of its kind matches its target or a

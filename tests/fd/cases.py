@@ -736,6 +736,43 @@ def suppressions_in_process():
 
 
 @case
+def suppressions_no_libdw():
+    """A leak a rule suppresses by function is never shown, so its file:line
+    is never looked up: for a program whose lines only libdw can read (DWARF
+    4 here; a stripped program with a .gnu_debuglink, like make, alike) the
+    report loads no libdw, which costs tens of ms.  Without the rule the
+    same report needs the lines, and loads it."""
+    import shutil
+    import tempfile
+    if shutil.which("strace") is None:
+        print("# strace not installed: skipped")
+        sys.exit(77)
+    d = tempfile.mkdtemp()
+    supp = os.path.join(d, "supp.txt")
+    with open(supp, "w") as f:
+        f.write("fd:^open_in_loop$\n")
+    trace = os.path.join(d, "trace")
+    for rule, want_libdw in ((None, True), (supp, False)):
+        opts = "suppressions=" + supp if rule else None
+        env = {"RCLEAK_OPTIONS": opts} if opts else {}
+        res = run(["strace", "-f", "-qq", "-o", trace, "-e", "trace=openat", "-E",
+                   "LD_PRELOAD=" + SHIM] + (["-E", "RCLEAK_OPTIONS=" + opts] if opts else []) +
+                  [prog("programs_dwarf4"), "open_in_loop"], preload=False, env=env)
+        with open(trace) as f:
+            opened = [l for l in f if "libdw.so" in l]
+        what = "suppressed by function" if rule else "reported"
+        check_eq(res.status, 0, "%s: exit status" % what)
+        check_eq(bool(opened), want_libdw, "%s: libdw %s" % (what, "loaded for file:line" if
+                                                            want_libdw else "never loaded"))
+        if rule:
+            check("1 leak" not in res.stderr and "rcleak" not in res.stderr,
+                  "suppressed: nothing printed")
+        else:
+            check(re.search(r"#0 open_in_loop \S*programs\.c:\d+ ", res.stderr) is not None,
+                  "reported: file:line from the DWARF 4 tables")
+
+
+@case
 def make_default_suppression():
     import tempfile
     d = tempfile.mkdtemp()
