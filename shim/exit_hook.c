@@ -5,14 +5,45 @@
  * own handlers and C++ static destructors, which may still close
  * descriptors.  It needs the exit status (for `exitcode`), which an atexit
  * handler is not told, so exit() and main's return (through
- * __libc_start_main, which calls exit internally) record it first. */
+ * __libc_start_main, which calls exit internally) record it first.
+ *
+ * Running last has one cost: GNU programs close stderr in an atexit handler
+ * (gnulib's close_stdout: ls, sort, tar...), and the report would find fd 2
+ * closed.  So exit() and main's return also keep a duplicate of stderr as
+ * it was when the exit began (rc_report_stderr): close-on-exec, below 64
+ * (where the exit's descriptor check is one ppoll), and rcleak's own, never
+ * reported. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "fdtable.h"
 #include "options.h"
 #include "rc.h"
 #include "real.h"
 #include "report.h"
+
+static int rc_stderr_keep = -1;
+
+RC_HOT static void keep_stderr(void)
+{
+  if (rc_tls_mode == RC_MODE_VFORK || rc_stderr_keep >= 0)
+    return;
+  int saved = errno;
+  long fd = rc_syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 32);
+  if (fd < 0 && errno == EINVAL) /* RLIMIT_NOFILE at or below 32 */
+    fd = rc_syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3);
+  if (fd >= 0) {
+    rc_fd_mark_internal((int)fd);
+    rc_stderr_keep = (int)fd;
+  }
+  errno = saved;
+}
+
+RC_HOT int rc_report_stderr(void)
+{
+  return rc_stderr_keep >= 0 ? rc_stderr_keep : 2;
+}
 
 static int rc_exit_status;
 static int (*rc_real_main)(int, char **, char **);
@@ -21,6 +52,7 @@ RC_HOT static int rc_main(int argc, char **argv, char **envp)
 {
   int r = rc_real_main(argc, argv, envp);
   rc_exit_status = r;
+  keep_stderr();
   return r;
 }
 
@@ -50,6 +82,10 @@ RC_HOT void rc_atexit_handler(void)
   if (rc_tls_mode == RC_MODE_VFORK)
     return;
   int status = report_and_status(rc_exit_status);
+  if (rc_stderr_keep >= 0) {
+    (void)rc_syscall(SYS_close, rc_stderr_keep);
+    rc_stderr_keep = -1;
+  }
   if (status != rc_exit_status) {
     /* Leave with the new status; stdio is flushed first because _exit
      * skips what exit() would still do after this handler. */
@@ -60,8 +96,10 @@ RC_HOT void rc_atexit_handler(void)
 
 RC_EXPORT void exit(int status)
 {
-  if (rc_tls_mode != RC_MODE_VFORK)
+  if (rc_tls_mode != RC_MODE_VFORK) {
     rc_exit_status = status;
+    keep_stderr();
+  }
   REAL(exit)(status);
   __builtin_unreachable();
 }

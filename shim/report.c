@@ -189,25 +189,23 @@ static void complain_path(const char *what, const char *path, int err)
   rc_sb_puts(&b, ": ");
   rc_sb_puts(&b, errno_text(err));
   rc_sb_putc(&b, '\n');
-  (void)rc_write_all(2, b.buf, b.len);
+  (void)rc_write_all(rc_report_stderr(), b.buf, b.len);
 }
 
 RC_HOT static void write_text(const struct rc_leakset *ls, const struct rc_exit *ex)
 {
   if (!rc_options.text_report || ls->n - ls->suppressed == 0)
     return;
-  int fd = 2;
+  int fd = -1;
   if (rc_options.log_path[0]) {
     char path[PATH_MAX];
     rc_options_expand_path(rc_options.log_path, rc_pid, path, sizeof path);
     fd = rc_sys_open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0) {
+    if (fd < 0)
       complain_path("the text report", path, errno);
-      fd = 2;
-    }
   }
-  rc_report_text(fd, ls, ex);
-  if (fd != 2)
+  rc_report_text(fd >= 0 ? fd : rc_report_stderr(), ls, ex);
+  if (fd >= 0)
     rc_sys_close(fd);
 }
 
@@ -326,7 +324,7 @@ static void say_stats(const struct rc_leakset *ls)
   rc_sb_puts(&b, " walks; report took ");
   rc_sb_putu(&b, (rc_now_ns() - ls->now_ns) / 1000u);
   rc_sb_puts(&b, " us\n");
-  (void)rc_write_all(2, b.buf, b.len);
+  (void)rc_write_all(rc_report_stderr(), b.buf, b.len);
 }
 
 RC_HOT static int report_once(const struct rc_exit *ex)

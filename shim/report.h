@@ -25,6 +25,10 @@ struct rc_exit {
  * of unsuppressed leaks. */
 int rc_report_run(const struct rc_exit *ex);
 
+/* Where the text report and rcleak's messages go: the program's stderr as
+ * its exit began (exit_hook.c), else fd 2. */
+int rc_report_stderr(void);
+
 /* Writers (report_text.c, report_json.c); `groups` orders ls->v for text. */
 void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *ex);
 bool rc_report_json(int fd, const struct rc_leakset *ls, const struct rc_exit *ex);

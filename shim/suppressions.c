@@ -8,6 +8,7 @@
 #include "options.h"
 #include "procfs.h"
 #include "rc.h"
+#include "report.h"
 #include "strbuf.h"
 
 #define RC_SUPP_MAX_RULES 4096
@@ -25,7 +26,7 @@ static void say(const char *a, const char *b)
   rc_sb_puts(&s, a);
   rc_sb_puts(&s, b);
   rc_sb_putc(&s, '\n');
-  (void)rc_write_all(2, s.buf, s.len);
+  (void)rc_write_all(rc_report_stderr(), s.buf, s.len);
 }
 
 /* Built-in suppressions, LeakSanitizer style: resources that well-known

@@ -736,6 +736,23 @@ def suppressions_in_process():
 
 
 @case
+def closes_stderr():
+    """A program whose atexit handler closes stderr (every GNU program, by
+    gnulib's close_stdout) still gets its text report there; the copy of
+    stderr that makes it possible is not reported."""
+    for how in ("return", "exit"):
+        res = run([prog("programs"), "closes_stderr", how])
+        fds = leaked_fds(res)
+        check_eq(res.status, 0, "%s: exit status" % how)
+        check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "target": "/dev/null",
+                                 "acquired_by": "open", "top": "closes_stderr"}],
+                    "%s: exactly the program's leak" % how)
+        check("SUMMARY: rcleak: 1 leak (1 fd)" in res.stderr and
+              "#0 closes_stderr " in res.stderr,
+              "%s: the text report reached stderr after the program closed it" % how)
+
+
+@case
 def suppressions_no_libdw():
     """A leak a rule suppresses by function is never shown, so its file:line
     is never looked up: for a program whose lines only libdw can read (DWARF
