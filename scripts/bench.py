@@ -1041,25 +1041,20 @@ def run_all(args, rows, variants, reps, slow_reps, quick):
         print("  row %-10s done in %5.1f s" % (row["name"], time.monotonic() - t_row),
               file=sys.stderr)
         sys.stderr.flush()
-    if any(r["name"] == "short" for r in rows) and "rcleak32" in variants:
+    # The rows measured again with native and rcleak taking turns run by run.
+    for row_name, key, label, fn in (("short", "short-interleaved", "interleaved",
+                                      interleaved_short),
+                                     ("make", "make-interleaved", "make by pairs",
+                                      interleaved_make)):
+        if not any(r["name"] == row_name for r in rows) or "rcleak32" not in variants:
+            continue
         t_row = time.monotonic()
         try:
-            results["short-interleaved"] = interleaved_short(ctx, quick)
+            results[key] = fn(ctx, quick)
         except RunFailure as e:
-            failures.append("short-interleaved: %s" % e)
-            print("bench: short-interleaved FAILED: %s" % e, file=sys.stderr)
-        print("  %-14s done in %5.1f s" % ("interleaved", time.monotonic() - t_row),
-              file=sys.stderr)
-
-    if any(r["name"] == "make" for r in rows) and "rcleak32" in variants:
-        t_row = time.monotonic()
-        try:
-            results["make-interleaved"] = interleaved_make(ctx, quick)
-        except RunFailure as e:
-            failures.append("make-interleaved: %s" % e)
-            print("bench: make-interleaved FAILED: %s" % e, file=sys.stderr)
-        print("  %-14s done in %5.1f s" % ("make by pairs", time.monotonic() - t_row),
-              file=sys.stderr)
+            failures.append("%s: %s" % (key, e))
+            print("bench: %s FAILED: %s" % (key, e), file=sys.stderr)
+        print("  %-14s done in %5.1f s" % (label, time.monotonic() - t_row), file=sys.stderr)
 
     if "rcleak32" in variants and "native" in variants:
         runs = TURN_RUNS["quick" if quick else "full"]
