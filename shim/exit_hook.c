@@ -12,7 +12,14 @@
  * closed.  So exit() and main's return also keep a duplicate of stderr as
  * it was when the exit began (rc_report_stderr): close-on-exec, below 64
  * (where the exit's descriptor check is one ppoll), and rcleak's own, never
- * reported. */
+ * reported.
+ *
+ * And fd 2 takes the report only while it is a stderr: the one the process
+ * started with, or one the program put there on purpose (dup2, dup3,
+ * freopen).  A descriptor that is fd 2 only because it was the lowest free
+ * number after the program closed its stderr (a daemon's data file, a
+ * socket) is the program's, and the text report must not be written into
+ * it; the JSON report, when asked for, still is. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -23,12 +30,25 @@
 #include "real.h"
 #include "report.h"
 
-static int rc_stderr_keep = -1;
+static int rc_stderr_keep = -1; /* -2: fd 2 is no stderr */
+
+RC_HOT static bool fd2_is_stderr(void)
+{
+  struct rc_fd_entry e;
+  if (!rc_fd_lookup(2, &e) || e.state != RC_FD_LIVE)
+    return true; /* inherited at start-up, or unknown */
+  return e.fn == RC_FN_dup2 || e.fn == RC_FN_dup3 || e.fn == RC_FN_freopen ||
+         e.fn == RC_FN_freopen64;
+}
 
 RC_HOT static void keep_stderr(void)
 {
-  if (rc_tls_mode == RC_MODE_VFORK || rc_stderr_keep >= 0)
+  if (rc_tls_mode == RC_MODE_VFORK || rc_stderr_keep != -1)
     return;
+  if (!fd2_is_stderr()) {
+    rc_stderr_keep = -2;
+    return;
+  }
   int saved = errno;
   long fd = rc_syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 32);
   if (fd < 0 && errno == EINVAL) /* RLIMIT_NOFILE at or below 32 */
@@ -42,7 +62,9 @@ RC_HOT static void keep_stderr(void)
 
 RC_HOT int rc_report_stderr(void)
 {
-  return rc_stderr_keep >= 0 ? rc_stderr_keep : 2;
+  if (rc_stderr_keep != -1)
+    return rc_stderr_keep >= 0 ? rc_stderr_keep : -1;
+  return fd2_is_stderr() ? 2 : -1;
 }
 
 static int rc_exit_status;
@@ -82,10 +104,9 @@ RC_HOT void rc_atexit_handler(void)
   if (rc_tls_mode == RC_MODE_VFORK)
     return;
   int status = report_and_status(rc_exit_status);
-  if (rc_stderr_keep >= 0) {
+  if (rc_stderr_keep >= 0)
     (void)rc_syscall(SYS_close, rc_stderr_keep);
-    rc_stderr_keep = -1;
-  }
+  rc_stderr_keep = -1;
   if (status != rc_exit_status) {
     /* Leave with the new status; stdio is flushed first because _exit
      * skips what exit() would still do after this handler. */

@@ -204,7 +204,9 @@ RC_HOT static void write_text(const struct rc_leakset *ls, const struct rc_exit 
     if (fd < 0)
       complain_path("the text report", path, errno);
   }
-  rc_report_text(fd >= 0 ? fd : rc_report_stderr(), ls, ex);
+  int out = fd >= 0 ? fd : rc_report_stderr();
+  if (out >= 0)
+    rc_report_text(out, ls, ex);
   if (fd >= 0)
     rc_sys_close(fd);
 }

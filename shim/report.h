@@ -26,7 +26,8 @@ struct rc_exit {
 int rc_report_run(const struct rc_exit *ex);
 
 /* Where the text report and rcleak's messages go: the program's stderr as
- * its exit began (exit_hook.c), else fd 2. */
+ * its exit began (exit_hook.c), else fd 2; -1 when fd 2 is not a stderr
+ * (writes to it then fail, harmlessly). */
 int rc_report_stderr(void);
 
 /* Writers (report_text.c, report_json.c); `groups` orders ls->v for text. */

@@ -753,6 +753,30 @@ def closes_stderr():
 
 
 @case
+def stderr_fd2():
+    """The text report goes to fd 2 only while fd 2 is a stderr: never into a
+    file that became fd 2 because the program closed its stderr (a daemon's
+    data file), but into one the program put there with dup2 (a log)."""
+    import tempfile
+    for how, want_report in (("reused", False), ("redirected", True)):
+        path = os.path.join(tempfile.mkdtemp(), "file")
+        res = run([prog("programs"), "stderr_fd2", how, path])
+        check_eq(res.status, 0, "%s: exit status" % how)
+        with open(path) as f:
+            text = f.read()
+        fds = leaked_fds(res)
+        # (fds 0-2 are not reported unless report_inherited=1)
+        check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0] if fds else -1, "target": "/dev/null",
+                                 "acquired_by": "open", "top": "stderr_fd2"}],
+                    "%s: the JSON report has the leak" % how)
+        if want_report:
+            check(text.startswith("DATA\n") and "SUMMARY: rcleak: 1 leak (1 fd)" in text,
+                  "redirected: the text report is in the log the program made its stderr")
+        else:
+            check_eq(text, "DATA\n", "reused: the data file that became fd 2 is untouched")
+
+
+@case
 def suppressions_no_libdw():
     """A leak a rule suppresses by function is never shown, so its file:line
     is never looked up: for a program whose lines only libdw can read (DWARF

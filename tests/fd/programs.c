@@ -346,6 +346,27 @@ static int closes_stderr(const char *how)
   return 0;
 }
 
+/* The program closes its stderr and the next file it opens becomes fd 2
+ * ("reused": a daemon's data file), or it puts a log file there on purpose
+ * ("redirected": dup2).  The text report goes into the second, never into
+ * the first.  argv[3] is the file. */
+static int stderr_fd2(const char *how, const char *path)
+{
+  int fd;
+  if (!strcmp(how, "reused")) {
+    close(2);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  } else {
+    int log = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    fd = dup2(log, 2);
+    close(log);
+  }
+  if (fd != 2 || write(2, "DATA\n", 5) != 5)
+    return 3;
+  leaked(open("/dev/null", O_RDONLY));
+  return 0;
+}
+
 /* Ages: a descriptor held 250 ms, then one opened just before exit.  The
  * acquisition stamp is read from a coarse clock (shim/rc.h, rc_stamp_ns):
  * a reported age may be a tick too old, never too young. */
@@ -608,6 +629,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
   else if (!strcmp(c, "closes_stderr")) return closes_stderr(argv[2]);
+  else if (!strcmp(c, "stderr_fd2")) return stderr_fd2(argv[2], argv[3]);
   else if (!strcmp(c, "aged")) aged();
   else if (!strcmp(c, "json_taken")) json_taken();
   else if (!strcmp(c, "fail_with_leak")) fail_with_leak();
