@@ -81,39 +81,61 @@ def spawn_interleaved():
     check_eq(res.stderr, "", "nothing printed")
 
 
-@case
-def loop_turns():
-    """The loop rows taken in turns (RCBENCH_TURNS; bench.py's turns_row): a
-    native and an rcleak process chained in a ring of pipes run 10 slices
-    each, in alternation, and each prints the 10 slice times; the pipes the
-    rcleak process inherited are not its leaks."""
+def ring(argv, slices, what):
+    """Run argv twice, native and under rcleak, chained in a ring of pipes
+    taking turns for `slices` slices (RCBENCH_TURNS, bench.py's turns_row);
+    returns the reports of the rcleak side's processes."""
     import json
     import subprocess
     import tempfile
     work = tempfile.mkdtemp(prefix="rctest-turns-")
     (ab_r, ab_w), (ba_r, ba_w) = os.pipe(), os.pipe()
     base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "RCLEAK_OPTIONS")}
-    envs = [dict(base, RCBENCH_TURNS="%d %d 10" % (ba_r, ab_w)),
-            dict(base, RCBENCH_TURNS="%d %d 10" % (ab_r, ba_w), LD_PRELOAD=SHIM,
+    envs = [dict(base, RCBENCH_TURNS="%d %d %d" % (ba_r, ab_w, slices)),
+            dict(base, RCBENCH_TURNS="%d %d %d" % (ab_r, ba_w, slices), LD_PRELOAD=SHIM,
                  RCLEAK_OPTIONS="stack_depth=32:json_path=%s/r.%%p.json" % work)]
-    procs = [subprocess.Popen([prog("rcbench_loops"), "open", "200"], env=e,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              pass_fds=(ab_r, ab_w, ba_r, ba_w)) for e in envs]
+    procs = [subprocess.Popen(argv, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, pass_fds=(ab_r, ab_w, ba_r, ba_w)) for e in envs]
     for fd in (ab_r, ab_w, ba_r):
         os.close(fd)
     os.write(ba_w, b"t")
     os.close(ba_w)
     outs = [p.communicate(timeout=60) for p in procs]
     for who, p, (out, err) in zip(("native", "rcleak"), procs, outs):
-        check_eq(p.returncode, 0, "turns, %s: exit status" % who)
+        check_eq(p.returncode, 0, "%s, %s: exit status" % (what, who))
         line = [l for l in out.splitlines() if l.startswith("TURNS ")]
         fields = dict(kv.split("=", 1) for kv in line[0].split()[1:]) if line else {}
-        check_eq((fields.get("workload"), fields.get("slices"), len(fields.get("ns", "").split(","))),
-                 ("open", "10", 10), "turns, %s: ten slice times" % who)
-        check_eq(err, "", "turns, %s: nothing printed" % who)
-    reps = [json.load(open(os.path.join(work, n))) for n in os.listdir(work)]
-    check_eq([(r["pid"], r["leaks"]) for r in reps], [(procs[1].pid, [])],
-             "turns: the rcleak process reported, nothing (the ring's pipes are inherited)")
+        check_eq((fields.get("slices"), len(fields.get("ns", "").split(","))),
+                 (str(slices), slices), "%s, %s: %d slice times" % (what, who, slices))
+        check_eq(err, "", "%s, %s: nothing printed" % (what, who))
+    reps = {}
+    for n in os.listdir(work):
+        with open(os.path.join(work, n)) as f:
+            rep = json.load(f)
+        reps[rep["pid"]] = rep
+    check(procs[1].pid in reps, "%s: the rcleak process reported" % what)
+    return reps
+
+
+@case
+def loop_turns():
+    """The loop rows taken in turns: a native and an rcleak process run 10
+    slices each, in alternation, and print the 10 slice times; the pipes the
+    rcleak process inherited are not its leaks."""
+    reps = ring([prog("rcbench_loops"), "open", "200"], 10, "open loop")
+    check_eq([(p, r["leaks"]) for p, r in reps.items()], [(p, []) for p in reps],
+             "open loop: nothing reported (the ring's pipes are inherited)")
+    check_eq(len(reps), 1, "open loop: one process")
+
+
+@case
+def server_turns():
+    """The server taken in turns: the rcleak server and its client each
+    report nothing; the client, which waits for its replies meanwhile,
+    finished every connection."""
+    reps = ring([prog("rcbench_server"), "60"], 6, "server")
+    check_eq(len(reps), 2, "server: the server and its forked client reported")
+    check_eq(sorted(len(r["leaks"]) for r in reps.values()), [0, 0], "server: both reports empty")
 
 
 @case
