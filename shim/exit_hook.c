@@ -104,8 +104,10 @@ RC_HOT void rc_atexit_handler(void)
   if (rc_tls_mode == RC_MODE_VFORK)
     return;
   int status = report_and_status(rc_exit_status);
-  if (rc_stderr_keep >= 0)
+  if (rc_stderr_keep >= 0) {
     (void)rc_syscall(SYS_close, rc_stderr_keep);
+    rc_fd_released(rc_stderr_keep);
+  }
   rc_stderr_keep = -1;
   if (status != rc_exit_status) {
     /* Leave with the new status; stdio is flushed first because _exit
