@@ -1,6 +1,8 @@
-/* Registry of the resources that are not descriptors (children, timers,
- * temp dirs and files, threads), keyed by (kind, key): a pid, a timer id, a
- * pthread_t, an inode...  Lock-free open addressing over one reserved
+/* Registry of the resources that are not descriptors (children, POSIX
+ * timers, threads), keyed by (kind, key): a pid, a timer id, a pthread_t.
+ * (Temp dirs and files, and the three interval timers, keep the same record,
+ * struct rc_obj, in elements of their own: rc_obj_fill.)  Lock-free open
+ * addressing over one reserved
  * mapping: insert claims a free or deleted slot with compare-and-swap, remove
  * marks it deleted, readers (the report, possibly in a signal handler) never
  * block.  Keys are unique among live entries of a kind (the kernel does not
