@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline long long bench_now_ns(void)
 {
@@ -46,6 +47,66 @@ static inline long long bench_cpu_ns(void)
 		fprintf(stderr, ": %s\n", strerror(bench_errno_));      \
 		exit(2);                                                \
 	} while (0)
+
+/* Taking turns (RCBENCH_TURNS="IN_FD OUT_FD K" in the environment; set by
+ * scripts/bench.py's turns_row): the measured work runs as K slices, each
+ * started when a byte arrives on IN_FD and followed by a byte written to
+ * OUT_FD, so that processes chained in a ring of pipes alternate slice by
+ * slice.  k == 0: not taking turns. */
+struct bench_turns {
+	int in, out;
+	long k;
+	double *ns; /* wall ns per item, per slice */
+};
+
+/* Read RCBENCH_TURNS for a run of n items. */
+static inline void bench_turns_init(struct bench_turns *t, long n)
+{
+	const char *s = getenv("RCBENCH_TURNS");
+
+	t->in = t->out = -1;
+	t->k = 0;
+	t->ns = NULL;
+	if (!s || !*s)
+		return;
+	if (sscanf(s, "%d %d %ld", &t->in, &t->out, &t->k) != 3 || t->k < 1 || t->k > n)
+		BENCH_DIE("RCBENCH_TURNS: want \"IN_FD OUT_FD SLICES\", got \"%s\"", s);
+	t->ns = calloc((size_t)t->k, sizeof(double));
+	if (!t->ns)
+		BENCH_DIE("calloc");
+}
+
+/* The n items in t->k slices: work(count, arg) does count of them. */
+static inline void bench_turns_run(struct bench_turns *t, long n, void (*work)(long, void *),
+				   void *arg)
+{
+	char c = 't';
+
+	for (long k = 0, done = 0; k < t->k; k++) {
+		long end = n * (k + 1) / t->k;
+
+		if (read(t->in, &c, 1) != 1)
+			BENCH_DIE("turns: read");
+		long long t0 = bench_now_ns();
+		work(end - done, arg);
+		t->ns[k] = (double)(bench_now_ns() - t0) / (double)(end - done);
+		done = end;
+		if (write(t->out, &c, 1) != 1)
+			BENCH_DIE("turns: write");
+	}
+}
+
+/* "TURNS workload=W slices=K ns=S1,S2,..." */
+static inline void bench_turns_print(struct bench_turns *t, const char *workload)
+{
+	if (t->k == 0)
+		return;
+	printf("TURNS workload=%s slices=%ld ns=", workload, t->k);
+	for (long k = 0; k < t->k; k++)
+		printf("%s%.1f", k ? "," : "", t->ns[k]);
+	printf("\n");
+	free(t->ns);
+}
 
 static inline long bench_parse_count(const char *s, const char *what)
 {

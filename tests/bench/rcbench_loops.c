@@ -18,10 +18,9 @@
  * CPU time (CLOCK_PROCESS_CPUTIME_ID), steadier on a loaded machine for the
  * single-threaded loops but blind to the fork loop's children.
  *
- * Taking turns (RCBENCH_TURNS="IN_FD OUT_FD K" in the environment): the loop
- * runs as K slices of ITERATIONS/K, each started when a byte arrives on
- * IN_FD and followed by a byte written to OUT_FD.  The runner chains two
- * such processes (native and rcleak) in a ring, so their slices alternate,
+ * Taking turns (RCBENCH_TURNS, bench.h): the loop runs as K slices of
+ * ITERATIONS/K.  The runner chains two such processes (native and rcleak)
+ * in a ring, so their slices alternate,
  * milliseconds apart: a shared machine's slow phases, which last seconds,
  * then fall on both alike, and each slice of one is compared with the
  * neighbouring slice of the other.  Prints one more line:
@@ -152,42 +151,14 @@ struct loop {
 
 static volatile int depth_sink;
 
-/* Taking turns (see the top): the slices' times, or turns.k == 0. */
-static struct {
-	int in, out;
-	long k;
-	double *ns;
-} turns;
+static struct bench_turns turns;
 
-static void turn_wait(void)
+static void run_ops(long n, void *arg)
 {
-	char c;
+	void (*op)(void) = ((struct loop *)arg)->op;
 
-	if (read(turns.in, &c, 1) != 1)
-		BENCH_DIE("turns: read");
-}
-
-static void turn_pass(void)
-{
-	char c = 't';
-
-	if (write(turns.out, &c, 1) != 1)
-		BENCH_DIE("turns: write");
-}
-
-static void run_turns(struct loop *l)
-{
-	for (long k = 0, done = 0; k < turns.k; k++) {
-		long end = l->iters * (k + 1) / turns.k;
-		long n = end - done;
-
-		turn_wait();
-		long long t0 = bench_now_ns();
-		for (; done < end; done++)
-			l->op();
-		turns.ns[k] = (double)(bench_now_ns() - t0) / (double)n;
-		turn_pass();
-	}
+	for (long i = 0; i < n; i++)
+		op();
 }
 
 /* Recurse DEPTH frames, then run the timed loop at the bottom: the frames
@@ -202,12 +173,10 @@ __attribute__((noinline)) static void run_at_depth(int depth, struct loop *l)
 	}
 	l->c0 = bench_cpu_ns();
 	l->t0 = bench_now_ns();
-	if (turns.k > 0) {
-		run_turns(l);
-	} else {
-		for (long i = 0; i < l->iters; i++)
-			l->op();
-	}
+	if (turns.k > 0)
+		bench_turns_run(&turns, l->iters, run_ops, l);
+	else
+		run_ops(l->iters, l);
 	l->t1 = bench_now_ns();
 	l->c1 = bench_cpu_ns();
 }
@@ -253,15 +222,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < warm; i++)
 		op();
 
-	const char *t = getenv("RCBENCH_TURNS");
-	if (t && *t) {
-		if (sscanf(t, "%d %d %ld", &turns.in, &turns.out, &turns.k) != 3 || turns.k < 1 ||
-		    turns.k > iters)
-			BENCH_DIE("RCBENCH_TURNS: want \"IN_FD OUT_FD SLICES\", got \"%s\"", t);
-		turns.ns = calloc((size_t)turns.k, sizeof(double));
-		if (!turns.ns)
-			BENCH_DIE("calloc");
-	}
+	bench_turns_init(&turns, iters);
 
 	l.op = op;
 	l.iters = iters;
@@ -270,12 +231,6 @@ int main(int argc, char **argv)
 	printf("RESULT workload=%s iters=%ld ns_per_iter=%.1f total_ns=%lld cpu_ns_per_iter=%.1f depth=%ld\n",
 	       argv[1], iters, (double)(l.t1 - l.t0) / (double)iters, l.t1 - l.t0,
 	       (double)(l.c1 - l.c0) / (double)iters, depth);
-	if (turns.k > 0) {
-		printf("TURNS workload=%s slices=%ld ns=", argv[1], turns.k);
-		for (long k = 0; k < turns.k; k++)
-			printf("%s%.1f", k ? "," : "", turns.ns[k]);
-		printf("\n");
-		free(turns.ns);
-	}
+	bench_turns_print(&turns, argv[1]);
 	return 0;
 }

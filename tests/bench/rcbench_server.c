@@ -11,10 +11,9 @@
  *
  * Prints: RESULT workload=server iters=N ns_per_iter=X conns_per_s=Y
  *
- * Taking turns (RCBENCH_TURNS="IN_FD OUT_FD K", as rcbench_loops): the
- * connections are served in K slices, each started when a byte arrives on
- * IN_FD and followed by a byte written to OUT_FD; the client, one
- * connection at a time, waits for its reply meanwhile.  One more line:
+ * Taking turns (RCBENCH_TURNS, bench.h): the connections are served in K
+ * slices; the client, one connection at a time, waits for its reply
+ * meanwhile.  One more line:
  *   TURNS workload=server slices=K ns=S1,S2,...   (wall ns per connection) */
 #include "bench.h"
 
@@ -58,18 +57,9 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-static int turn_in = -1, turn_out = -1;
-
-static void turn(int fd, int wait)
+static void serve(long n, void *arg)
 {
-	char c = 't';
-
-	if ((wait ? read(fd, &c, 1) : write(fd, &c, 1)) != 1)
-		BENCH_DIE("turns: %s", wait ? "read" : "write");
-}
-
-static void serve(int lfd, long n)
-{
+	int lfd = *(const int *)arg;
 	char buf[sizeof(request) - 1];
 
 	for (long i = 0; i < n; i++) {
@@ -116,9 +106,8 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	socklen_t alen = sizeof(addr);
-	const char *turns = getenv("RCBENCH_TURNS");
-	double *slice_ns = NULL;
-	long conns, k = 0;
+	struct bench_turns turns;
+	long conns;
 	long long t0, t1;
 	int lfd, one = 1, status;
 	pid_t pid;
@@ -128,13 +117,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	conns = bench_parse_count(argv[1], "connection count");
-	if (turns && *turns) {
-		if (sscanf(turns, "%d %d %ld", &turn_in, &turn_out, &k) != 3 || k < 1 || k > conns)
-			BENCH_DIE("RCBENCH_TURNS: want \"IN_FD OUT_FD SLICES\", got \"%s\"", turns);
-		slice_ns = calloc((size_t)k, sizeof(double));
-		if (!slice_ns)
-			BENCH_DIE("calloc");
-	}
+	bench_turns_init(&turns, conns);
 
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -154,27 +137,17 @@ int main(int argc, char **argv)
 		BENCH_DIE("fork");
 	if (pid == 0) {
 		close(lfd);
-		if (turn_in >= 0) {
-			close(turn_in);
-			close(turn_out);
+		if (turns.k > 0) {
+			close(turns.in);
+			close(turns.out);
 		}
 		client(&addr, conns);
 		_exit(0);
 	}
-	if (k == 0) {
-		serve(lfd, conns);
-	} else {
-		for (long s = 0, done = 0; s < k; s++) {
-			long end = conns * (s + 1) / k;
-
-			turn(turn_in, 1);
-			long long s0 = bench_now_ns();
-			serve(lfd, end - done);
-			slice_ns[s] = (double)(bench_now_ns() - s0) / (double)(end - done);
-			done = end;
-			turn(turn_out, 0);
-		}
-	}
+	if (turns.k > 0)
+		bench_turns_run(&turns, conns, serve, &lfd);
+	else
+		serve(conns, &lfd);
 	if (waitpid(pid, &status, 0) != pid)
 		BENCH_DIE("waitpid");
 	t1 = bench_now_ns();
@@ -186,12 +159,6 @@ int main(int argc, char **argv)
 	printf("RESULT workload=server iters=%ld ns_per_iter=%.1f conns_per_s=%.0f\n",
 	       conns, (double)(t1 - t0) / (double)conns,
 	       (double)conns * 1e9 / (double)(t1 - t0));
-	if (k > 0) {
-		printf("TURNS workload=server slices=%ld ns=", k);
-		for (long s = 0; s < k; s++)
-			printf("%s%.1f", s ? "," : "", slice_ns[s]);
-		printf("\n");
-		free(slice_ns);
-	}
+	bench_turns_print(&turns, "server");
 	return 0;
 }
