@@ -42,7 +42,12 @@ static const char rc_default_suppressions[] =
     "fd:^uv__stream_init$\n"
     "# Node.js: the inspector's I/O thread, detached, runs until exit (the\n"
     "# pattern matches node::inspector::Agent::Start mangled or not)\n"
-    "thread:inspector*Agent*Start\n";
+    "thread:inspector*Agent*Start\n"
+    "# coreutils timeout: the timer that ends the command, armed until timeout\n"
+    "# exits (a stripped program: matched by its module, the binary itself)\n"
+    "timer:^timeout$\n"
+    "# util-linux flock: the lock file, held open while the command runs\n"
+    "fd:^flock$\n";
 
 static bool rc_supp_loaded;
 

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rctest import (SHIM, case, check, check_clean, check_eq, check_leaks, functions, main,
@@ -830,6 +831,27 @@ def make_default_suppression():
     res = run(["make", "-s", "-j2", "-C", d], options="default_suppressions=0")
     check_leaks(res.leaks, [{"kind": "fd", "type": "pipe", "top": "get_bad_stdin"}],
                 "default_suppressions=0 shows it")
+
+
+@case
+def wrapper_default_suppressions():
+    """coreutils timeout and util-linux flock hold a resource for their whole
+    life on purpose (the timer that ends the command, the lock file): a
+    built-in rule each, so that the commands CI wraps in them report clean."""
+    lock = os.path.join(tempfile.mkdtemp(), "lockfile")
+    cases = [(["timeout", "5", "true"],
+              {"kind": "timer", "acquired_by": "timer_create", "cleanup": "deleted"}),
+             (["flock", "-w", "5", lock, "true"],
+              {"kind": "fd", "type": "file", "target": lock, "acquired_by": "open"})]
+    for argv, leak in cases:
+        res = run(argv)
+        check_eq(res.status, 0, "%s ran" % argv[0])
+        check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
+                 "%s: its lifetime resource is a built-in suppression" % argv[0])
+        check_eq(res.report["summary"].get("suppressed"), 1, "%s: counted as suppressed" % argv[0])
+        check_eq(res.stderr, "", "%s: nothing printed" % argv[0])
+        res = run(argv, options="default_suppressions=0")
+        check_leaks(res.leaks, [leak], "%s: default_suppressions=0 shows it" % argv[0])
 
 
 @case
