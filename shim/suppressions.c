@@ -47,7 +47,10 @@ static const char rc_default_suppressions[] =
     "# exits (a stripped program: matched by its module, the binary itself)\n"
     "timer:^timeout$\n"
     "# util-linux flock: the lock file, held open while the command runs\n"
-    "fd:^flock$\n";
+    "fd:^flock$\n"
+    "# ninja (and samurai): the build and deps logs, appended to until exit\n"
+    "fd:/.ninja_log$\n"
+    "fd:/.ninja_deps$\n";
 
 static bool rc_supp_loaded;
 

@@ -855,6 +855,28 @@ def wrapper_default_suppressions():
 
 
 @case
+def ninja_default_suppressions():
+    """ninja keeps .ninja_log and .ninja_deps open until it exits: matched by
+    their names, whatever the build directory."""
+    d = tempfile.mkdtemp()
+    with open(os.path.join(d, "build.ninja"), "w") as f:
+        f.write("rule cc\n  command = cc -MD -MF $out.d -c $in -o $out\n  deps = gcc\n"
+                "  depfile = $out.d\nbuild a.o: cc a.c\n")
+    with open(os.path.join(d, "a.c"), "w") as f:
+        f.write("int a(void) { return 1; }\n")
+    logs = [{"kind": "fd", "type": "file", "target": os.path.join(d, name), "acquired_by": "fopen"}
+            for name in (".ninja_log", ".ninja_deps")]
+    res = run(["ninja", "-C", d])
+    check_eq(res.status, 0, "ninja built")
+    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
+             "its two logs are built-in suppressions")
+    check_eq(res.report["summary"].get("suppressed"), 2, "and counted as suppressed")
+    os.unlink(os.path.join(d, "a.o"))
+    res = run(["ninja", "-C", d], options="default_suppressions=0")
+    check_leaks(res.leaks, logs, "default_suppressions=0 shows both")
+
+
+@case
 def cxx_demangled():
     if not os.path.exists(prog("cxx_leak")):
         print("# no C++ compiler: skipped")
