@@ -50,7 +50,19 @@ static const char rc_default_suppressions[] =
     "fd:^flock$\n"
     "# ninja (and samurai): the build and deps logs, appended to until exit\n"
     "fd:/.ninja_log$\n"
-    "fd:/.ninja_deps$\n";
+    "fd:/.ninja_deps$\n"
+    "# HotSpot (Java): the VM's threads (GC, JIT compilers, ...) and every Java\n"
+    "# thread start detached at os::create_thread, and end with the VM\n"
+    "thread:^os::create_thread(\n"
+    "thread:^_ZN2os13create_thread\n"
+    "# the Java launcher: the thread running main, which may end the process\n"
+    "# (System.exit) while the launcher waits to join it\n"
+    "thread:^CallJavaMainInNewThread$\n"
+    "# HotSpot: the runtime image, lib/modules, open for the VM's life\n"
+    "fd:^ImageFileReader::open(\n"
+    "fd:^_ZN15ImageFileReader4open\n"
+    "# Java NIO: the socketpair kept to pre-close descriptors, a static\n"
+    "fd:^Java_sun_nio_ch_FileDispatcherImpl_init$\n";
 
 static bool rc_supp_loaded;
 

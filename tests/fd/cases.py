@@ -3,6 +3,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -373,8 +374,6 @@ def inherited_any_table():
     # Descriptors open before the program started are inherited, whichever
     # way the start-up found them (table sizes 64, 128, 256, 1024).
     small_fd_tables()
-    import json
-    import tempfile
     d = tempfile.mkdtemp()
     for n in (10, 100, 200, 1000):
         r, w = os.pipe()
@@ -582,7 +581,6 @@ def exitcode():
 def log_path():
     res = run([prog("programs"), "open_in_loop"], options="log_path=%s/log.%%p" % "LOGDIR")
     # the test's workdir is only known after the run: use a fixed dir instead
-    import tempfile
     d = tempfile.mkdtemp()
     res = run([prog("programs"), "open_in_loop"], options="log_path=%s/log.%%p" % d)
     path = os.path.join(d, "log.%d" % res.pid)
@@ -694,7 +692,6 @@ def shell_real_program():
 
 @case
 def shell_script_file():
-    import tempfile
     d = tempfile.mkdtemp()
     script = os.path.join(d, "s.sh")
     with open(script, "w") as f:
@@ -710,7 +707,6 @@ def shell_script_file():
 
 @case
 def suppressions_in_process():
-    import tempfile
     d = tempfile.mkdtemp()
     supp = os.path.join(d, "supp.txt")
     with open(supp, "w") as f:
@@ -758,7 +754,6 @@ def stderr_fd2():
     """The text report goes to fd 2 only while fd 2 is a stderr: never into a
     file that became fd 2 because the program closed its stderr (a daemon's
     data file), but into one the program put there with dup2 (a log)."""
-    import tempfile
     for how, want_report in (("reused", False), ("redirected", True)):
         path = os.path.join(tempfile.mkdtemp(), "file")
         res = run([prog("programs"), "stderr_fd2", how, path])
@@ -784,8 +779,6 @@ def suppressions_no_libdw():
     4 here; a stripped program with a .gnu_debuglink, like make, alike) the
     report loads no libdw, which costs tens of ms.  Without the rule the
     same report needs the lines, and loads it."""
-    import shutil
-    import tempfile
     if shutil.which("strace") is None:
         print("# strace not installed: skipped")
         sys.exit(77)
@@ -816,7 +809,6 @@ def suppressions_no_libdw():
 
 @case
 def make_default_suppression():
-    import tempfile
     d = tempfile.mkdtemp()
     with open(os.path.join(d, "Makefile"), "w") as f:
         # two jobs that overlap, so make hands one of them its "bad stdin" pipe
@@ -874,6 +866,38 @@ def ninja_default_suppressions():
     os.unlink(os.path.join(d, "a.o"))
     res = run(["ninja", "-C", d], options="default_suppressions=0")
     check_leaks(res.leaks, logs, "default_suppressions=0 shows both")
+
+
+@case
+def java_default_suppressions():
+    """A Java VM holds its threads, its runtime image and NIO's socketpair
+    until it exits; javac also exits from the launcher's main thread while
+    the launcher waits to join it.  All built-in suppressions."""
+    if shutil.which("javac") is None:
+        print("# no Java: skipped")
+        sys.exit(77)
+    d = tempfile.mkdtemp()
+    with open(os.path.join(d, "H.java"), "w") as f:
+        f.write("public class H { public static void main(String[] a) throws Exception {"
+                " Thread t = new Thread(() -> {}); t.start(); t.join(); } }\n")
+    argv = ["javac", "-d", d, os.path.join(d, "H.java")]
+    res = run(argv, timeout=120)
+    check_eq(res.status, 0, "javac compiled")
+    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
+             "the VM's lifetime resources are built-in suppressions")
+    check("rcleak" not in res.stderr, "nothing printed")
+    os.unlink(os.path.join(d, "H.class"))
+    res = run(argv, options="default_suppressions=0", timeout=120)
+    vm = [lk for lk in res.leaks if lk["kind"] == "thread" and
+          (top_function(lk) or "").startswith("os::create_thread(")]
+    check(len(vm) >= 2, "default_suppressions=0: the VM's threads (%d)" % len(vm))
+    check_leaks(res.leaks, [
+        {"kind": "fd", "type": "file", "acquired_by": "open", "top": "ImageFileReader::open()"},
+        {"kind": "fd", "type": "socket", "acquired_by": "socketpair",
+         "top": "Java_sun_nio_ch_FileDispatcherImpl_init"},
+        {"kind": "thread", "acquired_by": "pthread_create", "top": "CallJavaMainInNewThread"},
+    ] + [{"kind": "thread", "acquired_by": "pthread_create", "top": top_function(lk)}
+         for lk in vm], "default_suppressions=0: and exactly these others")
 
 
 @case
