@@ -42,6 +42,22 @@ RC_EXPORT pid_t fork(void)
   return pid;
 }
 
+/* openpty + fork + login_tty in the child.  glibc's fork inside it is an
+ * internal call, so the child is recorded here, with the pseudo-terminal's
+ * master end, the one descriptor forkpty leaves in the parent. */
+RC_EXPORT pid_t forkpty(int *amaster, char *name, const struct termios *termp,
+                        const struct winsize *winp)
+{
+  struct rc_child_birth b;
+  rc_child_birth_begin(&b);
+  pid_t pid = REAL(forkpty)(amaster, name, termp, winp);
+  if (pid > 0) {
+    rc_child_acquired(pid, RC_FN_forkpty, &b);
+    rc_fd_acquired(*amaster, RC_FN_forkpty);
+  }
+  return pid;
+}
+
 #if defined(__x86_64__)
 /* Called by vfork.S in the parent only, once the child has exec'd or exited
  * and the parent runs again: `r` is the raw system call result, `born_after`

@@ -192,6 +192,19 @@ RC_EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
   return r;
 }
 
+/* A pseudo-terminal's two ends.  glibc opens them with internal calls that
+ * no interposer sees, so without this wrapper both would be untracked. */
+RC_EXPORT int openpty(int *amaster, int *aslave, char *name, const struct termios *termp,
+                      const struct winsize *winp)
+{
+  int r = REAL(openpty)(amaster, aslave, name, termp, winp);
+  if (r == 0) {
+    int fds[2] = {*amaster, *aslave};
+    rc_fd_acquired2(fds, RC_FN_openpty);
+  }
+  return r;
+}
+
 /* signalfd(-1, ...) creates a descriptor; signalfd(fd, ...) only changes the
  * mask of an existing one. */
 RC_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)

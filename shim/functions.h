@@ -12,6 +12,7 @@
 #define RCLEAK_FUNCTIONS_H
 
 #include <dirent.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -54,6 +55,8 @@
   X(int, pidfd_getfd, (int pidfd, int targetfd, unsigned int flags))             \
   X(int, posix_openpt, (int flags))                                              \
   X(int, getpt, (void))                                                          \
+  X(int, openpty, (int *amaster, int *aslave, char *name,                        \
+                   const struct termios *termp, const struct winsize *winp))     \
   X(int, shm_open, (const char *name, int flags, mode_t mode))                   \
   X(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags))                   \
   X(int, recvmmsg, (int fd, struct mmsghdr *vec, unsigned int n, int flags,      \
@@ -106,6 +109,8 @@
 #define RC_FUNCS_CHILD(X)                                                       \
   X(pid_t, fork, (void))                                                         \
   X(pid_t, vfork, (void))                                                        \
+  X(pid_t, forkpty, (int *amaster, char *name, const struct termios *termp,      \
+                     const struct winsize *winp))                                \
   X(int, posix_spawn, (pid_t *pid, const char *path,                             \
                        const posix_spawn_file_actions_t *fa,                     \
                        const posix_spawnattr_t *attr, char *const argv[],        \

@@ -48,6 +48,8 @@ static const char rc_default_suppressions[] =
     "timer:^timeout$\n"
     "# util-linux flock: the lock file, held open while the command runs\n"
     "fd:^flock$\n"
+    "# util-linux script: the pseudo-terminal its command runs on\n"
+    "fd:^script$\n"
     "# ninja (and samurai): the build and deps logs, appended to until exit\n"
     "fd:/.ninja_log$\n"
     "fd:/.ninja_deps$\n"

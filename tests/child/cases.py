@@ -117,6 +117,24 @@ def spawn():
 
 
 @case
+def forkpty():
+    """forkpty's fork is internal to glibc: the wrapper records the child and
+    the master end of its terminal, which the parent keeps."""
+    res = run([prog("children"), "forkpty"])
+    check_eq(res.status, 0, "exit status unchanged")
+    pids = children_of(res)
+    m = re.search(r"^master (\d+)$", res.stdout, re.M)
+    check(len(pids) == 1 and m is not None, "the program left one child and its terminal")
+    pid = pids[0] if pids else -1
+    check_leaks(res.leaks, [
+        child(pid, "forkpty", "case_forkpty", cleanup="killed", cleanup_signal="SIGTERM"),
+        {"kind": "fd", "fd": int(m.group(1)) if m else -1, "type": "chardev",
+         "target": "/dev/ptmx", "acquired_by": "forkpty", "top": "case_forkpty"},
+    ], "exactly the child and the terminal's master end, acquired by forkpty")
+    gone(pid, "the child is gone after exit")
+
+
+@case
 def vfork():
     # the stack goes through vfork.S: its CFI must let the unwinder reach the caller
     res = leak_case("vfork", "vfork", "leak_vfork")

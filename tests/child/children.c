@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pty.h>
 #include <signal.h>
 #include <linux/sched.h> /* struct clone_args */
 #include <spawn.h>
@@ -194,6 +195,26 @@ static void leak_vfork(void)
   announce(pid);
 }
 static void case_vfork(void) { leak_vfork(); }
+
+/* forkpty: the child runs on the pseudo-terminal, the parent keeps its
+ * master end (closing it would hang the child up). */
+static void case_forkpty(void)
+{
+  int p[2], master;
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t pid = forkpty(&master, NULL, NULL, NULL);
+  if (pid < 0)
+    fail("forkpty");
+  if (pid == 0) {
+    close(p[0]);
+    exec_sleeper(p[1], "sleep");
+  }
+  close(p[1]);
+  await_ready(p[0]);
+  printf("master %d\n", master);
+  announce(pid);
+}
 
 /* The intermediate of a double fork: starts the daemon, reports its pid
  * to the top process, and leaves with _exit. */
@@ -480,6 +501,7 @@ static const struct {
   {"running", case_running}, {"ignoreterm", case_ignoreterm}, {"stopped", case_stopped},
   {"zombie", case_zombie}, {"wnowait", case_wnowait}, {"popen", case_popen},
   {"spawn", case_spawn}, {"spawnp", case_spawnp}, {"vfork", case_vfork},
+  {"forkpty", case_forkpty},
   {"doublefork", case_doublefork}, {"untracked", case_untracked}, {"exec", case_exec},
   {"after-exec", case_after_exec}, {"clean-wait", case_clean_wait},
   {"clean-spawn", case_clean_spawn}, {"clean-popen", case_clean_popen},

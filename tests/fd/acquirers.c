@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char path[256];
@@ -167,6 +169,25 @@ static void leak_pidfd_getfd(void)
 static void leak_posix_openpt(void) { leaked(posix_openpt(O_RDWR | O_NOCTTY)); }
 static void leak_getpt(void) { leaked(getpt()); }
 
+static void leak_openpty(void)
+{
+  int m, s;
+  if (openpty(&m, &s, NULL, NULL, NULL) == 0) {
+    leaked(m);
+    leaked(s);
+  }
+}
+
+static void leak_forkpty(void)
+{
+  int m;
+  pid_t pid = forkpty(&m, NULL, NULL, NULL);
+  if (pid == 0)
+    _exit(0);
+  waitpid(pid, NULL, 0); /* the child is reaped; its terminal's master end is not closed */
+  leaked(m);
+}
+
 static void leak_shm_open(void)
 {
   char name[64];
@@ -254,7 +275,7 @@ static void leak_recvmsg(void)
   X(accept4) X(eventfd) X(timerfd) X(signalfd) X(epoll_create) X(epoll_create1)  \
   X(inotify_init) X(inotify_init1) X(memfd_create) X(fopen) X(fopen64) X(fdopen) \
   X(freopen) X(tmpfile) X(opendir) X(fdopendir) X(recvmsg) X(pidfd_open)          \
-  X(pidfd_getfd) X(posix_openpt) X(getpt) X(shm_open)
+  X(pidfd_getfd) X(posix_openpt) X(getpt) X(openpty) X(forkpty) X(shm_open)
 
 int main(int argc, char **argv)
 {

@@ -37,6 +37,7 @@ ACQUIRERS = [
     ("fdopendir", "open", "dir"), ("recvmsg", "recvmsg", "chardev"),
     ("pidfd_open", "pidfd_open", "pidfd"), ("pidfd_getfd", "pidfd_getfd", "chardev"),
     ("posix_openpt", "posix_openpt", "chardev"), ("getpt", "getpt", "chardev"),
+    ("openpty", "openpty", "chardev"), ("forkpty", "forkpty", "chardev"),
     ("shm_open", "shm_open", "file"),
 ]
 
@@ -827,23 +828,29 @@ def make_default_suppression():
 
 @case
 def wrapper_default_suppressions():
-    """coreutils timeout and util-linux flock hold a resource for their whole
-    life on purpose (the timer that ends the command, the lock file): a
-    built-in rule each, so that the commands CI wraps in them report clean."""
+    """coreutils timeout, util-linux flock and script hold a resource for their
+    whole life on purpose (the timer that ends the command, the lock file, the
+    terminal): a built-in rule each, so that the commands CI wraps in them
+    report clean."""
     lock = os.path.join(tempfile.mkdtemp(), "lockfile")
     cases = [(["timeout", "5", "true"],
               {"kind": "timer", "acquired_by": "timer_create", "cleanup": "deleted"}),
              (["flock", "-w", "5", lock, "true"],
               {"kind": "fd", "type": "file", "target": lock, "acquired_by": "open"})]
-    for argv, leak in cases:
+    pty = [{"kind": "fd", "type": "chardev", "target": "/dev/ptmx", "acquired_by": "openpty"},
+           {"kind": "fd", "type": "chardev", "acquired_by": "openpty"}]
+    cases.append((["script", "-qec", "true", "/dev/null"], pty))
+    for argv, leaks in cases:
+        leaks = leaks if isinstance(leaks, list) else [leaks]
         res = run(argv)
         check_eq(res.status, 0, "%s ran" % argv[0])
         check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
-                 "%s: its lifetime resource is a built-in suppression" % argv[0])
-        check_eq(res.report["summary"].get("suppressed"), 1, "%s: counted as suppressed" % argv[0])
+                 "%s: its lifetime resources are built-in suppressions" % argv[0])
+        check_eq(res.report["summary"].get("suppressed"), len(leaks),
+                 "%s: counted as suppressed" % argv[0])
         check_eq(res.stderr, "", "%s: nothing printed" % argv[0])
         res = run(argv, options="default_suppressions=0")
-        check_leaks(res.leaks, [leak], "%s: default_suppressions=0 shows it" % argv[0])
+        check_leaks(res.leaks, leaks, "%s: default_suppressions=0 shows them" % argv[0])
 
 
 @case
