@@ -6,10 +6,12 @@
  * bookkeeping preserves errno, and does nothing at all in a vfork child. */
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <mqueue.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -43,7 +45,11 @@
     (pidfd, targetfd, flags))                                                    \
   X(posix_openpt, (int flags), (flags))                                          \
   X(getpt, (void), ())                                                           \
-  X(shm_open, (const char *name, int flags, mode_t mode), (name, flags, mode))
+  X(shm_open, (const char *name, int flags, mode_t mode), (name, flags, mode))     \
+  X(fanotify_init, (unsigned int flags, unsigned int event_f_flags),             \
+    (flags, event_f_flags))                                                      \
+  X(open_by_handle_at, (int mount_fd, struct file_handle *handle, int flags),    \
+    (mount_fd, handle, flags))
 
 #define RC_DEFINE_SIMPLE(name, params, args)                                    \
   RC_EXPORT int name params                                                      \
@@ -190,6 +196,31 @@ RC_EXPORT int socketpair(int domain, int type, int protocol, int fds[2])
   if (r == 0)
     rc_fd_acquired2(fds, RC_FN_socketpair);
   return r;
+}
+
+/* A message queue descriptor is a descriptor (Linux), closed by mq_close,
+ * which glibc implements with an internal close.  mode and attr follow only
+ * with O_CREAT. */
+RC_EXPORT mqd_t mq_open(const char *name, int flags, ...)
+{
+  mode_t mode = 0;
+  struct mq_attr *attr = NULL;
+  if (flags & O_CREAT) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = (mode_t)va_arg(ap, int);
+    attr = va_arg(ap, struct mq_attr *);
+    va_end(ap);
+  }
+  mqd_t q = REAL(mq_open)(name, flags, mode, attr);
+  rc_fd_acquired((int)q, RC_FN_mq_open);
+  return q;
+}
+
+RC_EXPORT int mq_close(mqd_t q)
+{
+  rc_fd_released((int)q);
+  return REAL(mq_close)(q);
 }
 
 /* A pseudo-terminal's two ends.  glibc opens them with internal calls that

@@ -12,6 +12,8 @@
 #define RCLEAK_FUNCTIONS_H
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <mqueue.h>
 #include <pty.h>
 #include <signal.h>
 #include <spawn.h>
@@ -58,6 +60,10 @@
   X(int, openpty, (int *amaster, int *aslave, char *name,                        \
                    const struct termios *termp, const struct winsize *winp))     \
   X(int, shm_open, (const char *name, int flags, mode_t mode))                   \
+  X(mqd_t, mq_open, (const char *name, int flags, ...))                          \
+  X(int, mq_close, (mqd_t q))                                                    \
+  X(int, fanotify_init, (unsigned int flags, unsigned int event_f_flags))        \
+  X(int, open_by_handle_at, (int mount_fd, struct file_handle *handle, int flags)) \
   X(ssize_t, recvmsg, (int fd, struct msghdr *msg, int flags))                   \
   X(int, recvmmsg, (int fd, struct mmsghdr *vec, unsigned int n, int flags,      \
                     struct timespec *timeout))                                   \

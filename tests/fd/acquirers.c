@@ -4,6 +4,7 @@
  * helper descriptor it needs on the way is closed again. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <netinet/in.h>
 #include <pty.h>
 #include <signal.h>
@@ -12,12 +13,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -197,6 +200,51 @@ static void leak_shm_open(void)
   leaked(fd);
 }
 
+static void leak_mq_open(void)
+{
+  char name[64];
+  snprintf(name, sizeof name, "/rctest-%d", (int)getpid());
+  mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+  mq_unlink(name);
+  leaked((int)q);
+}
+
+/* mq_close closes with an internal call: a descriptor a raw system call
+ * creates next, with the same number, must not inherit mq_open's record. */
+static void leak_mq_close_then_raw(void)
+{
+  char name[64];
+  snprintf(name, sizeof name, "/rctest-%d", (int)getpid());
+  mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+  mq_unlink(name);
+  mq_close(q);
+  leaked((int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY));
+}
+
+/* Both need privileges (CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH): exit 77 without. */
+static void leak_fanotify_init(void)
+{
+  int fd = fanotify_init(FAN_CLASS_NOTIF, O_RDONLY);
+  if (fd < 0)
+    exit(77);
+  leaked(fd);
+}
+
+static void leak_open_by_handle_at(void)
+{
+  union { struct file_handle h; char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ]; } u;
+  u.h.handle_bytes = MAX_HANDLE_SZ;
+  int mount_id;
+  int dir = open(getenv("RCTEST_WORKDIR") ? getenv("RCTEST_WORKDIR") : "/tmp", O_RDONLY | O_DIRECTORY);
+  if (name_to_handle_at(dir, "", &u.h, &mount_id, AT_EMPTY_PATH) != 0)
+    exit(77);
+  int fd = open_by_handle_at(dir, &u.h, O_RDONLY);
+  close(dir);
+  if (fd < 0)
+    exit(77);
+  leaked(fd);
+}
+
 static void leak_fopen(void)
 {
   FILE *f = fopen(scratch(), "w");
@@ -275,7 +323,8 @@ static void leak_recvmsg(void)
   X(accept4) X(eventfd) X(timerfd) X(signalfd) X(epoll_create) X(epoll_create1)  \
   X(inotify_init) X(inotify_init1) X(memfd_create) X(fopen) X(fopen64) X(fdopen) \
   X(freopen) X(tmpfile) X(opendir) X(fdopendir) X(recvmsg) X(pidfd_open)          \
-  X(pidfd_getfd) X(posix_openpt) X(getpt) X(openpty) X(forkpty) X(shm_open)
+  X(pidfd_getfd) X(posix_openpt) X(getpt) X(openpty) X(forkpty) X(shm_open)      \
+  X(mq_open) X(mq_close_then_raw) X(fanotify_init) X(open_by_handle_at)
 
 int main(int argc, char **argv)
 {
