@@ -411,6 +411,10 @@ def turns_row(row, ctx, quick, native_ns, run=0, vg=False):
     return out
 
 
+def fmt_ns(ns):
+    return "%.0f ns" % ns if ns < 1000 else "%.2f us" % (ns / 1000)
+
+
 def turns_compare(run, v):
     """Variant V against native in one run taken in turns: the median over
     slices of V's slice minus the mean of native's slices just before and
@@ -771,12 +775,18 @@ def targets(rows, results, derived):
         added = statistics.median(d for d, _ in cmp_)
         emp = ([turns_compare(run, "empty")[0] for run in runs]
                if all("empty" in run for run in runs) else [])
+        # Each run with native's own median ns/iteration beside it: this
+        # machine has phases (native mkdtemp+rmdir 4.9 us in one, 7.4 us in
+        # another) that slow rcleak's instructions as much as the syscall's,
+        # so the added ns of a run follows its phase.
         add(added <= 300, "%-26s taking turns, added ns/acquisition at depth 32 <= 300: %+.0f ns "
             "wall%s [%d run%s of %d slices of %d iterations, each against native's slices "
             "before and after it: %s]%s" % (
                 label, added, "" if added <= 300 else ": %.0f ns over" % (added - 300),
                 len(runs), "" if len(runs) == 1 else "s", len(runs[0]["native"]),
-                runs[0]["iters_per_slice"], ", ".join("%+.0f" % d for d, _ in cmp_),
+                runs[0]["iters_per_slice"],
+                ", ".join("%+.0f (native %s)" % (d, fmt_ns(statistics.median(run["native"])))
+                          for (d, _), run in zip(cmp_, runs)),
                 "; an empty preloaded library: %+.0f ns" % statistics.median(emp) if emp else ""))
         if name == "open":
             r = statistics.median(q for _, q in cmp_)
