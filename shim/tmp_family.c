@@ -144,6 +144,7 @@ static uint32_t rc_tmp_bucket[RC_TMP_BUCKETS] RC_LARGE; /* entry indices; writte
 uint32_t rc_tmp_live;          /* entries in use (tmp_fam.h) */
 static uint32_t rc_tmp_rel;    /* of which relative */
 static uint32_t rc_tmp_seq;    /* last entry sequence number */
+static uint32_t rc_tmp_newest; /* the entry inserted last: the head of its chain */
 static uint32_t rc_tmp_epoch;  /* bumped before and after every chdir/fchdir */
 static uint32_t rc_tmp_sweep_at = 64;
 
@@ -451,6 +452,7 @@ static void insert(const char *path, const struct rc_tmp_name *n, const struct r
     uint32_t *head = &rc_tmp_bucket[e->hash % RC_TMP_BUCKETS];
     e->next = *head;
     __atomic_store_n(head, idx, __ATOMIC_RELEASE);
+    rc_tmp_newest = idx;
     __atomic_store_n(&e->obj.state, RC_OBJ_LIVE, __ATOMIC_RELEASE);
     if (rc_tmp_live >= rc_tmp_sweep_at)
       sweep_locked();
@@ -641,8 +643,31 @@ void rc_tmp_release(uint64_t token)
   rc_tmp_unlock();
 }
 
+/* The common case of a removal: the temp made last, removed by the path
+ * it was made with (a create, use, remove loop; nested temps removed in
+ * reverse).  The same string from the same place names the same entry, so
+ * one strcmp settles it, without splitting or hashing the path; the entry
+ * is the head of its chain, so unlinking it walks nothing.  false: not that
+ * one, look it up. */
+RC_TMP_INLINE bool removed_newest(int dirfd, const char *path, unsigned kinds)
+{
+  if ((dirfd != AT_FDCWD && path[0] != '/') || !rc_tmp_lock())
+    return false;
+  uint32_t idx = rc_tmp_newest;
+  const struct rc_tmp_ent *e = ent(idx);
+  bool hit = e != NULL && ent_live(e) &&
+             (kinds & (e->id.kind == RC_KIND_TMPDIR ? RC_TMP_DIRS : RC_TMP_FILES)) &&
+             strcmp(ent_path(e), path) == 0;
+  if (hit)
+    release_locked(idx);
+  rc_tmp_unlock();
+  return hit;
+}
+
 void rc_tmp_removed(int dirfd, const char *path, unsigned kinds)
 {
+  if (rc_tls_mode != RC_MODE_APP || path == NULL || removed_newest(dirfd, path, kinds))
+    return;
   struct rc_tmp_name n;
   if (!may_match(path, &n) || !rc_tmp_lock())
     return;
