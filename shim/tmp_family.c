@@ -372,11 +372,16 @@ RC_TMP_INLINE void release_at_locked(uint32_t idx, uint32_t *link)
     chain_remove_locked(e, idx, link);
     __atomic_store_n(&e->obj.state, RC_OBJ_DELETED, __ATOMIC_RELEASE);
   }
-  if (e->long_idx)
+  if (e->long_idx) {
     rc_pool_free_locked(&rc_tmp_long, e->long_idx);
+    e->long_idx = 0;
+  }
   if (e->rel)
     __atomic_store_n(&rc_tmp_rel, rc_tmp_rel - 1, __ATOMIC_RELAXED);
-  rc_pool_free_locked(&rc_tmp_ents, idx);
+  /* Not zeroed: new_ent_locked writes every field; `used` and the state
+   * (DELETED) tell lock-free readers it is free meanwhile. */
+  __atomic_store_n(&e->used, 0, __ATOMIC_RELEASE);
+  rc_pool_free_dirty_locked(&rc_tmp_ents, idx);
   __atomic_store_n(&rc_tmp_live, rc_tmp_live - 1, __ATOMIC_RELAXED);
 }
 
@@ -410,9 +415,10 @@ RC_TMP_INLINE uint32_t new_ent_locked(const char *path, const struct rc_tmp_name
   if (e == NULL)
     return 0;
   if (!set_path_locked(e, path, n->len)) {
-    rc_pool_free_locked(&rc_tmp_ents, idx);
+    rc_pool_free_dirty_locked(&rc_tmp_ents, idx);
     return 0;
   }
+  __atomic_store_n(&e->obj.state, RC_OBJ_FREE, __ATOMIC_RELAXED); /* was DELETED */
   e->used = 1;
   e->rel = path[0] != '/';
   e->hash = n->hash;
