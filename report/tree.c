@@ -54,6 +54,20 @@ static const char *leak_str(const struct leak *l, const char *key)
 	return json_object_get_string(v);
 }
 
+/* An integer field of the leak, or -1. */
+static long leak_long(const struct leak *l, const char *key)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(l->obj, key, &v) || !json_object_is_type(v, json_type_int))
+		return -1;
+	return (long)json_object_get_int64(v);
+}
+
+/* A child younger than this when the cleanup killed it may have been killed
+ * while its dynamic loader was still loading (a `cmd &` right before the
+ * parent exits): rcleak had not started in it, so it could not report. */
+#define YOUNG_CHILD_MS 1000
+
 /*
  * A child leak names a pid. If that pid left no report, it was not covered:
  * statically linked, LD_PRELOAD cleared, killed with SIGKILL, or still
@@ -79,8 +93,18 @@ void report_check_coverage(struct report *r)
 			const char *sig = leak_str(l, "cleanup_signal");
 			const char *state = leak_str(l, "state");
 			const char *reason;
-			if (cleanup && strcmp(cleanup, "killed") == 0 && sig && strcmp(sig, "SIGKILL") == 0)
+			long age = leak_long(l, "age_ms");
+			char young[200];
+			bool killed = cleanup && strcmp(cleanup, "killed") == 0;
+			if (killed && sig && strcmp(sig, "SIGKILL") == 0)
 				reason = "no report: killed with SIGKILL by the cleanup";
+			else if (killed && age >= 0 && age < YOUNG_CHILD_MS) {
+				snprintf(young, sizeof(young),
+					 "no report: killed by the cleanup %ld ms after it was started, maybe "
+					 "before rcleak had started in it (or statically linked or LD_PRELOAD "
+					 "cleared)", age);
+				reason = young;
+			}
 			else if (state && strcmp(state, "zombie") == 0)
 				reason = "no report: exited (statically linked or LD_PRELOAD cleared?)";
 			else if (!cleanup || strcmp(cleanup, "none") == 0)

@@ -255,14 +255,27 @@ def report_bad_inputs():
            f"rcleak: {d}/rcleak.109.json: not valid JSON: trailing data at byte 37\n"
            f"rcleak: {d}/missing.json: No such file or directory\n", "stderr")
         # pid 101 is now a child without a report; everything else is as before.
+        # Killed by the cleanup 10 ms after it started (the fixture's age_ms):
+        # maybe before rcleak had started in it.
         expected = TREE_TEXT.replace(
             "    pid 101: sleep 30 [killed by SIGTERM], no leaks\n",
-            "    pid 101: sleep 30 [not covered: no report: statically linked or LD_PRELOAD cleared?]\n")
+            "    pid 101: sleep 30 [not covered: no report: killed by the cleanup 10 ms after it "
+            "was started, maybe before rcleak had started in it (or statically linked or "
+            "LD_PRELOAD cleared)]\n")
         expected = expected.replace("1 suppressed; 1 not covered",
                                     "1 suppressed; 2 not covered; 7 unreadable reports")
         expected = expected.replace("in 2 of 3 processes", "in 2 of 2 processes")
         eq(r.stdout, expected, "merged report")
         eq(r.returncode, 23, "exit status")
+        # The same child killed 5 s after it started: rcleak would have been
+        # running in it, so the loader cannot be why it left no report.
+        with open(os.path.join(d, "rcleak.100.json")) as f:
+            parent = f.read()
+        with open(os.path.join(d, "rcleak.100.json"), "w") as f:
+            f.write(parent.replace('"age_ms": 10,', '"age_ms": 5000,', 1))
+        r = rcleak("report", d)
+        check("    pid 101: sleep 30 [not covered: no report: statically linked or LD_PRELOAD "
+              "cleared?]\n" in r.stdout, r.stdout)
 
         # Nothing usable at all: exit 2.
         r = rcleak("report", os.path.join(d, "rcleak.105.json"), os.path.join(d, "rcleak.106.json"))
