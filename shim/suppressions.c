@@ -43,13 +43,6 @@ static const char rc_default_suppressions[] =
     "# Node.js: the inspector's I/O thread, detached, runs until exit (the\n"
     "# pattern matches node::inspector::Agent::Start mangled or not)\n"
     "thread:inspector*Agent*Start\n"
-    "# coreutils timeout: the timer that ends the command, armed until timeout\n"
-    "# exits (a stripped program: matched by its module, the binary itself)\n"
-    "timer:^timeout$\n"
-    "# util-linux flock: the lock file, held open while the command runs\n"
-    "fd:^flock$\n"
-    "# util-linux script: the pseudo-terminal its command runs on\n"
-    "fd:^script$\n"
     "# ninja (and samurai): the build and deps logs, appended to until exit\n"
     "fd:/.ninja_log$\n"
     "fd:/.ninja_deps$\n"
@@ -65,6 +58,39 @@ static const char rc_default_suppressions[] =
     "fd:^_ZN15ImageFileReader4open\n"
     "# Java NIO: the socketpair kept to pre-close descriptors, a static\n"
     "fd:^Java_sun_nio_ch_FileDispatcherImpl_init$\n";
+
+/* Built-in suppressions for whole programs that exist to hold one resource
+ * while they run a command: every leak of that kind in them.  Stripped, they
+ * offer no function name to match, and a rule on their module's basename
+ * would also match a function of that name in any other program; so these
+ * match the executable's own path instead (a bin directory, any prefix). */
+static const struct {
+  unsigned kind;
+  const char *exe_suffix;
+} rc_program_rules[] = {
+  {RC_KIND_TIMER, "bin/timeout"}, /* coreutils: the timer that ends the command */
+  {RC_KIND_FD, "bin/flock"},      /* util-linux: the lock file */
+  {RC_KIND_FD, "bin/script"},     /* util-linux: the terminal the command runs on */
+};
+
+/* Kinds (bit per kind) the program rules suppress in this process. */
+static unsigned program_kinds(void)
+{
+  static int known;
+  static unsigned kinds;
+  if (known)
+    return kinds;
+  known = 1;
+  char exe[PATH_MAX];
+  ssize_t n = rc_options.default_suppressions ? rc_readlink("/proc/self/exe", exe, sizeof exe) : -1;
+  for (size_t i = 0; n > 0 && i < sizeof rc_program_rules / sizeof rc_program_rules[0]; i++) {
+    size_t k = strlen(rc_program_rules[i].exe_suffix);
+    if ((size_t)n > k && exe[n - (ssize_t)k - 1] == '/' &&
+        memcmp(exe + n - (ssize_t)k, rc_program_rules[i].exe_suffix, k) == 0)
+      kinds |= 1u << rc_program_rules[i].kind;
+  }
+  return kinds;
+}
 
 static bool rc_supp_loaded;
 
@@ -178,10 +204,11 @@ void rc_suppress_apply(struct rc_leakset *ls)
 {
   if (!rc_supp_loaded)
     load_rules();
-  if (rc_nrules == 0)
+  unsigned prog = program_kinds();
+  if (rc_nrules == 0 && prog == 0)
     return;
   for (uint32_t i = 0; i < ls->n; i++) {
-    if (suppressed(&ls->v[i])) {
+    if ((prog >> ls->v[i].kind & 1u) || (rc_nrules != 0 && suppressed(&ls->v[i]))) {
       ls->v[i].flags |= RC_LEAK_SUPPRESSED;
       ls->suppressed++;
     }

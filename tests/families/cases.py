@@ -110,6 +110,18 @@ def timer_armed():
 
 
 @case
+def timer_in_timeout():
+    """coreutils timeout's timer is suppressed by the program's path, not by a
+    frame's name: a function called timeout elsewhere still reports."""
+    res = fam("timer_in_timeout")
+    common(res, "timer_in_timeout")
+    check_leaks(res.leaks, [{"kind": "timer", "clock": "CLOCK_MONOTONIC", "acquired_by":
+                             "timer_create", "top": "timeout", "cleanup": "deleted"}],
+                "the timer created by a function named timeout is reported")
+    check_eq(res.report["summary"].get("suppressed"), 0, "nothing suppressed")
+
+
+@case
 def timer_thread():
     res = fam("timer_thread")
     common(res, "timer_thread")

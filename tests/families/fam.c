@@ -122,6 +122,17 @@ static void timer_thread_leak(void)
   timer_delete(t2);
 }
 
+/* A function called timeout, like the coreutils program whose timer is a
+ * built-in suppression: the rule is the program's, so this leak is not. */
+__attribute__((noinline)) void timeout(void);
+__attribute__((noinline)) void timeout(void)
+{
+  timer_t t;
+  struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+  if (timer_create(CLOCK_MONOTONIC, &sev, &t) != 0)
+    die("timer_create");
+}
+
 /* A timer the kernel made for a raw system call, which no wrapper saw. */
 static int raw_timer(clockid_t clock)
 {
@@ -581,6 +592,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "timer_armed")) arm_timer();
   else if (!strcmp(c, "timers_many")) timers_many();
   else if (!strcmp(c, "timer_thread")) timer_thread_leak();
+  else if (!strcmp(c, "timer_in_timeout")) timeout();
   else if (!strcmp(c, "timers_clean")) timers_clean();
   else if (!strcmp(c, "timers_raw")) timers_raw();
   else if (!strcmp(c, "timers_behind_back")) timers_behind_back();
