@@ -650,8 +650,8 @@ void rc_tmp_release(uint64_t token)
 }
 
 /* The common case of a removal: the temp made last, removed by the path
- * it was made with (a create, use, remove loop; nested temps removed in
- * reverse).  The same string from the same place names the same entry, so
+ * it was made with (a create, use, remove loop; the innermost of nested
+ * temps).  The same string from the same place names the same entry, so
  * one strcmp settles it, without splitting or hashing the path; the entry
  * is the head of its chain, so unlinking it walks nothing.  false: not that
  * one, look it up. */
