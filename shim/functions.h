@@ -147,7 +147,8 @@
   X(int, timer_delete, (timer_t id))                                             \
   X(int, setitimer, (__itimer_which_t which, const struct itimerval *nv,         \
                      struct itimerval *ov))                                      \
-  X(unsigned int, alarm, (unsigned int seconds))
+  X(unsigned int, alarm, (unsigned int seconds))                                 \
+  X(useconds_t, ualarm, (useconds_t value, useconds_t interval))
 
 /* Temporary directories: mkdtemp (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP);
  * the calls that remove or rename temps (releases), and chdir/fchdir, around

@@ -180,3 +180,12 @@ RC_EXPORT unsigned int alarm(unsigned int seconds)
   rc_itimer_set(ITIMER_REAL, seconds != 0, RC_FN_alarm);
   return r;
 }
+
+/* glibc's ualarm sets ITIMER_REAL with an internal setitimer. */
+RC_EXPORT useconds_t ualarm(useconds_t value, useconds_t interval)
+{
+  useconds_t r = REAL(ualarm)(value, interval);
+  if (r != (useconds_t)-1)
+    rc_itimer_set(ITIMER_REAL, value != 0, RC_FN_ualarm);
+  return r;
+}

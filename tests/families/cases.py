@@ -198,6 +198,17 @@ def alarm():
 
 
 @case
+def ualarm():
+    """glibc's ualarm arms ITIMER_REAL with an internal setitimer."""
+    res = fam("ualarm")
+    common(res, "ualarm")
+    check_leaks(res.leaks, [{"kind": "itimer", "which": "ITIMER_REAL", "interval_ns": 500000000,
+                             "acquired_by": "ualarm", "top": "set_ualarm",
+                             "untracked": False, "cleanup": "disarmed"}],
+                "ualarm() still pending, with its stack")
+
+
+@case
 def itimer_rearm():
     """setitimer from a SIGALRM handler, 100 times, interleaved with the main
     thread's own setitimer calls: no hang, and the record of the timer left

@@ -248,8 +248,16 @@ static void set_alarm(void)
   alarm(100);
 }
 
+static void set_ualarm(void)
+{
+  signal(SIGALRM, SIG_IGN); /* armed all the same; firing must not end the test */
+  ualarm(900000, 500000);
+}
+
 static void itimers_clean(void)
 {
+  ualarm(900000, 0);
+  ualarm(0, 0);
   struct itimerval v = {.it_value = {100, 0}};
   setitimer(ITIMER_VIRTUAL, &v, NULL);
   alarm(50);
@@ -600,6 +608,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "timer_fork")) timer_fork();
   else if (!strcmp(c, "itimers")) arm_itimers();
   else if (!strcmp(c, "alarm")) set_alarm();
+  else if (!strcmp(c, "ualarm")) set_ualarm();
   else if (!strcmp(c, "itimer_rearm")) itimer_rearm();
   else if (!strcmp(c, "itimer_fork")) itimer_fork();
   else if (!strcmp(c, "itimers_clean")) itimers_clean();
