@@ -950,6 +950,17 @@ def node_real_program():
     res = run(["node", "-e", "console.log(1)"])
     check_clean(res, "node: a clean script")
     check(res.report["summary"]["suppressed"] > 0, "the runtime's lifetime resources count as suppressed")
+    # fs.watch: libuv makes the loop's inotify descriptor at the first watcher
+    # and keeps it after the watcher is closed.
+    watch = "require('fs').watch('/tmp').close(); console.log('watched')"
+    res = run(["node", "-e", watch])
+    check_eq(res.stdout, "watched\n", "node ran fs.watch")
+    check_clean(res, "node: a closed watcher")
+    res = run(["node", "-e", watch], options="default_suppressions=0")
+    inot = [lk for lk in res.leaks if lk.get("type") == "inotify"]
+    check_leaks(inot, [{"kind": "fd", "type": "inotify", "acquired_by": "inotify_init1",
+                        "top": "uv_fs_event_start"}],
+                "default_suppressions=0: the loop's inotify descriptor, from uv_fs_event_start")
 
 
 if __name__ == "__main__":
