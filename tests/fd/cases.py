@@ -892,6 +892,25 @@ def ninja_default_suppressions():
 
 
 @case
+def python_daemon_thread():
+    """A Python daemon thread still running at exit is abandoned by design:
+    a built-in suppression, like a Java VM's threads."""
+    code = ("import threading, time; threading.Thread(target=time.sleep, args=(30,),"
+            " daemon=True).start(); print('started')")
+    res = run([sys.executable, "-c", code])
+    check_eq(res.stdout, "started\n", "python ran")
+    check_clean(res, "a daemon thread running at exit")
+    check_eq(res.report["summary"].get("suppressed"), 1, "counted as suppressed")
+    res = run([sys.executable, "-c", code], options="default_suppressions=0")
+    tops = [top_function(lk) for lk in res.leaks]
+    check_leaks(res.leaks, [{"kind": "thread", "acquired_by": "pthread_create", "detached": True,
+                             "state": "running", "top": tops[0] if tops else None}],
+                "default_suppressions=0: exactly the daemon thread")
+    check(tops and tops[0] in ("PyThread_start_new_thread", "PyThread_start_joinable_thread",
+                               "do_start_joinable_thread"), "started by CPython (%s)" % tops)
+
+
+@case
 def java_default_suppressions():
     """A Java VM holds its threads, its runtime image and NIO's socketpair
     until it exits; javac also exits from the launcher's main thread while
