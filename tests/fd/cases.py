@@ -892,6 +892,31 @@ def ninja_default_suppressions():
 
 
 @case
+def ctest_default_suppressions():
+    """libuv makes its signal lock pipe once per process (uv_once, from the
+    first uv_loop_init) and keeps it: ctest, which runs CMake projects'
+    tests, reported it on every run."""
+    if shutil.which("ctest") is None or shutil.which("cmake") is None:
+        print("# no cmake/ctest: skipped")
+        sys.exit(77)
+    d = tempfile.mkdtemp()
+    with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
+        f.write("cmake_minimum_required(VERSION 3.10)\nproject(t NONE)\nenable_testing()\n"
+                "add_test(NAME ok COMMAND true)\n")
+    build = os.path.join(d, "build")
+    subprocess.run(["cmake", "-S", d, "-B", build], check=True, capture_output=True)
+    res = run(["ctest", "--test-dir", build])
+    check_eq(res.status, 0, "ctest ran the test")
+    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0, "no leak in any process")
+    check("rcleak" not in res.stderr, "nothing printed")
+    res = run(["ctest", "--test-dir", build], options="default_suppressions=0")
+    check_leaks(res.leaks, [{"kind": "fd", "type": "pipe", "acquired_by": "pipe2"},
+                            {"kind": "fd", "type": "pipe", "acquired_by": "pipe2"}],
+                "default_suppressions=0: exactly libuv's signal lock pipe")
+    check(all("uv_once" in functions(lk) for lk in res.leaks), "made under uv_once")
+
+
+@case
 def python_daemon_thread():
     """A Python daemon thread still running at exit is abandoned by design:
     a built-in suppression, like a Java VM's threads."""
