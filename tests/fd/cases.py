@@ -842,6 +842,28 @@ def make_default_suppression():
                 "default_suppressions=0 shows it")
 
 
+def suppressed_by_default(argv, what, suppressed=None, tools=(), timeout=60, between=None):
+    """Run argv under rcleak: no leak in any of its processes and nothing
+    printed, because built-in rules hide them (`suppressed` of them, if
+    given, in the main process).  Then `between()`, and the same run with
+    default_suppressions=0, which is returned for its leaks to be checked."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            print("# no %s: skipped" % tool)
+            sys.exit(77)
+    res = run(argv, timeout=timeout)
+    check_eq(res.status, 0, "%s ran" % what)
+    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
+             "%s: its lifetime resources are built-in suppressions" % what)
+    if suppressed is not None:
+        check_eq(res.report["summary"].get("suppressed"), suppressed,
+                 "%s: counted as suppressed" % what)
+    check_eq(res.stderr, "", "%s: nothing printed" % what)
+    if between:
+        between()
+    return run(argv, options="default_suppressions=0", timeout=timeout)
+
+
 @case
 def wrapper_default_suppressions():
     """coreutils timeout, util-linux flock and script hold a resource for their
@@ -850,22 +872,14 @@ def wrapper_default_suppressions():
     report clean."""
     lock = os.path.join(tempfile.mkdtemp(), "lockfile")
     cases = [(["timeout", "5", "true"],
-              {"kind": "timer", "acquired_by": "timer_create", "cleanup": "deleted"}),
+              [{"kind": "timer", "acquired_by": "timer_create", "cleanup": "deleted"}]),
              (["flock", "-w", "5", lock, "true"],
-              {"kind": "fd", "type": "file", "target": lock, "acquired_by": "open"})]
-    pty = [{"kind": "fd", "type": "chardev", "target": "/dev/ptmx", "acquired_by": "openpty"},
-           {"kind": "fd", "type": "chardev", "acquired_by": "openpty"}]
-    cases.append((["script", "-qec", "true", "/dev/null"], pty))
+              [{"kind": "fd", "type": "file", "target": lock, "acquired_by": "open"}]),
+             (["script", "-qec", "true", "/dev/null"],
+              [{"kind": "fd", "type": "chardev", "target": "/dev/ptmx", "acquired_by": "openpty"},
+               {"kind": "fd", "type": "chardev", "acquired_by": "openpty"}])]
     for argv, leaks in cases:
-        leaks = leaks if isinstance(leaks, list) else [leaks]
-        res = run(argv)
-        check_eq(res.status, 0, "%s ran" % argv[0])
-        check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
-                 "%s: its lifetime resources are built-in suppressions" % argv[0])
-        check_eq(res.report["summary"].get("suppressed"), len(leaks),
-                 "%s: counted as suppressed" % argv[0])
-        check_eq(res.stderr, "", "%s: nothing printed" % argv[0])
-        res = run(argv, options="default_suppressions=0")
+        res = suppressed_by_default(argv, argv[0], suppressed=len(leaks))
         check_leaks(res.leaks, leaks, "%s: default_suppressions=0 shows them" % argv[0])
 
 
@@ -879,16 +893,11 @@ def ninja_default_suppressions():
                 "  depfile = $out.d\nbuild a.o: cc a.c\n")
     with open(os.path.join(d, "a.c"), "w") as f:
         f.write("int a(void) { return 1; }\n")
-    logs = [{"kind": "fd", "type": "file", "target": os.path.join(d, name), "acquired_by": "fopen"}
-            for name in (".ninja_log", ".ninja_deps")]
-    res = run(["ninja", "-C", d])
-    check_eq(res.status, 0, "ninja built")
-    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
-             "its two logs are built-in suppressions")
-    check_eq(res.report["summary"].get("suppressed"), 2, "and counted as suppressed")
-    os.unlink(os.path.join(d, "a.o"))
-    res = run(["ninja", "-C", d], options="default_suppressions=0")
-    check_leaks(res.leaks, logs, "default_suppressions=0 shows both")
+    res = suppressed_by_default(["ninja", "-C", d], "ninja", suppressed=2,
+                                between=lambda: os.unlink(os.path.join(d, "a.o")))
+    check_leaks(res.leaks, [{"kind": "fd", "type": "file", "target": os.path.join(d, name),
+                             "acquired_by": "fopen"} for name in (".ninja_log", ".ninja_deps")],
+                "default_suppressions=0 shows both")
 
 
 @case
@@ -896,8 +905,8 @@ def ctest_default_suppressions():
     """libuv makes its signal lock pipe once per process (uv_once, from the
     first uv_loop_init) and keeps it: ctest, which runs CMake projects'
     tests, reported it on every run."""
-    if shutil.which("ctest") is None or shutil.which("cmake") is None:
-        print("# no cmake/ctest: skipped")
+    if shutil.which("cmake") is None:
+        print("# no cmake: skipped")
         sys.exit(77)
     d = tempfile.mkdtemp()
     with open(os.path.join(d, "CMakeLists.txt"), "w") as f:
@@ -905,11 +914,7 @@ def ctest_default_suppressions():
                 "add_test(NAME ok COMMAND true)\n")
     build = os.path.join(d, "build")
     subprocess.run(["cmake", "-S", d, "-B", build], check=True, capture_output=True)
-    res = run(["ctest", "--test-dir", build])
-    check_eq(res.status, 0, "ctest ran the test")
-    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0, "no leak in any process")
-    check("rcleak" not in res.stderr, "nothing printed")
-    res = run(["ctest", "--test-dir", build], options="default_suppressions=0")
+    res = suppressed_by_default(["ctest", "--test-dir", build], "ctest", tools=["ctest"])
     check_leaks(res.leaks, [{"kind": "fd", "type": "pipe", "acquired_by": "pipe2"},
                             {"kind": "fd", "type": "pipe", "acquired_by": "pipe2"}],
                 "default_suppressions=0: exactly libuv's signal lock pipe")
@@ -922,11 +927,7 @@ def python_daemon_thread():
     a built-in suppression, like a Java VM's threads."""
     code = ("import threading, time; threading.Thread(target=time.sleep, args=(30,),"
             " daemon=True).start(); print('started')")
-    res = run([sys.executable, "-c", code])
-    check_eq(res.stdout, "started\n", "python ran")
-    check_clean(res, "a daemon thread running at exit")
-    check_eq(res.report["summary"].get("suppressed"), 1, "counted as suppressed")
-    res = run([sys.executable, "-c", code], options="default_suppressions=0")
+    res = suppressed_by_default([sys.executable, "-c", code], "python", suppressed=1)
     tops = [top_function(lk) for lk in res.leaks]
     check_leaks(res.leaks, [{"kind": "thread", "acquired_by": "pthread_create", "detached": True,
                              "state": "running", "top": tops[0] if tops else None}],
@@ -940,21 +941,13 @@ def java_default_suppressions():
     """A Java VM holds its threads, its runtime image and NIO's socketpair
     until it exits; javac also exits from the launcher's main thread while
     the launcher waits to join it.  All built-in suppressions."""
-    if shutil.which("javac") is None:
-        print("# no Java: skipped")
-        sys.exit(77)
     d = tempfile.mkdtemp()
     with open(os.path.join(d, "H.java"), "w") as f:
         f.write("public class H { public static void main(String[] a) throws Exception {"
                 " Thread t = new Thread(() -> {}); t.start(); t.join(); } }\n")
-    argv = ["javac", "-d", d, os.path.join(d, "H.java")]
-    res = run(argv, timeout=120)
-    check_eq(res.status, 0, "javac compiled")
-    check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
-             "the VM's lifetime resources are built-in suppressions")
-    check("rcleak" not in res.stderr, "nothing printed")
-    os.unlink(os.path.join(d, "H.class"))
-    res = run(argv, options="default_suppressions=0", timeout=120)
+    res = suppressed_by_default(["javac", "-d", d, os.path.join(d, "H.java")], "javac",
+                                tools=["javac"], timeout=120,
+                                between=lambda: os.unlink(os.path.join(d, "H.class")))
     vm = [lk for lk in res.leaks if lk["kind"] == "thread" and
           (top_function(lk) or "").startswith("os::create_thread(")]
     check(len(vm) >= 2, "default_suppressions=0: the VM's threads (%d)" % len(vm))
