@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <threads.h>
 
 #define RC_FUNCS_FD(X)                                                          \
   X(int, open, (const char *path, int flags, ...))                               \
@@ -175,7 +176,10 @@
   X(int, pthread_tryjoin_np, (pthread_t th, void **ret))                         \
   X(int, pthread_timedjoin_np, (pthread_t th, void **ret,                        \
                                 const struct timespec *abstime))                 \
-  X(int, pthread_detach, (pthread_t th))
+  X(int, pthread_detach, (pthread_t th))                                         \
+  X(int, thrd_create, (thrd_t *thr, thrd_start_t func, void *arg))               \
+  X(int, thrd_join, (thrd_t thr, int *res))                                      \
+  X(int, thrd_detach, (thrd_t thr))
 
 /* Code unmapping: dlclose invalidates the stack walker's rules (dl_interpose.c). */
 #define RC_FUNCS_DL(X)                                                          \

@@ -1,4 +1,6 @@
-/* Interposers of pthread_create, the join family and pthread_detach.
+/* Interposers of pthread_create, the join family and pthread_detach, and of
+ * their C11 counterparts thrd_create, thrd_join and thrd_detach (glibc's
+ * create them through an internal pthread_create that no interposer sees).
  *
  * A thread is released when it is joined (pthread_join, pthread_tryjoin_np,
  * pthread_timedjoin_np) or when it is detached and has finished.  To know
@@ -13,6 +15,7 @@
  * successful join.  Joins and detaches look the record up BEFORE the real
  * call: afterwards the pthread_t may already belong to a new thread. */
 #include <pthread.h>
+#include <threads.h>
 
 #include "rc.h"
 #include "real.h"
@@ -57,11 +60,16 @@ static void thr_finished(void *p)
   errno = saved;
 }
 
+static void thread_begin(struct rc_thr *s)
+{
+  __atomic_store_n(&s->tid, rc_gettid(), __ATOMIC_RELEASE);
+  rc_stacks_thread_begin(s->idx);
+}
+
 static void *rc_thread_start(void *p)
 {
   struct rc_thr *s = p;
-  __atomic_store_n(&s->tid, rc_gettid(), __ATOMIC_RELEASE);
-  rc_stacks_thread_begin(s->idx);
+  thread_begin(s);
   void *(*start)(void *) = s->start;
   void *arg = s->arg;
   void *volatile ret = NULL;
@@ -71,36 +79,86 @@ static void *rc_thread_start(void *p)
   return ret;
 }
 
-RC_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
-                             void *arg)
+/* The same for thrd_create, whose start routine returns int (glibc calls
+ * this one as such, as it would have called the program's).  thrd_exit is
+ * pthread_exit underneath: the cleanup handler runs for it too. */
+static int rc_thread_start_c11(void *p)
+{
+  struct rc_thr *s = p;
+  thread_begin(s);
+  thrd_start_t start = (thrd_start_t)(void (*)(void))s->start;
+  void *arg = s->arg;
+  volatile int ret = 0;
+  pthread_cleanup_push(thr_finished, s);
+  ret = start(arg);
+  pthread_cleanup_pop(1);
+  return ret;
+}
+
+/* A thread's state before its creation: NULL outside RC_MODE_APP or when
+ * the pool is full (the thread is then created untracked).  Preserves
+ * errno. */
+static struct rc_thr *thr_new(void *(*start)(void *), void *arg, bool detached)
 {
   if (rc_tls_mode != RC_MODE_APP)
-    return REAL(pthread_create)(th, attr, start, arg);
-  int saved = errno;
+    return NULL;
   rc_pool_lock(&rc_thr_pool);
   uint32_t idx = rc_pool_alloc_locked(&rc_thr_pool);
   rc_pool_unlock(&rc_thr_pool);
   struct rc_thr *s = thr_get(idx);
-  if (s == NULL) {
-    errno = saved;
-    return REAL(pthread_create)(th, attr, start, arg); /* pool full: untracked */
-  }
+  if (s == NULL)
+    return NULL;
   s->idx = idx;
   s->start = start;
   s->arg = arg;
-  int det = PTHREAD_CREATE_JOINABLE;
-  if (attr != NULL && pthread_attr_getdetachstate(attr, &det) == 0 &&
-      det == PTHREAD_CREATE_DETACHED)
+  if (detached)
     s->flags = RC_THR_DETACHED;
+  return s;
+}
+
+static void thr_created(struct rc_thr *s, uint64_t key, unsigned fn);
+
+RC_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *),
+                             void *arg)
+{
+  int saved = errno;
+  int det = PTHREAD_CREATE_JOINABLE;
+  if (attr != NULL)
+    (void)pthread_attr_getdetachstate(attr, &det);
+  struct rc_thr *s = thr_new(start, arg, det == PTHREAD_CREATE_DETACHED);
   errno = saved;
+  if (s == NULL)
+    return REAL(pthread_create)(th, attr, start, arg);
   int r = REAL(pthread_create)(th, attr, rc_thread_start, s);
   saved = errno;
-  if (r != 0) {
+  if (r != 0)
     thr_free(s);
-    errno = saved;
-    return r;
-  }
-  uint64_t key = (uint64_t)*th;
+  else
+    thr_created(s, (uint64_t)*th, RC_FN_pthread_create);
+  errno = saved;
+  return r;
+}
+
+RC_EXPORT int thrd_create(thrd_t *thr, thrd_start_t func, void *arg)
+{
+  int saved = errno;
+  struct rc_thr *s = thr_new((void *(*)(void *))(void (*)(void))func, arg, false);
+  errno = saved;
+  if (s == NULL)
+    return REAL(thrd_create)(thr, func, arg);
+  int r = REAL(thrd_create)(thr, rc_thread_start_c11, s);
+  saved = errno;
+  if (r != thrd_success)
+    thr_free(s);
+  else
+    thr_created(s, (uint64_t)*thr, RC_FN_thrd_create);
+  errno = saved;
+  return r;
+}
+
+/* The thread exists: record it under its pthread_t (thrd_t is one). */
+static void thr_created(struct rc_thr *s, uint64_t key, unsigned fn)
+{
   /* A live record under this pthread_t is stale (the parent's, after fork). */
   struct rc_obj *old = rc_obj_find(RC_KIND_THREAD, key);
   if (old != NULL) {
@@ -109,15 +167,13 @@ RC_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     if (os && os != s && old->owner != rc_pid)
       thr_free(os);
   }
-  struct rc_obj *o = rc_obj_begin(RC_KIND_THREAD, key, RC_FN_pthread_create);
+  struct rc_obj *o = rc_obj_begin(RC_KIND_THREAD, key, fn);
   if (o != NULL) {
-    o->data[0] = idx;
+    o->data[0] = s->idx;
     s->obj = o;
     rc_obj_publish(o);
   }
   thr_set(s, RC_THR_REG);
-  errno = saved;
-  return r;
 }
 
 /* The record of th (this process's), before a join or detach. */
@@ -177,15 +233,41 @@ RC_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timesp
   return r;
 }
 
+RC_EXPORT int thrd_join(thrd_t thr, int *res)
+{
+  struct rc_obj *o = NULL;
+  struct rc_thr *s = find_thr(thr, &o);
+  int r = REAL(thrd_join)(thr, res);
+  if (r == thrd_success)
+    joined(s, o);
+  return r;
+}
+
+static void detached(struct rc_thr *s)
+{
+  if (s == NULL)
+    return;
+  int saved = errno;
+  thr_set(s, RC_THR_DETACHED);
+  errno = saved;
+}
+
 RC_EXPORT int pthread_detach(pthread_t th)
 {
   struct rc_obj *o = NULL;
   struct rc_thr *s = find_thr(th, &o);
   int r = REAL(pthread_detach)(th);
-  if (r == 0 && s != NULL) {
-    int saved = errno;
-    thr_set(s, RC_THR_DETACHED);
-    errno = saved;
-  }
+  if (r == 0)
+    detached(s);
+  return r;
+}
+
+RC_EXPORT int thrd_detach(thrd_t thr)
+{
+  struct rc_obj *o = NULL;
+  struct rc_thr *s = find_thr(thr, &o);
+  int r = REAL(thrd_detach)(thr);
+  if (r == thrd_success)
+    detached(s);
   return r;
 }

@@ -367,6 +367,22 @@ def threads_clean():
 
 
 @case
+def c11_threads():
+    """thrd_create, thrd_join and thrd_detach: joined (returned or thrd_exit)
+    and detached threads are released, results pass through unchanged, and
+    the one never joined is reported."""
+    res = fam("c11_threads")
+    common(res, "c11_threads")
+    tids = [int(t) for t in printed(res, "c11")]
+    check_eq(len(tids), 3, "three threads ran c11_quick")
+    check_leaks(res.leaks, [{"kind": "thread", "acquired_by": "thrd_create",
+                             "start_routine": "c11_quick", "detached": False, "state": "finished",
+                             "top": "c11_threads", "cleanup": "none"}],
+                "exactly the thread never joined")
+    check(res.leaks and res.leaks[0]["thread_tid"] in tids, "with its tid")
+
+
+@case
 def thread_detached_running():
     res = fam("thread_detached_running")
     common(res, "thread_detached_running")

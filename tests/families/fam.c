@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -557,6 +558,39 @@ static void threads_clean(void)
   wait_tasks(1);
 }
 
+/* C11 threads: glibc creates them through an internal pthread_create. */
+static int c11_quick(void *arg)
+{
+  printf("c11 %ld\n", (long)syscall(SYS_gettid));
+  fflush(stdout);
+  return arg ? *(int *)arg : 42;
+}
+
+static int c11_exiting(void *arg)
+{
+  (void)arg;
+  thrd_exit(7);
+}
+
+static void c11_threads(void)
+{
+  thrd_t a, b, c, d, e;
+  int res = 0;
+  if (thrd_create(&a, c11_quick, NULL) != thrd_success || thrd_join(a, &res) != thrd_success ||
+      res != 42)
+    die("thrd_join: the start routine's result");
+  if (thrd_create(&b, c11_exiting, NULL) != thrd_success || thrd_join(b, &res) != thrd_success ||
+      res != 7)
+    die("thrd_join: thrd_exit's result");
+  thrd_create(&c, c11_quick, NULL);
+  thrd_detach(c);
+  thrd_create(&d, c11_exiting, NULL);
+  thrd_detach(d);
+  thrd_create(&e, c11_quick, NULL); /* never joined */
+  printf("leaked %lu\n", (unsigned long)e);
+  wait_tasks(1);
+}
+
 static void *exiting(void *arg)
 {
   (void)arg;
@@ -620,6 +654,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "mkstemp_fd_and_path")) mkstemp_fd_and_path();
   else if (!strcmp(c, "threads_unjoined")) threads_unjoined();
   else if (!strcmp(c, "threads_clean")) threads_clean();
+  else if (!strcmp(c, "c11_threads")) c11_threads();
   else if (!strcmp(c, "thread_detached_running")) thread_detached_running();
   else if (!strcmp(c, "exec")) before_exec(argv[0]);
   else if (!strcmp(c, "after_exec")) printf("exec'd %d\n", (int)getpid());
