@@ -18,7 +18,9 @@
  * caller's stack just before the real call (rc_child_birth_begin): with the
  * reading rc_child_acquired takes just after, the clock brackets the child's
  * birth, which identifies it later (child_identity.c). */
+#include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -55,6 +57,51 @@ RC_EXPORT pid_t forkpty(int *amaster, char *name, const struct termios *termp,
     rc_child_acquired(pid, RC_FN_forkpty, &b);
     rc_fd_acquired(*amaster, RC_FN_forkpty);
   }
+  return pid;
+}
+
+/* clone(2)'s glibc wrapper runs no atfork handler, so a new process made
+ * with it (no CLONE_VM) went on believing it was its parent: its report
+ * carried the parent's pid and leaks.  Its child now runs rcleak's
+ * after-fork step before the program's function, and reports as a process
+ * ending with _exit when it returns; the parent records it like a fork's.
+ * The call's arguments live in the wrapper's frame, which the child has its
+ * own copy of.  Threads (CLONE_THREAD) and processes sharing our memory
+ * (CLONE_VM: vfork-like) pass through: the latter's writes would be the
+ * parent's. */
+struct rc_clone_call {
+  int (*fn)(void *);
+  void *arg;
+};
+
+static int rc_clone_child(void *p)
+{
+  const struct rc_clone_call *c = p;
+  rc_after_fork_child();
+  int status = c->fn(c->arg);
+  /* glibc would end the child with a bare exit system call: an _exit. */
+  REAL(_exit)(rc_underscore_exit_status(status));
+  __builtin_unreachable();
+}
+
+RC_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+  /* The optional arguments are read only for the flags that name them;
+   * forwarded as they came (in registers and on the stack either way). */
+  va_list ap;
+  va_start(ap, arg);
+  pid_t *ptid = va_arg(ap, pid_t *);
+  void *tls = va_arg(ap, void *);
+  pid_t *ctid = va_arg(ap, pid_t *);
+  va_end(ap);
+  if ((flags & (CLONE_VM | CLONE_THREAD)) || rc_tls_mode != RC_MODE_APP)
+    return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+  struct rc_clone_call c = {fn, arg};
+  struct rc_child_birth b;
+  rc_child_birth_begin(&b);
+  int pid = REAL(clone)(rc_clone_child, stack, flags, &c, ptid, tls, ctid);
+  if (pid > 0 && !(flags & CLONE_PARENT))
+    rc_child_acquired(pid, RC_FN_clone, &b);
   return pid;
 }
 

@@ -137,7 +137,7 @@ RC_EXPORT void quick_exit(int status)
 
 /* _exit skips atexit handlers, and programs use it precisely to skip their
  * own cleanup (Python's os._exit, a forked child): report here too. */
-static int underscore_exit_status(int status)
+int rc_underscore_exit_status(int status)
 {
   if (rc_tls_mode == RC_MODE_VFORK || !rc_options.report_on__exit)
     return status;
@@ -146,12 +146,12 @@ static int underscore_exit_status(int status)
 
 RC_EXPORT void _exit(int status)
 {
-  REAL(_exit)(underscore_exit_status(status));
+  REAL(_exit)(rc_underscore_exit_status(status));
   __builtin_unreachable();
 }
 
 RC_EXPORT void _Exit(int status)
 {
-  REAL(_Exit)(underscore_exit_status(status));
+  REAL(_Exit)(rc_underscore_exit_status(status));
   __builtin_unreachable();
 }

@@ -99,7 +99,7 @@ RC_HOT void rc_fork_settle(void)
  * globals and nothing else: no thread-local memory (the mode is left alone,
  * as nothing here calls an interposed function, and rc_gettid notices the
  * new pid by itself), and the families' hooks write only what is set. */
-static void after_fork_child(void)
+void rc_after_fork_child(void)
 {
   rc_ppid = rc_pid;
   rc_pid = (pid_t)rc_syscall(SYS_getpid); /* in line: no page of libc to fault in */
@@ -136,7 +136,7 @@ RC_HOT void rc_init(void)
   /* What libc_nonshared.a's pthread_atfork and atexit stubs call: the
    * stubs would be linked at the end of librcleak's text, a window of code
    * faulted in by every process for two jumps. */
-  (void)__register_atfork(NULL, NULL, after_fork_child, __dso_handle);
+  (void)__register_atfork(NULL, NULL, rc_after_fork_child, __dso_handle);
   (void)__cxa_atexit(atexit_handler, NULL, __dso_handle);
   /* Resolved now so that the exit path never needs dlsym. */
   (void)REAL(_exit);

@@ -149,6 +149,12 @@ extern pid_t rc_ppid;
 extern int rc_acquired_here;
 extern bool rc_fork_child;
 void rc_fork_settle(void);
+/* What a new process copied from this one runs first: fork's atfork child
+ * handler, and the clone wrapper's child (init.c). */
+void rc_after_fork_child(void);
+/* A process ending as by _exit: its report (when report_on__exit allows),
+ * and the status to leave with (exit_hook.c). */
+int rc_underscore_exit_status(int status);
 static inline void rc_note_acquired(void)
 {
   if (RC_UNLIKELY(!rc_acquired_here)) {

@@ -135,6 +135,29 @@ def forkpty():
 
 
 @case
+def clone():
+    """clone(2) runs no atfork handler: its child must still report as
+    itself (its own pid and leaks, not its parent's), and a clone child left
+    running is the parent's leak."""
+    res = run([prog("children"), "clone"])
+    check_eq(res.status, 0, "exit status unchanged")
+    m = re.search(r"^clone-child (\d+) fd (\d+)$", res.stdout, re.M)
+    pids = children_of(res)
+    check(m is not None and len(pids) == 1, "one clone child leaked a descriptor, one is running")
+    a, fd = (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
+    b = pids[0] if pids else -1
+    check_leaks(res.leaks, [child(b, "clone", "case_clone", cleanup="killed",
+                                  cleanup_signal="SIGTERM")],
+                "the parent: exactly the clone child left running")
+    rep = res.reports.get(a)
+    check(rep is not None and rep["pid"] == a, "the exited clone child wrote its own report")
+    check_leaks(rep["leaks"] if rep else [], [{"kind": "fd", "fd": fd, "target": "/dev/null",
+                                               "acquired_by": "open", "top": "clone_leaker"}],
+                "the clone child: exactly its own descriptor")
+    gone(b, "the running one is gone after exit")
+
+
+@case
 def vfork():
     # the stack goes through vfork.S: its CFI must let the unwinder reach the caller
     res = leak_case("vfork", "vfork", "leak_vfork")

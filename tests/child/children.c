@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pty.h>
+#include <sched.h>
 #include <signal.h>
 #include <linux/sched.h> /* struct clone_args */
 #include <spawn.h>
@@ -214,6 +215,45 @@ static void case_forkpty(void)
   await_ready(p[0]);
   printf("master %d\n", master);
   announce(pid);
+}
+
+/* clone(2) without CLONE_VM: a new process that glibc's wrapper runs no
+ * atfork handler for.  One leaks a descriptor and exits; one becomes the
+ * sleeper and is left running. */
+static char clone_stacks[2][64 * 1024];
+
+static int clone_leaker(void *arg)
+{
+  (void)arg;
+  int fd = open("/dev/null", O_RDONLY);
+  printf("clone-child %d fd %d\n", (int)getpid(), fd);
+  fflush(stdout);
+  return 0;
+}
+
+static int clone_sleeper(void *arg)
+{
+  const int *p = arg;
+  close(p[0]);
+  exec_sleeper(p[1], "sleep");
+  return 127;
+}
+
+static void case_clone(void)
+{
+  fflush(stdout);
+  pid_t a = clone(clone_leaker, clone_stacks[0] + sizeof clone_stacks[0], SIGCHLD, NULL);
+  if (a < 0 || waitpid(a, NULL, 0) != a)
+    fail("clone");
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t b = clone(clone_sleeper, clone_stacks[1] + sizeof clone_stacks[1], SIGCHLD, p);
+  if (b < 0)
+    fail("clone");
+  close(p[1]);
+  await_ready(p[0]);
+  announce(b);
 }
 
 /* The intermediate of a double fork: starts the daemon, reports its pid
@@ -501,7 +541,7 @@ static const struct {
   {"running", case_running}, {"ignoreterm", case_ignoreterm}, {"stopped", case_stopped},
   {"zombie", case_zombie}, {"wnowait", case_wnowait}, {"popen", case_popen},
   {"spawn", case_spawn}, {"spawnp", case_spawnp}, {"vfork", case_vfork},
-  {"forkpty", case_forkpty},
+  {"forkpty", case_forkpty}, {"clone", case_clone},
   {"doublefork", case_doublefork}, {"untracked", case_untracked}, {"exec", case_exec},
   {"after-exec", case_after_exec}, {"clean-wait", case_clean_wait},
   {"clean-spawn", case_clean_spawn}, {"clean-popen", case_clean_popen},
