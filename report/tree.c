@@ -69,6 +69,36 @@ static long leak_long(const struct leak *l, const char *key)
 #define YOUNG_CHILD_MS 1000
 
 /*
+ * The children a process reaped after a signal ended them ("killed_children"
+ * in its report): SIGKILL, or a signal rcleak does not manage in the child,
+ * leaves no report. One without a report of its own was not covered, and
+ * no leak of the parent's names it: it was reaped.
+ */
+static void add_killed_children(struct report *r, const struct proc *p)
+{
+	json_object *arr;
+	if (!p->obj || !json_object_object_get_ex(p->obj, "killed_children", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *e = json_object_array_get_idx(arr, i), *v;
+		if (!json_object_is_type(e, json_type_object) ||
+		    !json_object_object_get_ex(e, "pid", &v) || !json_object_is_type(v, json_type_int))
+			continue;
+		long cpid = (long)json_object_get_int64(v);
+		if (cpid <= 0 || report_find_pid(r, cpid))
+			continue;
+		const char *sig = json_object_object_get_ex(e, "signal", &v) &&
+						  json_object_is_type(v, json_type_string)
+					  ? json_object_get_string(v)
+					  : "a signal";
+		_cleanup_free_ char *reason =
+			xasprintf("no report: killed by %s, then reaped by its parent", sig);
+		report_add_not_covered(r, cpid, p->pid, NULL, reason);
+	}
+}
+
+/*
  * A child leak names a pid. If that pid left no report, it was not covered:
  * statically linked, LD_PRELOAD cleared, killed with SIGKILL, or still
  * running. That is all the tree walk can tell from the reports alone; the
@@ -113,6 +143,7 @@ void report_check_coverage(struct report *r)
 				reason = "no report: statically linked or LD_PRELOAD cleared?";
 			report_add_not_covered(r, cpid, p->pid, leak_str(l, "command"), reason);
 		}
+		add_killed_children(r, p);
 	}
 	report_link_tree(r);
 }

@@ -54,7 +54,16 @@ void rc_child_birth_begin(struct rc_child_birth *b);
  * record it.  Nothing in a vfork child.  No system call; errno preserved. */
 void rc_child_acquired(pid_t pid, unsigned fn, const struct rc_child_birth *b);
 
-/* The child `pid` was reaped by a wait-family call.  Preserves errno. */
-void rc_child_reaped(pid_t pid);
+/* The child `pid` was reaped by a wait-family call; `killed_by` is the
+ * signal that ended it, 0 if it exited.  Preserves errno. */
+void rc_child_reaped(pid_t pid, int killed_by);
+
+/* Children this process reaped that a signal ended (the last
+ * RC_KILLED_MAX): SIGKILL, or a signal rcleak does not manage, ends a
+ * process before it can write its report, so the tool names them as not
+ * covered when no report of theirs turns up.  Lock-free; for the JSON
+ * report.  false past the last. */
+#define RC_KILLED_MAX 64
+bool rc_child_killed(uint32_t i, pid_t *pid, int *sig);
 
 #endif

@@ -184,13 +184,40 @@ void rc_child_acquired(pid_t pid, unsigned fn, const struct rc_child_birth *b)
 }
 
 /* The wait path: one bounded lookup by pid (objtable.h), nothing scanned. */
-void rc_child_reaped(pid_t pid)
+/* In .lbss: written only when a child is killed, so a process that reaps
+ * none pays no page for it. */
+static struct {
+  pid_t pid, owner;
+  int sig;
+} rc_killed[RC_KILLED_MAX] RC_LARGE;
+static uint32_t rc_killed_next;
+
+void rc_child_reaped(pid_t pid, int killed_by)
 {
   if (rc_tls_mode == RC_MODE_VFORK)
     return;
   int saved = errno;
   rc_obj_remove(RC_KIND_CHILD, (uint64_t)pid);
+  if (killed_by != 0) {
+    uint32_t i = __atomic_fetch_add(&rc_killed_next, 1, __ATOMIC_RELAXED) % RC_KILLED_MAX;
+    __atomic_store_n(&rc_killed[i].pid, 0, __ATOMIC_RELAXED); /* being written */
+    rc_killed[i].sig = killed_by;
+    rc_killed[i].owner = rc_pid;
+    __atomic_store_n(&rc_killed[i].pid, pid, __ATOMIC_RELEASE);
+  }
   restore_errno(saved);
+}
+
+bool rc_child_killed(uint32_t i, pid_t *pid, int *sig)
+{
+  if (i >= RC_KILLED_MAX)
+    return false;
+  *pid = __atomic_load_n(&rc_killed[i].pid, __ATOMIC_ACQUIRE);
+  *sig = rc_killed[i].sig;
+  /* a fork child's copy of its parent's entries is not its own */
+  if (*pid > 0 && rc_killed[i].owner != rc_pid)
+    *pid = 0;
+  return true;
 }
 
 /* ---- the exit report ---- */

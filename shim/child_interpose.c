@@ -233,7 +233,7 @@ RC_EXPORT int pclose(FILE *fp)
 static void reaped_if_ended(pid_t r, int status)
 {
   if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
-    rc_child_reaped(r);
+    rc_child_reaped(r, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
 /* The status is needed to tell a reaped child from a stopped or continued
@@ -284,6 +284,6 @@ RC_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
   int r = REAL(waitid)(idtype, id, ip, options);
   if (r == 0 && !(options & WNOWAIT) && ip->si_pid > 0 &&
       (ip->si_code == CLD_EXITED || ip->si_code == CLD_KILLED || ip->si_code == CLD_DUMPED))
-    rc_child_reaped(ip->si_pid);
+    rc_child_reaped(ip->si_pid, ip->si_code == CLD_EXITED ? 0 : ip->si_status);
   return r;
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "child.h"
 #include "leaks.h"
 #include "options.h"
 #include "procfs.h"
@@ -198,6 +199,28 @@ static void put_cmdline(struct rc_strbuf *o)
   rc_sb_putc(o, ']');
 }
 
+/* "killed_children": the children this process reaped that a signal ended
+ * (child.h), only when there are any. */
+static void put_killed_children(struct rc_strbuf *o)
+{
+  pid_t pid;
+  int sig;
+  bool any = false;
+  for (uint32_t i = 0; rc_child_killed(i, &pid, &sig); i++) {
+    if (pid <= 0)
+      continue;
+    rc_sb_puts(o, any ? ", " : ",\n \"killed_children\": [");
+    any = true;
+    rc_sb_puts(o, "{\"pid\": ");
+    rc_sb_puti(o, pid);
+    rc_sb_puts(o, ", \"signal\": \"");
+    rc_sb_puts(o, rc_signal_name(sig));
+    rc_sb_puts(o, "\"}");
+  }
+  if (any)
+    rc_sb_putc(o, ']');
+}
+
 bool rc_report_json(int fd, const struct rc_leakset *ls, const struct rc_exit *ex)
 {
   static char buf[1 << 16] RC_LARGE;
@@ -236,7 +259,9 @@ bool rc_report_json(int fd, const struct rc_leakset *ls, const struct rc_exit *e
     first = false;
     put_leak(&o, ls, lk);
   }
-  rc_sb_puts(&o, "],\n \"summary\": {\"total\": ");
+  rc_sb_putc(&o, ']');
+  put_killed_children(&o);
+  rc_sb_puts(&o, ",\n \"summary\": {\"total\": ");
   rc_sb_putu(&o, ls->n - ls->suppressed);
   for (unsigned k = 0; k < RC_KIND_COUNT; k++) {
     if (!counts[k])

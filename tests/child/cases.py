@@ -135,6 +135,21 @@ def forkpty():
 
 
 @case
+def killed_children():
+    """Children a signal ended (SIGKILL: no report of theirs) are listed in
+    the parent's report, whichever wait reaped them; one that exited is not,
+    and a process that reaped none has no such list."""
+    res = run([prog("children"), "killed"])
+    check_eq(res.status, 0, "exit status unchanged")
+    m = re.search(r"^killed (\d+) (\d+)$", res.stdout, re.M)
+    want = [{"pid": int(m.group(i)), "signal": "SIGKILL"} for i in (1, 2)] if m else None
+    check_eq(res.report.get("killed_children"), want, "the two killed children")
+    check_clean(res, "nothing leaked")
+    res = run([prog("children"), "clean-wait"])
+    check("killed_children" not in res.report, "no list when no child was killed")
+
+
+@case
 def clone():
     """clone(2) runs no atfork handler: its child must still report as
     itself (its own pid and leaks, not its parent's), and a clone child left

@@ -217,6 +217,28 @@ static void case_forkpty(void)
   announce(pid);
 }
 
+/* Children ended by SIGKILL, which leaves no report of theirs: reaped with
+ * waitpid and with waitid; one that exits is not listed. */
+static void case_killed(void)
+{
+  pid_t pids[3];
+  for (int i = 0; i < 3; i++) {
+    pids[i] = fork();
+    if (pids[i] < 0)
+      fail("fork");
+    if (pids[i] == 0) {
+      if (i < 2)
+        raise(SIGKILL);
+      _exit(3);
+    }
+  }
+  siginfo_t si;
+  if (waitpid(pids[0], NULL, 0) != pids[0] || waitid(P_PID, (id_t)pids[1], &si, WEXITED) != 0 ||
+      waitpid(pids[2], NULL, 0) != pids[2])
+    fail("wait");
+  printf("killed %d %d\n", (int)pids[0], (int)pids[1]);
+}
+
 /* clone(2) without CLONE_VM: a new process that glibc's wrapper runs no
  * atfork handler for.  One leaks a descriptor and exits; one becomes the
  * sleeper and is left running. */
@@ -542,6 +564,7 @@ static const struct {
   {"zombie", case_zombie}, {"wnowait", case_wnowait}, {"popen", case_popen},
   {"spawn", case_spawn}, {"spawnp", case_spawnp}, {"vfork", case_vfork},
   {"forkpty", case_forkpty}, {"clone", case_clone},
+  {"killed", case_killed},
   {"doublefork", case_doublefork}, {"untracked", case_untracked}, {"exec", case_exec},
   {"after-exec", case_after_exec}, {"clean-wait", case_clean_wait},
   {"clean-spawn", case_clean_spawn}, {"clean-popen", case_clean_popen},

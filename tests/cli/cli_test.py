@@ -935,6 +935,28 @@ def run_not_covered():
 
 
 @case
+def run_killed_child():
+    """A descendant killed by SIGKILL writes no report; its parent reaped it,
+    so no leak names it, but the parent's report lists it, and the tree says
+    it was not covered."""
+    need_shim()
+    with TempDir() as d:
+        pidfile = os.path.join(d, "killed")
+        r, m = run_json("--", "sh", "-c", f"sh -c 'echo $$ > {pidfile}; kill -KILL $$'; true")
+        with open(pidfile) as f:
+            killed = int(f.read())
+        eq(r.returncode, 0, f"exit status: the command's; stderr {r.stderr}")
+        eq([(e["pid"], e["reason"]) for e in m["not_covered"]],
+           [(killed, "no report: killed by SIGKILL, then reaped by its parent")], "not covered")
+        r = rcleak("run", "--", "sh", "-c", f"sh -c 'echo $$ > {pidfile}; kill -KILL $$'; true")
+        with open(pidfile) as f:
+            killed = int(f.read())
+        check(re.search(rf"\n    pid {killed}: \? \[not covered: no report: killed by SIGKILL, "
+                        rf"then reaped by its parent\]\n", r.stderr), r.stderr)
+        check("; 1 not covered" in r.stderr.splitlines()[-1], r.stderr)
+
+
+@case
 def run_shell_child():
     """bash -c 'sleep 30 & exit' reports the sleep (and it is killed); exit 23."""
     need_shim("fork")
