@@ -24,8 +24,10 @@
 #include <string.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -74,13 +76,43 @@ struct rc_clone_call {
   void *arg;
 };
 
+static int rc_clone_status;
+
+static void clone_child_exit(void)
+{
+  REAL(_exit)(rc_underscore_exit_status(rc_clone_status));
+}
+
+/* The stack the program gave its clone child may be small (it chose the
+ * size for its own function: 8 KiB is enough for many), and the report
+ * needs more; so it runs on a stack of rcleak's own, with the context that
+ * switches to it at the stack's low end.  Never returns. */
+#define RC_CLONE_EXIT_STACK (256u << 10)
+static void clone_child_report_and_exit(int status)
+{
+  rc_clone_status = status;
+  char *m = mmap(NULL, RC_CLONE_EXIT_STACK, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m != MAP_FAILED) {
+    ucontext_t *ctx = (ucontext_t *)(void *)m;
+    size_t skip = (sizeof *ctx + 63) & ~(size_t)63;
+    if (getcontext(ctx) == 0) {
+      ctx->uc_stack.ss_sp = m + skip;
+      ctx->uc_stack.ss_size = RC_CLONE_EXIT_STACK - skip;
+      ctx->uc_link = NULL;
+      makecontext(ctx, clone_child_exit, 0);
+      (void)setcontext(ctx);
+    }
+  }
+  clone_child_exit(); /* no memory for a stack: report where we are */
+}
+
 static int rc_clone_child(void *p)
 {
   const struct rc_clone_call *c = p;
   rc_after_fork_child();
-  int status = c->fn(c->arg);
   /* glibc would end the child with a bare exit system call: an _exit. */
-  REAL(_exit)(rc_underscore_exit_status(status));
+  clone_child_report_and_exit(c->fn(c->arg));
   __builtin_unreachable();
 }
 
