@@ -1,6 +1,6 @@
 /* Interposers of pthread_create, the join family and pthread_detach, and of
- * their C11 counterparts thrd_create, thrd_join and thrd_detach (glibc's
- * create them through an internal pthread_create that no interposer sees).
+ * their C11 counterparts thrd_create, thrd_join and thrd_detach (glibc
+ * creates C11 threads with an internal pthread_create no interposer sees).
  *
  * A thread is released when it is joined (pthread_join, pthread_tryjoin_np,
  * pthread_timedjoin_np) or when it is detached and has finished.  To know
