@@ -7,23 +7,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static bool jint(json_object *o, const char *key, int64_t *out)
-{
-	json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return true;
-}
-
 static bool jbool(json_object *o, const char *key)
 {
 	json_object *v;
@@ -42,66 +25,66 @@ char *leak_identity(const struct leak *l)
 {
 	json_object *o = l->obj;
 	struct strbuf b = { 0 };
-	int64_t v;
+	long v;
 	const char *s;
 
 	switch (l->kind_id) {
 	case RC_KIND_FD:
-		if (jint(o, "fd", &v))
+		if (json_get_int(o, "fd", &v))
 			sb_addf(&b, "fd %" PRId64, v);
 		else
 			sb_add(&b, "fd ?");
-		sb_addf(&b, ": %s", (s = jstr(o, "type")) ? s : "?");
-		if ((s = jstr(o, "target")))
+		sb_addf(&b, ": %s", (s = json_get_str(o, "type")) ? s : "?");
+		if ((s = json_get_str(o, "target")))
 			sb_addf(&b, " %s", s);
 		if (jbool(o, "armed"))
 			sb_add(&b, ", armed");
 		break;
 	case RC_KIND_CHILD:
 		sb_add(&b, "child");
-		if (jint(o, "pid", &v))
+		if (json_get_int(o, "pid", &v))
 			sb_addf(&b, " pid %" PRId64, v);
-		if ((s = jstr(o, "command")))
+		if ((s = json_get_str(o, "command")))
 			sb_addf(&b, ": %s", s);
-		if ((s = jstr(o, "state")))
+		if ((s = json_get_str(o, "state")))
 			sb_addf(&b, ", %s", s);
 		break;
 	case RC_KIND_TIMER:
 		sb_add(&b, "timer");
-		if (jint(o, "timer_id", &v))
+		if (json_get_int(o, "timer_id", &v))
 			sb_addf(&b, " %" PRId64, v);
-		else if ((s = jstr(o, "timer_id")))
+		else if ((s = json_get_str(o, "timer_id")))
 			sb_addf(&b, " %s", s);
-		if ((s = jstr(o, "clock")))
+		if ((s = json_get_str(o, "clock")))
 			sb_addf(&b, ": %s", s);
 		sb_add(&b, jbool(o, "armed") ? ", armed" : ", not armed");
-		if (jint(o, "interval_ns", &v) && v)
+		if (json_get_int(o, "interval_ns", &v) && v)
 			add_ns(&b, "interval", v);
 		break;
 	case RC_KIND_ITIMER:
-		sb_addf(&b, "itimer %s", (s = jstr(o, "which")) ? s : "?");
-		if (jint(o, "value_ns", &v))
+		sb_addf(&b, "itimer %s", (s = json_get_str(o, "which")) ? s : "?");
+		if (json_get_int(o, "value_ns", &v))
 			add_ns(&b, "due in", v);
-		if (jint(o, "interval_ns", &v) && v)
+		if (json_get_int(o, "interval_ns", &v) && v)
 			add_ns(&b, "interval", v);
 		break;
 	case RC_KIND_TMPDIR:
-		sb_addf(&b, "tmpdir %s", (s = jstr(o, "path")) ? s : "?");
-		if (jint(o, "entries", &v))
+		sb_addf(&b, "tmpdir %s", (s = json_get_str(o, "path")) ? s : "?");
+		if (json_get_int(o, "entries", &v))
 			sb_addf(&b, ", %" PRId64 " %s", v, v == 1 ? "entry" : "entries");
 		break;
 	case RC_KIND_TMPFILE:
-		sb_addf(&b, "tmpfile %s", (s = jstr(o, "path")) ? s : "?");
-		if (jint(o, "bytes", &v))
+		sb_addf(&b, "tmpfile %s", (s = json_get_str(o, "path")) ? s : "?");
+		if (json_get_int(o, "bytes", &v))
 			sb_addf(&b, ", %" PRId64 " %s", v, v == 1 ? "byte" : "bytes");
 		break;
 	case RC_KIND_THREAD:
 		sb_add(&b, "thread");
-		if (jint(o, "thread_tid", &v))
+		if (json_get_int(o, "thread_tid", &v))
 			sb_addf(&b, " tid %" PRId64, v);
-		if ((s = jstr(o, "start_routine")))
+		if ((s = json_get_str(o, "start_routine")))
 			sb_addf(&b, " (%s)", s);
-		if ((s = jstr(o, "state")))
+		if ((s = json_get_str(o, "state")))
 			sb_addf(&b, ": %s", s);
 		sb_add(&b, jbool(o, "detached") ? ", detached" : ", joinable");
 		break;
@@ -111,7 +94,7 @@ char *leak_identity(const struct leak *l)
 	}
 	if (jbool(o, "untracked"))
 		sb_add(&b, " (untracked)");
-	else if ((s = jstr(o, "acquired_by")))
+	else if ((s = json_get_str(o, "acquired_by")))
 		sb_addf(&b, " (%s)", s);
 	if (jbool(o, "across_exec"))
 		sb_add(&b, ", across exec");
@@ -120,10 +103,10 @@ char *leak_identity(const struct leak *l)
 
 char *leak_cleanup_desc(const struct leak *l)
 {
-	const char *c = jstr(l->obj, "cleanup");
+	const char *c = json_get_str(l->obj, "cleanup");
 	if (!c || strcmp(c, "none") == 0)
 		return NULL;
-	const char *sig = jstr(l->obj, "cleanup_signal");
+	const char *sig = json_get_str(l->obj, "cleanup_signal");
 	if (strcmp(c, "killed") == 0 && sig)
 		return xasprintf("killed by %s", sig);
 	return xstrdup(c);

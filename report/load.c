@@ -64,7 +64,7 @@ struct proc *report_add_not_covered(struct report *r, long pid, long ppid, const
 	return p;
 }
 
-static const char *get_str(json_object *o, const char *key)
+const char *json_get_str(json_object *o, const char *key)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
@@ -72,7 +72,7 @@ static const char *get_str(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static bool get_int(json_object *o, const char *key, long *out)
+bool json_get_int(json_object *o, const char *key, long *out)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
@@ -119,7 +119,7 @@ static char *command_of(json_object *o)
 		}
 		return sb_steal(&b);
 	}
-	const char *exe = get_str(o, "exe");
+	const char *exe = json_get_str(o, "exe");
 	return xstrdup(exe ? exe : "?");
 }
 
@@ -128,13 +128,13 @@ static char *exit_of(json_object *o)
 	json_object *e;
 	if (!json_object_object_get_ex(o, "exit", &e) || !json_object_is_type(e, json_type_object))
 		return xstrdup("exit unknown");
-	const char *reason = get_str(e, "reason");
+	const char *reason = json_get_str(e, "reason");
 	long status;
 	if (reason && strcmp(reason, "signal") == 0) {
-		const char *sig = get_str(e, "signal");
+		const char *sig = json_get_str(e, "signal");
 		return xasprintf("killed by %s", sig ? sig : "a signal");
 	}
-	if (get_int(e, "status", &status))
+	if (json_get_int(e, "status", &status))
 		return xasprintf("exit %ld", status);
 	return xasprintf("exit %s", reason ? reason : "unknown");
 }
@@ -145,11 +145,11 @@ void frame_load(struct frame *f, json_object *obj)
 	long line = 0;
 	json_object *off;
 	f->obj = obj;
-	f->module = get_str(obj, "module");
-	f->build_id = get_str(obj, "build_id");
-	f->function = get_str(obj, "function");
-	f->file = get_str(obj, "file");
-	f->line = get_int(obj, "line", &line) && line > 0 && line < 1000000000 ? (int)line : 0;
+	f->module = json_get_str(obj, "module");
+	f->build_id = json_get_str(obj, "build_id");
+	f->function = json_get_str(obj, "function");
+	f->file = json_get_str(obj, "file");
+	f->line = json_get_int(obj, "line", &line) && line > 0 && line < 1000000000 ? (int)line : 0;
 	f->has_offset = false;
 	if (json_object_object_get_ex(obj, "offset", &off)) {
 		if (json_object_is_type(off, json_type_string))
@@ -170,7 +170,7 @@ void frame_load(struct frame *f, json_object *obj)
 
 static bool load_leak(struct leak *l, struct proc *p, json_object *obj)
 {
-	const char *kind = get_str(obj, "kind");
+	const char *kind = json_get_str(obj, "kind");
 	if (!json_object_is_type(obj, json_type_object) || !kind)
 		return false;
 	l->obj = obj;
@@ -196,12 +196,12 @@ static bool load_leak(struct leak *l, struct proc *p, json_object *obj)
 static void add_process(struct report *r, const char *file, json_object *obj)
 {
 	long pid = 0, ppid = 0;
-	if (!get_int(obj, "pid", &pid)) {
+	if (!json_get_int(obj, "pid", &pid)) {
 		report_add_bad(r, file, "report without a pid");
 		json_object_put(obj);
 		return;
 	}
-	(void)get_int(obj, "ppid", &ppid);
+	(void)json_get_int(obj, "ppid", &ppid);
 	struct proc *p = add_proc(r);
 	p->obj = obj;
 	p->source = xstrdup(file);
@@ -212,7 +212,7 @@ static void add_process(struct report *r, const char *file, json_object *obj)
 	p->exit_desc = exit_of(obj);
 	json_object *summary;
 	if (json_object_object_get_ex(obj, "summary", &summary))
-		(void)get_int(summary, "suppressed", &p->suppressed_in_process);
+		(void)json_get_int(summary, "suppressed", &p->suppressed_in_process);
 
 	json_object *leaks;
 	if (!json_object_object_get_ex(obj, "leaks", &leaks) ||
@@ -245,7 +245,7 @@ static void add_merged(struct report *r, const char *file, json_object *obj)
 	for (size_t i = 0; i < json_object_array_length(procs); i++) {
 		json_object *p = json_object_array_get_idx(procs, i);
 		long v;
-		if (!json_object_is_type(p, json_type_object) || !get_int(p, "rcleak", &v) || v != 1) {
+		if (!json_object_is_type(p, json_type_object) || !json_get_int(p, "rcleak", &v) || v != 1) {
 			_cleanup_free_ char *msg =
 				xasprintf("processes[%zu] is not an rcleak version 1 report", i);
 			report_add_bad(r, file, msg);
@@ -258,10 +258,10 @@ static void add_merged(struct report *r, const char *file, json_object *obj)
 		for (size_t i = 0; i < json_object_array_length(nc); i++) {
 			json_object *e = json_object_array_get_idx(nc, i);
 			long pid = 0, ppid = 0;
-			(void)get_int(e, "pid", &pid);
-			(void)get_int(e, "ppid", &ppid);
-			const char *reason = get_str(e, "reason");
-			report_add_not_covered(r, pid, ppid, get_str(e, "command"),
+			(void)json_get_int(e, "pid", &pid);
+			(void)json_get_int(e, "ppid", &ppid);
+			const char *reason = json_get_str(e, "reason");
+			report_add_not_covered(r, pid, ppid, json_get_str(e, "command"),
 					       reason ? reason : "no report");
 		}
 	}
@@ -269,7 +269,7 @@ static void add_merged(struct report *r, const char *file, json_object *obj)
 	    json_object_is_type(bad, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(bad); i++) {
 			json_object *e = json_object_array_get_idx(bad, i);
-			const char *f = get_str(e, "file"), *err = get_str(e, "error");
+			const char *f = json_get_str(e, "file"), *err = json_get_str(e, "error");
 			report_add_bad(r, f ? f : file, err ? err : "bad input");
 		}
 	}
@@ -325,7 +325,7 @@ static void load_file(struct report *r, const char *file)
 	long version;
 	if (!json_object_is_type(obj, json_type_object)) {
 		report_add_bad(r, file, "not an rcleak report (not a JSON object)");
-	} else if (get_int(obj, "rcleak_merged", &version)) {
+	} else if (json_get_int(obj, "rcleak_merged", &version)) {
 		if (version == 1)
 			add_merged(r, file, obj);
 		else {
@@ -333,7 +333,7 @@ static void load_file(struct report *r, const char *file)
 				xasprintf("unsupported merged report version %ld", version);
 			report_add_bad(r, file, msg);
 		}
-	} else if (get_int(obj, "rcleak", &version)) {
+	} else if (json_get_int(obj, "rcleak", &version)) {
 		if (version == 1) {
 			add_process(r, file, obj);
 			return; /* ownership passed */

@@ -96,6 +96,11 @@ void report_add_bad(struct report *r, const char *file, const char *error);
 struct proc *report_add_not_covered(struct report *r, long pid, long ppid, const char *command,
 				    const char *reason);
 struct proc *report_find_pid(const struct report *r, long pid);
+
+/* A field of a JSON object: the string, or NULL; the integer, or false when
+ * the field is absent or of another type. */
+const char *json_get_str(json_object *o, const char *key);
+bool json_get_int(json_object *o, const char *key, long *out);
 /* (Re)read a frame's fields from its JSON object. */
 void frame_load(struct frame *f, json_object *obj);
 /* The signature of a leak's site (kind + symbolized frames). */

@@ -46,23 +46,6 @@ void report_link_tree(struct report *r)
 	}
 }
 
-static const char *leak_str(const struct leak *l, const char *key)
-{
-	json_object *v;
-	if (!json_object_object_get_ex(l->obj, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* An integer field of the leak, or -1. */
-static long leak_long(const struct leak *l, const char *key)
-{
-	json_object *v;
-	if (!json_object_object_get_ex(l->obj, key, &v) || !json_object_is_type(v, json_type_int))
-		return -1;
-	return (long)json_object_get_int64(v);
-}
-
 /* A child younger than this when the cleanup killed it may have been killed
  * while its dynamic loader was still loading (a `cmd &` right before the
  * parent exits): rcleak had not started in it, so it could not report. */
@@ -81,19 +64,14 @@ static void add_killed_children(struct report *r, const struct proc *p)
 	    !json_object_is_type(arr, json_type_array))
 		return;
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *e = json_object_array_get_idx(arr, i), *v;
-		if (!json_object_is_type(e, json_type_object) ||
-		    !json_object_object_get_ex(e, "pid", &v) || !json_object_is_type(v, json_type_int))
+		json_object *e = json_object_array_get_idx(arr, i);
+		long cpid;
+		if (!json_object_is_type(e, json_type_object) || !json_get_int(e, "pid", &cpid) ||
+		    cpid <= 0 || report_find_pid(r, cpid))
 			continue;
-		long cpid = (long)json_object_get_int64(v);
-		if (cpid <= 0 || report_find_pid(r, cpid))
-			continue;
-		const char *sig = json_object_object_get_ex(e, "signal", &v) &&
-						  json_object_is_type(v, json_type_string)
-					  ? json_object_get_string(v)
-					  : "a signal";
+		const char *sig = json_get_str(e, "signal");
 		_cleanup_free_ char *reason =
-			xasprintf("no report: killed by %s, then reaped by its parent", sig);
+			xasprintf("no report: killed by %s, then reaped by its parent", sig ? sig : "a signal");
 		report_add_not_covered(r, cpid, p->pid, NULL, reason);
 	}
 }
@@ -119,11 +97,12 @@ void report_check_coverage(struct report *r)
 			long cpid = (long)json_object_get_int64(pidv);
 			if (report_find_pid(r, cpid))
 				continue;
-			const char *cleanup = leak_str(l, "cleanup");
-			const char *sig = leak_str(l, "cleanup_signal");
-			const char *state = leak_str(l, "state");
+			const char *cleanup = json_get_str(l->obj, "cleanup");
+			const char *sig = json_get_str(l->obj, "cleanup_signal");
+			const char *state = json_get_str(l->obj, "state");
 			const char *reason;
-			long age = leak_long(l, "age_ms");
+			long age = -1;
+			(void)json_get_int(l->obj, "age_ms", &age);
 			char young[200];
 			bool killed = cleanup && strcmp(cleanup, "killed") == 0;
 			if (killed && sig && strcmp(sig, "SIGKILL") == 0)
@@ -141,7 +120,7 @@ void report_check_coverage(struct report *r)
 				reason = "no report yet: still running when the report was made";
 			else
 				reason = "no report: statically linked or LD_PRELOAD cleared?";
-			report_add_not_covered(r, cpid, p->pid, leak_str(l, "command"), reason);
+			report_add_not_covered(r, cpid, p->pid, json_get_str(l->obj, "command"), reason);
 		}
 		add_killed_children(r, p);
 	}

@@ -183,15 +183,15 @@ void rc_child_acquired(pid_t pid, unsigned fn, const struct rc_child_birth *b)
   restore_errno(saved);
 }
 
-/* The wait path: one bounded lookup by pid (objtable.h), nothing scanned. */
-/* In .lbss: written only when a child is killed, so a process that reaps
- * none pays no page for it. */
+/* The children a signal ended (child.h), in .lbss: written only when a
+ * child is killed, so a process that reaps none pays no page for them. */
 static struct {
   pid_t pid, owner;
   int sig;
 } rc_killed[RC_KILLED_MAX] RC_LARGE;
 static uint32_t rc_killed_next;
 
+/* The wait path: one bounded lookup by pid (objtable.h), nothing scanned. */
 void rc_child_reaped(pid_t pid, int killed_by)
 {
   if (rc_tls_mode == RC_MODE_VFORK)

@@ -76,11 +76,9 @@ struct rc_clone_call {
   void *arg;
 };
 
-static int rc_clone_status;
-
-static void clone_child_exit(void)
+static void clone_child_exit(int status)
 {
-  REAL(_exit)(rc_underscore_exit_status(rc_clone_status));
+  REAL(_exit)(rc_underscore_exit_status(status));
 }
 
 /* The stack the program gave its clone child may be small (it chose the
@@ -90,7 +88,6 @@ static void clone_child_exit(void)
 #define RC_CLONE_EXIT_STACK (256u << 10)
 static void clone_child_report_and_exit(int status)
 {
-  rc_clone_status = status;
   char *m = mmap(NULL, RC_CLONE_EXIT_STACK, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m != MAP_FAILED) {
@@ -100,11 +97,11 @@ static void clone_child_report_and_exit(int status)
       ctx->uc_stack.ss_sp = m + skip;
       ctx->uc_stack.ss_size = RC_CLONE_EXIT_STACK - skip;
       ctx->uc_link = NULL;
-      makecontext(ctx, clone_child_exit, 0);
+      makecontext(ctx, (void (*)(void))clone_child_exit, 1, status);
       (void)setcontext(ctx);
     }
   }
-  clone_child_exit(); /* no memory for a stack: report where we are */
+  clone_child_exit(status); /* no memory for a stack: report where we are */
 }
 
 static int rc_clone_child(void *p)

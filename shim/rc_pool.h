@@ -95,15 +95,14 @@ static inline void rc_pool_free_dirty_locked(struct rc_pool *p, uint32_t idx)
   p->free_head = idx;
 }
 
-/* Give element idx back.  Call with the lock held. */
+/* Give element idx back, zeroed.  Call with the lock held. */
 static inline void rc_pool_free_locked(struct rc_pool *p, uint32_t idx)
 {
   void *e = rc_pool_get(p, idx);
   if (e == NULL)
     return;
   memset(e, 0, p->elem);
-  memcpy(e, &p->free_head, sizeof p->free_head);
-  p->free_head = idx;
+  rc_pool_free_dirty_locked(p, idx);
 }
 
 #endif

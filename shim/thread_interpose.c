@@ -203,48 +203,9 @@ static void joined(struct rc_thr *s, struct rc_obj *o)
   errno = saved;
 }
 
-RC_EXPORT int pthread_join(pthread_t th, void **ret)
+static void detached(struct rc_thr *s, struct rc_obj *o)
 {
-  struct rc_obj *o = NULL;
-  struct rc_thr *s = find_thr(th, &o);
-  int r = REAL(pthread_join)(th, ret);
-  if (r == 0)
-    joined(s, o);
-  return r;
-}
-
-RC_EXPORT int pthread_tryjoin_np(pthread_t th, void **ret)
-{
-  struct rc_obj *o = NULL;
-  struct rc_thr *s = find_thr(th, &o);
-  int r = REAL(pthread_tryjoin_np)(th, ret);
-  if (r == 0)
-    joined(s, o);
-  return r;
-}
-
-RC_EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abstime)
-{
-  struct rc_obj *o = NULL;
-  struct rc_thr *s = find_thr(th, &o);
-  int r = REAL(pthread_timedjoin_np)(th, ret, abstime);
-  if (r == 0)
-    joined(s, o);
-  return r;
-}
-
-RC_EXPORT int thrd_join(thrd_t thr, int *res)
-{
-  struct rc_obj *o = NULL;
-  struct rc_thr *s = find_thr(thr, &o);
-  int r = REAL(thrd_join)(thr, res);
-  if (r == thrd_success)
-    joined(s, o);
-  return r;
-}
-
-static void detached(struct rc_thr *s)
-{
+  (void)o;
   if (s == NULL)
     return;
   int saved = errno;
@@ -252,22 +213,27 @@ static void detached(struct rc_thr *s)
   errno = saved;
 }
 
-RC_EXPORT int pthread_detach(pthread_t th)
-{
-  struct rc_obj *o = NULL;
-  struct rc_thr *s = find_thr(th, &o);
-  int r = REAL(pthread_detach)(th);
-  if (r == 0)
-    detached(s);
-  return r;
-}
+/* The calls that settle a thread's record when they succeed, each looking
+ * the record up before it: X(name, parameters, arguments, success value,
+ * what success means). */
+#define RC_THREAD_SETTLERS(X)                                                   \
+  X(pthread_join, (pthread_t th, void **ret), (th, ret), 0, joined)              \
+  X(pthread_tryjoin_np, (pthread_t th, void **ret), (th, ret), 0, joined)        \
+  X(pthread_timedjoin_np, (pthread_t th, void **ret, const struct timespec *abstime), \
+    (th, ret, abstime), 0, joined)                                               \
+  X(thrd_join, (thrd_t th, int *res), (th, res), thrd_success, joined)           \
+  X(pthread_detach, (pthread_t th), (th), 0, detached)                           \
+  X(thrd_detach, (thrd_t th), (th), thrd_success, detached)
 
-RC_EXPORT int thrd_detach(thrd_t thr)
-{
-  struct rc_obj *o = NULL;
-  struct rc_thr *s = find_thr(thr, &o);
-  int r = REAL(thrd_detach)(thr);
-  if (r == thrd_success)
-    detached(s);
-  return r;
-}
+#define RC_DEFINE_SETTLER(name, params, args, ok, then)                         \
+  RC_EXPORT int name params                                                      \
+  {                                                                              \
+    struct rc_obj *o_ = NULL;                                                    \
+    struct rc_thr *s_ = find_thr(th, &o_);                                       \
+    int r_ = REAL(name) args;                                                    \
+    if (r_ == (ok))                                                              \
+      then(s_, o_);                                                              \
+    return r_;                                                                   \
+  }
+RC_THREAD_SETTLERS(RC_DEFINE_SETTLER)
+#undef RC_DEFINE_SETTLER
