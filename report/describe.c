@@ -48,6 +48,8 @@ char *leak_identity(const struct leak *l)
 			sb_addf(&b, ": %s", s);
 		if ((s = json_get_str(o, "state")))
 			sb_addf(&b, ", %s", s);
+		if (jbool(o, "daemon"))
+			sb_add(&b, ", a daemon (left running)");
 		break;
 	case RC_KIND_TIMER:
 		sb_add(&b, "timer");

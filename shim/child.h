@@ -66,4 +66,19 @@ void rc_child_reaped(pid_t pid, int killed_by);
 #define RC_KILLED_MAX 64
 bool rc_child_killed(uint32_t i, pid_t *pid, int *sig);
 
+/* Daemons (daemon.c): children that detached from us on purpose.
+ * rc_daemon_before_fork: in fork-like wrappers, before the real call (maps
+ * the page a fork child tells its parent through, once).
+ * rc_daemon_detached: after a successful setsid().
+ * rc_daemon_exec_begin / rc_daemon_exec_failed: around an exec.
+ * rc_daemon_self: this process detached itself as a fork child.
+ * rc_daemon_is: child `pid` (with that start time) did. */
+enum rc_daemon_why { RC_NOT_DAEMON, RC_DAEMON_CHILD_DETACHED, RC_DAEMON_SELF_DETACHED };
+void rc_daemon_before_fork(void);
+void rc_daemon_detached(void);
+void rc_daemon_exec_begin(void);
+void rc_daemon_exec_failed(void);
+bool rc_daemon_self(void);
+bool rc_daemon_is(pid_t pid, uint64_t start_time);
+
 #endif

@@ -289,11 +289,13 @@ static uint8_t state_of(char s)
 
 /* A child caught between fork and exec (a shell's `cmd &` when the shell
  * exits at once) still shows our own command line, which says nothing about
- * what it runs.  Give such children a moment to exec: 250 ms in total for
+ * what it runs.  Give such children a moment to exec, or to detach as a
+ * daemon (daemon.c): the parent of a daemon typically exits right after the
+ * fork, while the child is on its way to setsid().  250 ms in total for
  * the whole report, so children that never exec (workers) cost little. */
-static void await_exec(struct collect_ctx *c, pid_t pid)
+static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
 {
-  if (c->self_len <= 0)
+  if (c->self_len <= 0 || rc_daemon_self())
     return;
   char path[48], buf[4096];
   struct rc_strbuf b;
@@ -301,7 +303,8 @@ static void await_exec(struct collect_ctx *c, pid_t pid)
   proc_path(&b, pid, "cmdline");
   for (;;) {
     ssize_t n = rc_read_file(path, buf, sizeof buf);
-    if (n != c->self_len || memcmp(buf, c->self_cmdline, (size_t)n) != 0)
+    if (n != c->self_len || memcmp(buf, c->self_cmdline, (size_t)n) != 0 ||
+        rc_daemon_is(pid, start_time))
       return;
     uint64_t now = rc_now_ns();
     if (c->exec_deadline == 0)
@@ -317,16 +320,22 @@ static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct 
   struct rc_proc_stat stb, *st = &stb;
   *st = *st0;
   if (st->state != 'Z' && st->state != 'T' && st->state != 't') {
-    await_exec(c, pid);
+    await_exec(c, pid, st0->start_time);
     if (!rc_proc_stat_read(pid, st) || st->start_time != st0->start_time)
       return NULL; /* it ended meanwhile: reaped by someone, no leak */
   }
+  /* enum rc_daemon_why: which of the two detached (daemon.c) */
+  uint8_t daemon = st->state == 'Z'                      ? RC_NOT_DAEMON
+                   : rc_daemon_is(pid, st->start_time) ? RC_DAEMON_CHILD_DETACHED
+                   : rc_daemon_self()                   ? RC_DAEMON_SELF_DETACHED
+                                                        : RC_NOT_DAEMON;
   struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_CHILD);
   if (lk == NULL)
     return NULL;
   lk->u.child.pid = pid;
   lk->u.child.state = state_of(st->state);
   lk->u.child.start_time = st->start_time;
+  lk->u.child.daemon = daemon;
   lk->target = command_of(pid, st);
   return lk;
 }
@@ -556,8 +565,8 @@ static void reap_all(struct victim *v, uint32_t n, long ms, int sig)
  * to kill_grace_ms, SIGKILL the rest, reap.  Zombies are just reaped. */
 static void child_clean(struct rc_leak *first)
 {
-  if (first->cleanup != RC_CLEAN_NONE)
-    return; /* done with an earlier one of the batch */
+  if (first->cleanup != RC_CLEAN_NONE || first->u.child.daemon)
+    return; /* done with an earlier one of the batch, or left running */
   /* The batch: `first` and every later child leak the report will clean
    * (the same filter as report.c's clean_survivors). */
   struct rc_leakset *ls = rc_child_ls;
@@ -573,6 +582,7 @@ static void child_clean(struct rc_leak *first)
   for (uint32_t i = from; i < to; i++) {
     struct rc_leak *lk = in_set ? &ls->v[i] : first;
     if (lk != first && (lk->kind != RC_KIND_CHILD || lk->cleanup != RC_CLEAN_NONE ||
+                        lk->u.child.daemon ||
                         (lk->flags & (RC_LEAK_SUPPRESSED | RC_LEAK_UNTRACKED))))
       continue;
     struct rc_proc_stat st;
@@ -632,6 +642,8 @@ static void child_json(struct rc_strbuf *o, const struct rc_leak *lk)
   rc_sb_puts(o, rc_child_state_names[lk->u.child.state]);
   rc_sb_puts(o, "\", \"command\": ");
   rc_sb_put_json_str(o, lk->target ? lk->target : "");
+  if (lk->u.child.daemon) /* only then: the schema of other children is unchanged */
+    rc_sb_puts(o, ", \"daemon\": true");
 }
 
 static void child_describe(struct rc_strbuf *o, const struct rc_leak *lk)
@@ -644,6 +656,11 @@ static void child_describe(struct rc_strbuf *o, const struct rc_leak *lk)
     rc_sb_putc(o, ' ');
     rc_sb_puts(o, lk->target);
   }
+  if (lk->u.child.daemon == RC_DAEMON_CHILD_DETACHED)
+    rc_sb_puts(o, " (a daemon: it detached into a session of its own; left running)");
+  else if (lk->u.child.daemon == RC_DAEMON_SELF_DETACHED)
+    rc_sb_puts(o, " (a daemon: started after this process detached into a session of its "
+                  "own; left running)");
 }
 
 const struct rc_family rc_family_child = {

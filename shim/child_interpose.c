@@ -39,6 +39,7 @@
 RC_EXPORT pid_t fork(void)
 {
   struct rc_child_birth b;
+  rc_daemon_before_fork();
   rc_child_birth_begin(&b);
   pid_t pid = REAL(fork)();
   if (pid > 0)
@@ -53,6 +54,7 @@ RC_EXPORT pid_t forkpty(int *amaster, char *name, const struct termios *termp,
                         const struct winsize *winp)
 {
   struct rc_child_birth b;
+  rc_daemon_before_fork();
   rc_child_birth_begin(&b);
   pid_t pid = REAL(forkpty)(amaster, name, termp, winp);
   if (pid > 0) {
@@ -127,11 +129,21 @@ RC_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
     return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
   struct rc_clone_call c = {fn, arg};
   struct rc_child_birth b;
+  rc_daemon_before_fork();
   rc_child_birth_begin(&b);
   int pid = REAL(clone)(rc_clone_child, stack, flags, &c, ptid, tls, ctid);
   if (pid > 0 && !(flags & CLONE_PARENT))
     rc_child_acquired(pid, RC_FN_clone, &b);
   return pid;
+}
+
+/* A fork child starting a session of its own is daemonizing (daemon.c). */
+RC_EXPORT pid_t setsid(void)
+{
+  pid_t r = REAL(setsid)();
+  if (r >= 0)
+    rc_daemon_detached();
+  return r;
 }
 
 #if defined(__x86_64__)

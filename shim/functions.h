@@ -119,6 +119,7 @@
   X(pid_t, forkpty, (int *amaster, char *name, const struct termios *termp,      \
                      const struct winsize *winp))                                \
   X(int, clone, (int (*fn)(void *), void *stack, int flags, void *arg, ...))     \
+  X(pid_t, setsid, (void))                                                       \
   X(int, posix_spawn, (pid_t *pid, const char *path,                             \
                        const posix_spawn_file_actions_t *fa,                     \
                        const posix_spawnattr_t *attr, char *const argv[],        \

@@ -42,7 +42,7 @@ struct rc_leak {
   const char *detail;  /* cleanup failure reason (arena or static) */
   union {
     struct { int32_t fd; uint8_t type; bool cloexec; int8_t armed; } fd;
-    struct { int32_t pid; uint8_t state; uint64_t start_time; } child;
+    struct { int32_t pid; uint8_t state; uint8_t daemon; uint64_t start_time; } child;
     struct { int64_t id; int32_t clock; bool armed; uint64_t interval_ns; } timer;
     struct { int32_t which; uint64_t value_ns, interval_ns; } itimer;
     struct { int64_t entries; uint64_t dev, ino; } tmpdir;

@@ -6,9 +6,11 @@ cleanup's effect on the system (the child is gone, or still there with
 cleanup=0).  Each clean case asserts an empty report and silence."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -24,8 +26,10 @@ def children_of(res):
 
 
 def child(pid, acquired_by, top, state="running", command=SLEEPER + " sleep", **extra):
+    # "daemon" is absent unless the child is one
     want = {"kind": "child", "pid": pid, "state": state, "command": command,
-            "acquired_by": acquired_by, "untracked": False, "across_exec": False, "top": top}
+            "acquired_by": acquired_by, "untracked": False, "across_exec": False, "top": top,
+            "daemon": None}
     want.update(extra)
     return want
 
@@ -194,25 +198,36 @@ def vfork_clean():
           "vfork: no report from a vfork child that did not exec")
 
 
+def kill_daemon(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 @case
 def doublefork():
     res = run([prog("children"), "doublefork"])
     check_eq(res.status, 0, "doublefork: exit status")
     mid = int(re.search(r"^intermediate (\d+)$", res.stdout, re.M).group(1))
     grand = int(re.search(r"^grandchild (\d+)$", res.stdout, re.M).group(1))
-    # the top process waited for its child; the grandchild was never its child
-    check_eq(res.leaks, [], "doublefork: top process: JSON has no leaks")
-    check("==%d==" % res.pid not in res.stderr, "doublefork: top process printed nothing")
-    # the intermediate did fork the grandchild and left it running when it exited
-    rep = res.reports.get(mid)
-    check(rep is not None, "doublefork: the intermediate wrote a report")
-    if rep:
-        # tid: the intermediate's own thread, not the top process's (whose
-        # thread id it inherited in its thread-local cache across the fork)
-        check_leaks(rep["leaks"], [child(grand, "fork", "daemonize", cleanup="killed",
-                                         cleanup_signal="SIGTERM", tid=mid)],
-                    "doublefork: the intermediate reports the grandchild it left")
-    gone(grand, "doublefork: the grandchild is gone")
+    try:
+        # the top process waited for its child; the grandchild was never its child
+        check_eq(res.leaks, [], "doublefork: top process: JSON has no leaks")
+        check("==%d==" % res.pid not in res.stderr, "doublefork: top process printed nothing")
+        # the intermediate detached itself (setsid), forked the grandchild and
+        # left it running when it exited: a daemon, reported and left alone
+        rep = res.reports.get(mid)
+        check(rep is not None, "doublefork: the intermediate wrote a report")
+        if rep:
+            # tid: the intermediate's own thread, not the top process's (whose
+            # thread id it inherited in its thread-local cache across the fork)
+            check_leaks(rep["leaks"], [child(grand, "fork", "daemonize", cleanup="none",
+                                             daemon=True, tid=mid)],
+                        "doublefork: the intermediate reports the daemon it started")
+        check(pid_alive(grand), "doublefork: the daemon is still running")
+    finally:
+        kill_daemon(grand)
 
 
 @case
@@ -226,14 +241,78 @@ def doublefork_leak():
                                   cleanup_signal="SIGTERM")],
                 "doublefork-leak: the top process reports only the child it leaked")
     rep = res.reports.get(mid)
-    check(rep is not None, "doublefork-leak: the intermediate wrote a report")
-    if rep:
-        check_leaks(rep["leaks"], [child(grand, "fork", "daemonize", cleanup="killed",
-                                         cleanup_signal="SIGTERM", tid=mid)],
-                    "doublefork-leak: the intermediate reports its grandchild, not the top "
-                    "process's child it inherited the record of")
-    gone(grand, "doublefork-leak: the grandchild is gone")
-    gone(pid, "doublefork-leak: the top process's child is gone")
+    try:
+        check(rep is not None, "doublefork-leak: the intermediate wrote a report")
+        if rep:
+            check_leaks(rep["leaks"], [child(grand, "fork", "daemonize", cleanup="none",
+                                             daemon=True, tid=mid)],
+                        "doublefork-leak: the intermediate reports its daemon, not the top "
+                        "process's child it inherited the record of")
+        check(pid_alive(grand), "doublefork-leak: the daemon is still running")
+        gone(pid, "doublefork-leak: the top process's child is gone")
+    finally:
+        kill_daemon(grand)
+
+
+@case
+def daemon():
+    """The child starts a session of its own and carries on as this program
+    while the parent exits at once (before the child's setsid(), mostly:
+    rcleak waits for it).  Reported as a daemon and left running."""
+    res = run([prog("children"), "daemon"])
+    check_eq(res.status, 0, "daemon: exit status unchanged")
+    pids = children_of(res)
+    check_eq(len(pids), 1, "daemon: the program started one child")
+    pid = pids[0] if pids else -1
+    try:
+        check_leaks(res.leaks, [child(pid, "fork", "case_daemon", cleanup="none", daemon=True,
+                                      command=prog("children") + " daemon")],
+                    "daemon: exactly the daemon, marked as one, not cleaned")
+        check(pid_alive(pid), "daemon: the daemon is still running")
+        check("(a daemon: it detached into a session of its own; left running)" in res.stderr,
+              "daemon: the text report says so")
+        check("SUMMARY: rcleak: 1 leak (1 child) in pid %d\n" % res.pid in res.stderr,
+              "daemon: the summary cleaned nothing")
+    finally:
+        kill_daemon(pid)
+
+
+@case
+def gpg_agent():
+    """A real daemon: gpg starts gpg-agent, which daemonizes (fork, setsid in
+    the child, the parent exits at once).  Cleaning it up broke gpg: the key
+    it generates through the agent was never made."""
+    for tool in ("gpg", "gpg-agent", "gpgconf"):
+        if shutil.which(tool) is None:
+            print("# no %s: skipped" % tool)
+            sys.exit(77)
+    home = tempfile.mkdtemp(prefix="rctest-gpg-")
+    try:
+        res = run(["gpg", "--homedir", home, "--batch", "--passphrase", "", "--quick-gen-key",
+                   "rcleak-test@example.com", "ed25519"], timeout=60)
+        check_eq(res.status, 0, "gpg: exit status")
+        keys = subprocess.run(["gpg", "--homedir", home, "--batch", "--list-keys"],
+                              capture_output=True, text=True, timeout=60)
+        check("rcleak-test@example.com" in keys.stdout, "gpg: the key exists: the agent ran")
+        children = [lk for rep in res.reports.values() for lk in rep["leaks"]
+                    if lk["kind"] == "child"]
+        check_eq(len(children), 1, "gpg: one child left running in the whole tree")
+        if children:
+            lk = children[0]
+            check(lk["command"].startswith("gpg-agent ") and "--daemon" in lk["command"],
+                  "gpg: it is the agent: %s" % lk["command"])
+            check_eq((lk.get("daemon"), lk["cleanup"]), (True, "none"),
+                     "gpg: reported as a daemon and left running")
+    finally:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], timeout=60)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@case
+def detached_exec():
+    """setsid() then exec: another program in a session of its own, cleaned
+    like any child (the daemon mark is taken back at exec)."""
+    leak_case("detached-exec", "fork", "case_detached_exec")
 
 
 @case

@@ -303,6 +303,49 @@ static void daemonize(int out)
   _exit(0);
 }
 
+/* A daemon: the child starts a session of its own and carries on as this
+ * program, while the parent exits at once, typically before the child has
+ * reached setsid().  Like a real daemon it lets go of the harness's pipes. */
+static void case_daemon(void)
+{
+  pid_t pid = fork();
+  if (pid < 0)
+    fail("fork");
+  if (pid == 0) {
+    int fd = open("/dev/null", O_RDWR);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    if (setsid() < 0)
+      _exit(3);
+    for (;;)
+      pause();
+  }
+  announce(pid);
+}
+
+/* setsid() and then exec: another program in a session of its own (what
+ * Node's `detached: true` and Python's start_new_session do), no daemon of
+ * this one. */
+static void case_detached_exec(void)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t pid = fork();
+  if (pid < 0)
+    fail("fork");
+  if (pid == 0) {
+    close(p[0]);
+    if (setsid() < 0)
+      _exit(3);
+    exec_sleeper(p[1], "sleep");
+  }
+  close(p[1]);
+  await_ready(p[0]);
+  announce(pid);
+}
+
 static void case_doublefork(void)
 {
   int p[2];
@@ -576,6 +619,7 @@ static const struct {
   {"clean-vfork", case_clean_vfork}, {"sigchld-handler", case_sigchld_handler},
   {"sigchld-ignored", case_sigchld_ignored}, {"sa-nocldwait", case_sa_nocldwait},
   {"pid-reuse", case_pid_reuse}, {"doublefork-leak", case_doublefork_leak},
+  {"daemon", case_daemon}, {"detached-exec", case_detached_exec},
 };
 
 int main(int argc, char **argv)
