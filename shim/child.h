@@ -20,6 +20,8 @@
 struct rc_proc_stat {
   char state;          /* 'R', 'S', 'D', 'Z', 'T', 't', ... */
   pid_t ppid;
+  pid_t session;       /* field 6 */
+  uint32_t tty;        /* field 7: the controlling terminal, 0 if none */
   uint64_t start_time; /* field 22 */
   char comm[32];
 };
@@ -66,19 +68,12 @@ void rc_child_reaped(pid_t pid, int killed_by);
 #define RC_KILLED_MAX 64
 bool rc_child_killed(uint32_t i, pid_t *pid, int *sig);
 
-/* Daemons (daemon.c): children that detached from us on purpose.
- * rc_daemon_before_fork: in fork-like wrappers, before the real call (maps
- * the page a fork child tells its parent through, once).
+/* Daemons (daemon.c): children detached from us on purpose.
  * rc_daemon_detached: after a successful setsid().
- * rc_daemon_exec_begin / rc_daemon_exec_failed: around an exec.
- * rc_daemon_self: this process detached itself as a fork child.
- * rc_daemon_is: child `pid` (with that start time) did. */
+ * rc_daemon_self: this process detached itself as a fork child (the middle
+ * of a double fork). */
 enum rc_daemon_why { RC_NOT_DAEMON, RC_DAEMON_CHILD_DETACHED, RC_DAEMON_SELF_DETACHED };
-void rc_daemon_before_fork(void);
 void rc_daemon_detached(void);
-void rc_daemon_exec_begin(void);
-void rc_daemon_exec_failed(void);
 bool rc_daemon_self(void);
-bool rc_daemon_is(pid_t pid, uint64_t start_time);
 
 #endif

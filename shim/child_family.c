@@ -80,15 +80,21 @@ bool rc_proc_stat_read(pid_t pid, struct rc_proc_stat *st)
   const char *p = close + 2;
   st->state = *p;
   st->ppid = 0;
+  st->session = 0;
+  st->tty = 0;
   st->start_time = 0;
   /* p is at field 3 (state); fields are single-space separated from here */
   for (int field = 3; *p && field <= 22; field++) {
-    if (field == 4 || field == 22) {
+    if (field == 4 || field == 6 || field == 7 || field == 22) {
       uint64_t v = 0;
       for (const char *q = p; *q >= '0' && *q <= '9'; q++)
         v = v * 10 + (uint64_t)(*q - '0');
       if (field == 4)
         st->ppid = (pid_t)v;
+      else if (field == 6)
+        st->session = (pid_t)v;
+      else if (field == 7)
+        st->tty = (uint32_t)v;
       else
         st->start_time = v;
     }
@@ -293,6 +299,20 @@ static uint8_t state_of(char s)
  * daemon (daemon.c): the parent of a daemon typically exits right after the
  * fork, while the child is on its way to setsid().  250 ms in total for
  * the whole report, so children that never exec (workers) cost little. */
+/* Leads a session of its own without a terminal: detached on purpose.  A
+ * forkpty child leads one too, but with the pseudo-terminal as its
+ * controlling terminal: a terminal session, not a daemon. */
+static bool detached(pid_t pid, const struct rc_proc_stat *st)
+{
+  return st->session == pid && st->tty == 0;
+}
+
+static bool now_detached(pid_t pid, uint64_t start_time)
+{
+  struct rc_proc_stat st;
+  return rc_proc_stat_read(pid, &st) && st.start_time == start_time && detached(pid, &st);
+}
+
 static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
 {
   if (c->self_len <= 0 || rc_daemon_self())
@@ -304,7 +324,7 @@ static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
   for (;;) {
     ssize_t n = rc_read_file(path, buf, sizeof buf);
     if (n != c->self_len || memcmp(buf, c->self_cmdline, (size_t)n) != 0 ||
-        rc_daemon_is(pid, start_time))
+        now_detached(pid, start_time))
       return;
     uint64_t now = rc_now_ns();
     if (c->exec_deadline == 0)
@@ -325,10 +345,10 @@ static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct 
       return NULL; /* it ended meanwhile: reaped by someone, no leak */
   }
   /* enum rc_daemon_why: which of the two detached (daemon.c) */
-  uint8_t daemon = st->state == 'Z'                      ? RC_NOT_DAEMON
-                   : rc_daemon_is(pid, st->start_time) ? RC_DAEMON_CHILD_DETACHED
-                   : rc_daemon_self()                   ? RC_DAEMON_SELF_DETACHED
-                                                        : RC_NOT_DAEMON;
+  uint8_t daemon = st->state == 'Z'         ? RC_NOT_DAEMON
+                   : detached(pid, st)     ? RC_DAEMON_CHILD_DETACHED
+                   : rc_daemon_self()      ? RC_DAEMON_SELF_DETACHED
+                                           : RC_NOT_DAEMON;
   struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_CHILD);
   if (lk == NULL)
     return NULL;

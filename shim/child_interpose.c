@@ -39,7 +39,6 @@
 RC_EXPORT pid_t fork(void)
 {
   struct rc_child_birth b;
-  rc_daemon_before_fork();
   rc_child_birth_begin(&b);
   pid_t pid = REAL(fork)();
   if (pid > 0)
@@ -54,7 +53,6 @@ RC_EXPORT pid_t forkpty(int *amaster, char *name, const struct termios *termp,
                         const struct winsize *winp)
 {
   struct rc_child_birth b;
-  rc_daemon_before_fork();
   rc_child_birth_begin(&b);
   pid_t pid = REAL(forkpty)(amaster, name, termp, winp);
   if (pid > 0) {
@@ -129,7 +127,6 @@ RC_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
     return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
   struct rc_clone_call c = {fn, arg};
   struct rc_child_birth b;
-  rc_daemon_before_fork();
   rc_child_birth_begin(&b);
   int pid = REAL(clone)(rc_clone_child, stack, flags, &c, ptid, tls, ctid);
   if (pid > 0 && !(flags & CLONE_PARENT))
@@ -137,7 +134,8 @@ RC_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
   return pid;
 }
 
-/* A fork child starting a session of its own is daemonizing (daemon.c). */
+/* A fork child starting a session of its own is daemonizing (daemon.c):
+ * the children it leaves when it exits are the daemon's. */
 RC_EXPORT pid_t setsid(void)
 {
   pid_t r = REAL(setsid)();

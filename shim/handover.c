@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "child.h"
 #include "fdtable.h"
 #include "leaks.h"
 #include "procfs.h"
@@ -144,7 +143,6 @@ static int write_memfd(void)
 
 char *const *rc_handover_prepare(char *const *envp)
 {
-  rc_daemon_exec_begin();
   /* A fork child that acquired nothing owns nothing to hand over (every
    * record it inherited is its parent's): the common fork-then-exec scans
    * nothing and writes no thread-local or stack page, each of which would be
@@ -193,7 +191,6 @@ char *const *rc_handover_prepare(char *const *envp)
 
 void rc_handover_abort(char *const *newenv, char *const *envp)
 {
-  rc_daemon_exec_failed();
   if (newenv == envp)
     return;
   int saved = errno;

@@ -310,9 +310,21 @@ def gpg_agent():
 
 @case
 def detached_exec():
-    """setsid() then exec: another program in a session of its own, cleaned
-    like any child (the daemon mark is taken back at exec)."""
-    leak_case("detached-exec", "fork", "case_detached_exec")
+    """setsid() then exec: another program started in a session of its own
+    (Node's `detached: true`, Python's start_new_session, `setsid -f`) is
+    detached on purpose too: reported as a daemon, left running."""
+    res = run([prog("children"), "detached-exec"])
+    check_eq(res.status, 0, "detached-exec: exit status unchanged")
+    pids = children_of(res)
+    check_eq(len(pids), 1, "detached-exec: the program started one child")
+    pid = pids[0] if pids else -1
+    try:
+        check_leaks(res.leaks, [child(pid, "fork", "case_detached_exec", cleanup="none",
+                                      daemon=True)],
+                    "detached-exec: exactly the sleeper, marked as a daemon, not cleaned")
+        check(pid_alive(pid), "detached-exec: the sleeper is still running")
+    finally:
+        kill_daemon(pid)
 
 
 @case

@@ -325,8 +325,7 @@ static void case_daemon(void)
 }
 
 /* setsid() and then exec: another program in a session of its own (what
- * Node's `detached: true` and Python's start_new_session do), no daemon of
- * this one. */
+ * Node's `detached: true`, Python's start_new_session and `setsid -f` do). */
 static void case_detached_exec(void)
 {
   int p[2];
