@@ -108,6 +108,8 @@ char *leak_signature(const struct leak *l);
 
 /* tree.c: parent/child links, "not covered" children, sites, totals */
 void report_link_tree(struct report *r);
+/* Whether a report names child `pid` as a daemon it left running. */
+bool report_is_daemon(const struct report *r, long pid);
 void report_check_coverage(struct report *r);
 void report_build_sites(struct report *r);
 void report_finish(struct report *r);

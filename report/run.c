@@ -367,7 +367,10 @@ int cmd_run(const struct options *o)
 	for (size_t i = 0; i < norphans; i++) {
 		if (orphans[i].status == -1 && !report_find_pid(&r, orphans[i].pid)) {
 			report_add_not_covered(&r, orphans[i].pid, 0, orphans[i].comm,
-					       "no report yet: still running after CMD exited");
+					       report_is_daemon(&r, orphans[i].pid) ?
+						       "no report yet: a daemon, still running "
+						       "after CMD exited" :
+						       "no report yet: still running after CMD exited");
 		} else if (!report_find_pid(&r, orphans[i].pid)) {
 			_cleanup_free_ char *why = xasprintf(
 				"no report; outlived its parent, %s %d (statically linked or "

@@ -309,3 +309,19 @@ void report_free(struct report *r)
 	free(r->sites);
 	memset(r, 0, sizeof(*r));
 }
+
+/* Whether a report names `pid` as a daemon it left running. */
+bool report_is_daemon(const struct report *r, long pid)
+{
+	for (size_t i = 0; i < r->nprocs; i++)
+		for (size_t k = 0; k < r->procs[i]->nleaks; k++) {
+			const struct leak *l = &r->procs[i]->leaks[k];
+			long v;
+			json_object *d;
+			if (l->kind_id == RC_KIND_CHILD && json_get_int(l->obj, "pid", &v) && v == pid &&
+			    json_object_object_get_ex(l->obj, "daemon", &d) &&
+			    json_object_get_boolean(d))
+				return true;
+		}
+	return false;
+}

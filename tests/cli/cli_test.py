@@ -957,6 +957,31 @@ def run_killed_child():
 
 
 @case
+def run_daemon():
+    """setsid -f starts a daemon and exits: the daemon is reported, left
+    running, and the tree says it has no report yet because it runs on."""
+    need_shim("setsid")
+    if shutil.which("setsid") is None:
+        print("SKIP: no setsid")
+        sys.exit(SKIP)
+    daemon = None
+    try:
+        r, m = run_json("--", "setsid", "-f", "sh", "-c",
+                        "exec sleep 30 </dev/null >/dev/null 2>&1")
+        lk = leaks_of(m)
+        eq([(p["cmdline"][0], l["kind"], l.get("daemon"), l["cleanup"]) for p, l in lk],
+           [("setsid", "child", True, "none")], f"leaks; stderr {r.stderr}")
+        daemon = lk[0][1]["pid"] if lk else None
+        eq(r.returncode, 23, "exit status: a leak")
+        check(daemon is not None and pid_alive(daemon), "the daemon is still running")
+        eq([(e["pid"], e["reason"]) for e in m["not_covered"]],
+           [(daemon, "no report yet: a daemon, still running after CMD exited")], "not covered")
+    finally:
+        if daemon:
+            os.kill(daemon, signal.SIGKILL)
+
+
+@case
 def run_shell_child():
     """bash -c 'sleep 30 & exit' reports the sleep (and it is killed); exit 23."""
     need_shim("fork")
