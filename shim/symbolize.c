@@ -365,13 +365,20 @@ void rc_sym_allow_demangle(bool allow)
   rc_demangle_ok = allow;
 }
 
-/* "_ZN4node5StartEiPPc" -> "node::Start(int, char**)", when the process has
- * libstdc++ (C++ programs, where mangled names come from). */
+/* Rust's names, legacy and v0, by rcleak's own demangler (no allocation:
+ * also from a signal handler); then "_ZN4node5StartEiPPc" ->
+ * "node::Start(int, char**)", when the process has libstdc++ (C++
+ * programs, where C++ names come from). */
 static const char *demangle(const char *name)
 {
   typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
   static demangle_fn fn;
   static bool looked;
+  char rust[1024];
+  if (name != NULL && rc_demangle_rust(name, rust, sizeof rust) > 0) {
+    const char *copy = rc_arena_strdup(rust);
+    return copy ? copy : name;
+  }
   if (!rc_demangle_ok || name == NULL || name[0] != '_' || name[1] != 'Z')
     return name;
   if (!looked) {

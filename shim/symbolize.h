@@ -7,6 +7,7 @@
 #define RCLEAK_SYMBOLIZE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct rc_frame {
@@ -26,6 +27,11 @@ void rc_sym_frame(struct rc_frame *f);
 /* Allow demangling C++ names (through libstdc++'s __cxa_demangle, which
  * allocates): only when the report is not running in a signal handler. */
 void rc_sym_allow_demangle(bool allow);
+
+/* A Rust symbol (legacy `_ZN...17h<hash>E` or v0 `_R...`) as Rust's
+ * backtraces show it, into out[cap]: its length, or 0 (out unspecified) if
+ * sym is not one this can read.  Async-signal-safe (demangle_rust.c). */
+size_t rc_demangle_rust(const char *sym, char *out, size_t cap);
 
 /* Symbol name containing an address (for thread start routines); NULL if none. */
 const char *rc_sym_name(uintptr_t addr);
