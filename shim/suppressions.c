@@ -68,7 +68,20 @@ static const char rc_default_suppressions[] =
     "fd:^ImageFileReader::open(\n"
     "fd:^_ZN15ImageFileReader4open\n"
     "# Java NIO: the socketpair kept to pre-close descriptors, a static\n"
-    "fd:^Java_sun_nio_ch_FileDispatcherImpl_init$\n";
+    "fd:^Java_sun_nio_ch_FileDispatcherImpl_init$\n"
+    "# Rust's jobserver crate (rustc, cargo, build scripts): the jobserver's\n"
+    "# pipe, opened from the environment, and the thread that waits on it\n"
+    "fd:^<jobserver::Client>::from_env_ext$\n"
+    "thread:^jobserver::imp::spawn_helper$\n"
+    "# rustc: the jobserver it makes when it inherits none, and its Ctrl-C\n"
+    "# handler thread, detached; both live until exit\n"
+    "fd:^rustc_data_structures::jobserver::default_client$\n"
+    "thread:^rustc_driver_impl::install_ctrlc_handler$\n"
+    "# LLVM's parallel executor (lld, rust-lld, clang): a process-wide pool\n"
+    "# whose threads run until exit; its first thread starts the others, so\n"
+    "# the name may be inside a std::thread template's\n"
+    "thread:llvm::parallel::detail::*ThreadPoolExecutor::ThreadPoolExecutor(\n"
+    "thread:^_ZN4llvm8parallel6detail*ThreadPoolExecutor\n";
 
 /* Built-in suppressions for whole programs that exist to hold one resource
  * while they run a command: every leak of that kind in them.  Stripped, they

@@ -974,6 +974,74 @@ def cxx_demangled():
 
 
 @case
+def rust_demangled():
+    """Rust names, legacy (the program's) and v0 (much of std's), as Rust's
+    backtraces show them: the process has no libstdc++ to ask."""
+    rustc = shutil.which("rustc")
+    if rustc is None:
+        print("# no rustc: skipped")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "leak")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rust_leak.rs")
+        subprocess.run([rustc, "-g", "--crate-name", "leak", "-o", exe, src], check=True,
+                       timeout=300)
+        res = run([exe])
+    check_eq(res.status, 0, "rust: exit status")
+    check_leaks(res.leaks, [
+        {"kind": "fd", "type": "file", "target": "/etc/hostname", "in_stack": "leak::store::open_log"},
+        {"kind": "thread", "state": "running", "detached": False, "in_stack": "leak::Pool::spawn"},
+    ], "rust: exactly the file and the thread, named as in Rust")
+    names = [f.get("function") or "" for lk in res.leaks for f in lk["stack"]]
+    names += [lk.get("start_routine") or "" for lk in res.leaks if lk["kind"] == "thread"]
+    check(names and not [n for n in names if n.startswith(("_R", "_ZN"))],
+          "rust: no mangled name left: %r" % [n for n in names if n.startswith(("_R", "_ZN"))])
+    check(any(n.startswith("<std::") and "File>::open" in n for n in names),
+          "rust: std's v0 names read too: %r" % names[:4])
+    check("#4 leak::store::open_log " in res.stderr or " leak::store::open_log " in res.stderr,
+          "rust: and in the text report")
+
+
+@case
+def cargo_default_suppressions():
+    """cargo build: rustc holds the jobserver's pipe (opened from the
+    environment cargo gives it) and the thread waiting on it, and its Ctrl-C
+    handler thread, for its whole life: built-in suppressions, matched by
+    their demangled Rust names."""
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "src"))
+        with open(os.path.join(d, "Cargo.toml"), "w") as f:
+            f.write('[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n')
+        with open(os.path.join(d, "src", "main.rs"), "w") as f:
+            f.write('fn main() { println!("hello"); }\n')
+        argv = ["cargo", "build", "--offline", "-q", "--manifest-path",
+                os.path.join(d, "Cargo.toml")]
+        res = suppressed_by_default(argv, "cargo build", tools=["cargo"], timeout=300,
+                                    between=lambda: shutil.rmtree(os.path.join(d, "target")))
+    # Which processes hold which depends on the toolchain (whether rustc
+    # inherits cargo's jobserver or makes its own, whether it links with
+    # rust-lld): every leak is one of these sites, and rustc's are there.
+    sites = [("fd", "<jobserver::Client>::from_env_ext"),
+             ("fd", "rustc_data_structures::jobserver::default_client"),
+             ("thread", "jobserver::imp::spawn_helper"),
+             ("thread", "rustc_driver_impl::install_ctrlc_handler"),
+             ("thread", "llvm::parallel::detail::(anonymous namespace)::ThreadPoolExecutor::"
+                        "ThreadPoolExecutor(llvm::ThreadPoolStrategy)")]  # in a frame's name
+    leaks = [lk for rep in res.reports.values() for lk in rep["leaks"]]
+    found = [(lk["kind"], [site for kind, site in sites for fn in functions(lk)
+                           if kind == lk["kind"] and (fn == site or (kind == "thread" and
+                                                                     site.startswith("llvm::") and
+                                                                     site in fn))])
+             for lk in leaks]
+    check(leaks and all(fns for _, fns in found),
+          "default_suppressions=0: every leak is at a known site: %r" %
+          [(lk["kind"], functions(lk)[:3]) for lk, (_, fns) in zip(leaks, found) if not fns])
+    check(any("rustc_driver_impl::install_ctrlc_handler" in fns for _, fns in found) and
+          any(k == "fd" for k, _ in found),
+          "default_suppressions=0: rustc's jobserver pipe and Ctrl-C thread are among them")
+
+
+@case
 def node_real_program():
     if subprocess.run(["which", "node"], capture_output=True).returncode:
         print("# node not installed: skipped")
