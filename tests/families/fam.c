@@ -473,6 +473,7 @@ static void mkstemp_fd_and_path(void)
 /* ---- threads ---- */
 
 static volatile int finished_count;
+static volatile int running_count; /* forever threads that printed their tid */
 
 static void *quick(void *arg)
 {
@@ -488,6 +489,7 @@ static void *forever(void *arg)
   (void)arg;
   printf("running %ld\n", (long)syscall(SYS_gettid));
   fflush(stdout);
+  __atomic_add_fetch(&running_count, 1, __ATOMIC_SEQ_CST);
   for (;;)
     pause();
   return NULL;
@@ -512,6 +514,14 @@ static void wait_tasks(int n)
     usleep(1000);
 }
 
+/* Until n forever threads have printed their tid (a loaded machine may not
+ * have run them yet when main is done). */
+static void wait_running(int n)
+{
+  for (int i = 0; i < 10000 && __atomic_load_n(&running_count, __ATOMIC_SEQ_CST) < n; i++)
+    usleep(1000);
+}
+
 static void spawn(void *(*fn)(void *))
 {
   pthread_t t;
@@ -526,9 +536,7 @@ static void threads_unjoined(void)
   wait_tasks(1);
   spawn(forever);
   spawn(forever);
-  while (task_count() < 3) /* both printed their tid before pausing */
-    usleep(1000);
-  usleep(20000);
+  wait_running(2); /* both printed their tid before pausing */
 }
 
 static void threads_clean(void)
@@ -607,8 +615,8 @@ static void thread_detached_running(void)
   pthread_t x;
   pthread_create(&x, NULL, exiting, NULL); /* pthread_exit, then detached */
   pthread_detach(x);
-  wait_tasks(2);
-  usleep(20000);
+  wait_tasks(2);      /* the exiting one is gone */
+  wait_running(1);    /* the other printed its tid */
 }
 
 /* ---- across exec ---- */
