@@ -393,6 +393,27 @@ def thread_detached_running():
                 "a detached thread still running; the finished one released")
 
 
+@case
+def thread_detached_ending():
+    """A detached thread that returns only once the exit has begun (as Rust's
+    thread::scope leaves them) is on its way out, not a leak."""
+    res = fam("thread_detached_ending")
+    common(res, "thread_detached_ending")
+    check_clean(res, "thread_detached_ending")
+
+
+@case
+def thread_detached_busy():
+    """A detached thread busy for good is still reported, after the short
+    wait the one above gets."""
+    res = fam("thread_detached_busy")
+    common(res, "thread_detached_busy")
+    runn = [int(x) for x in printed(res, "running")]
+    check_leaks(res.leaks, [{"kind": "thread", "thread_tid": runn[0] if runn else None,
+                             "start_routine": "busy", "detached": True, "state": "running"}],
+                "thread_detached_busy: exactly the busy thread")
+
+
 # ---- across exec ----
 
 @case
