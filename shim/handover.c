@@ -81,6 +81,12 @@ static void put_fd(int fd, void *arg)
   long fl = rc_syscall(SYS_fcntl, fd, F_GETFD);
   if (fl < 0 || (fl & FD_CLOEXEC))
     return; /* the exec closes it: released */
+  /* A fork child that put a descriptor on a chosen number before its exec
+   * (a shell's `cmd 4<file`, libuv's IPC channel of a Node child on fd 3)
+   * hands it to the program it execs, as 0, 1 and 2 are: that program's
+   * inheritance, not a leak of its own. */
+  if (rc_fork_child && (e.fn == RC_FN_dup2 || e.fn == RC_FN_dup3))
+    return;
   rc_sb_puts(w->o, "fd ");
   rc_sb_puti(w->o, fd);
   rc_sb_putc(w->o, ' ');

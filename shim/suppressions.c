@@ -36,6 +36,7 @@ static void say(const char *a, const char *b)
 static const char rc_default_suppressions[] =
     "# GNU make -j: the pipe every job gets as its stdin, kept until exit\n"
     "fd:^get_bad_stdin$\n"
+
     "# libuv (Node.js): the default loop's epoll, signal pipe and async eventfd\n"
     "fd:^uv_default_loop$\n"
     "# libuv: the /dev/null descriptor each loop keeps in reserve for EMFILE\n"
@@ -57,6 +58,12 @@ static const char rc_default_suppressions[] =
     "# 3.13 names the starting function differently\n"
     "thread:^PyThread_start_new_thread$\n"
     "thread:^PyThread_start_joinable_thread$\n"
+    "# CPython multiprocessing: the resource tracker and the fork server run\n"
+    "# until their parent exits (they read EOF on a pipe from it) and clean up\n"
+    "# after it; killing them at its exit loses that, and costs the SIGTERM\n"
+    "# they ignore a grace period (matched by their command line)\n"
+    "child:-c from multiprocessing.resource_tracker import main\n"
+    "child:-c from multiprocessing.forkserver import main\n"
     "# HotSpot (Java): the VM's threads (GC, JIT compilers, ...) and every Java\n"
     "# thread start detached at os::create_thread, and end with the VM\n"
     "thread:^os::create_thread(\n"

@@ -665,6 +665,38 @@ def fork_exec_handover():
 
 
 @case
+def fork_dup2_exec():
+    """What a fork child put on a chosen number (dup2, dup3) before its exec
+    is the new program's inheritance; what it merely opened is still its
+    leak, handed over."""
+    res = run([prog("programs"), "fork_dup2_exec"])
+    m = re.search(r"^child (\d+) placed 7 8 leaked (\d+)$", res.stdout, re.M)
+    check(m is not None, "the child ran: %r" % res.stdout)
+    if m is None:
+        return
+    child, fd = int(m.group(1)), int(m.group(2))
+    check_eq(res.report["leaks"], [], "the parent: no leak")
+    check(child in res.reports, "the child's new image wrote a report")
+    if child in res.reports:
+        check_leaks(res.reports[child]["leaks"],
+                    [{"kind": "fd", "fd": fd, "acquired_by": "open", "across_exec": True,
+                      "top": "open_before_exec"}],
+                    "the new image: only the descriptor opened, not those placed on 7 and 8")
+
+
+@case
+def bash_redirection():
+    """bash -c 'cmd 7<file': bash opens the file on the lowest free number
+    and moves it to 7 with dup2 in the child, before the exec: the command
+    inherits it, and reports nothing."""
+    res = run(["bash", "-c", "/bin/true 7</etc/hostname; echo ran"])
+    check_eq(res.stdout, "ran\n", "bash ran the command")
+    check(len(res.reports) == 2, "both bash and the command reported (%d)" % len(res.reports))
+    check_eq([lk for rep in res.reports.values() for lk in rep["leaks"]], [],
+             "no leak in either: fd 7 is the command's inheritance")
+
+
+@case
 def exec_handover_many():
     # 200 records with their stacks: far more text than one buffer holds
     res = run([prog("programs"), "exec_handover_many", "200"])
@@ -680,6 +712,34 @@ def exec_handover_many():
 def exec_then_closed():
     res = run([prog("programs"), "exec_closed_after"])
     check_clean(res, "fd handed across exec and closed by the new image")
+
+
+@case
+def python_multiprocessing_helpers():
+    """multiprocessing's resource tracker runs until its parent exits (EOF
+    on a pipe), then cleans up after it.  It is a built-in suppression: not
+    killed at the parent's exit (SIGTERM is ignored there: SIGKILL after the
+    grace period), so it ends by itself."""
+    script = ("import multiprocessing as mp\n"
+              "mp.set_start_method('spawn')\n"
+              "p = mp.Process(target=print, args=('x',)); p.start(); p.join()\n")
+
+    def tracker(res):
+        reps = [r for r in res.reports.values()
+                if "multiprocessing.resource_tracker" in " ".join(r.get("cmdline", []))]
+        return reps[0] if len(reps) == 1 else None
+
+    res = run(["python3", "-c", script])
+    check_eq(res.status, 0, "python ran")
+    children = [lk for lk in res.report["leaks"] if lk["kind"] == "child"]
+    check_eq(children, [], "the tracker is not reported by the parent")
+    rep = tracker(res)  # it holds our stderr: the run waited for it to end
+    check(rep is not None and rep["exit"]["reason"] == "exit",
+          "the tracker ended by itself: %r" % (rep and rep["exit"]))
+    res = run(["python3", "-c", script], options="default_suppressions=0")
+    check_leaks([lk for lk in res.report["leaks"] if lk["kind"] == "child"],
+                [{"kind": "child", "cleanup": "killed", "cleanup_signal": "SIGKILL"}],
+                "default_suppressions=0: reported, and killed (it ignores SIGTERM)")
 
 
 @case
@@ -1039,6 +1099,28 @@ def cargo_default_suppressions():
     check(any("rustc_driver_impl::install_ctrlc_handler" in fns for _, fns in found) and
           any(k == "fd" for k, _ in found),
           "default_suppressions=0: rustc's jobserver pipe and Ctrl-C thread are among them")
+
+
+@case
+def node_fork_ipc():
+    """child_process.fork (jest's workers): libuv puts the IPC channel on the
+    child's fd 3 with dup2 before the exec; a child that exits without
+    disconnecting leaks nothing of its own."""
+    if shutil.which("node") is None:
+        print("# node not installed: skipped")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "f.js")
+        with open(js, "w") as f:
+            f.write("const {fork} = require('child_process');\n"
+                    "if (process.argv[2] === 'c') { process.send('hi'); setTimeout(() => process.exit(0), 10); }\n"
+                    "else { const c = fork(__filename, ['c']); c.on('message', m => console.log(m));"
+                    " c.on('exit', () => console.log('exit')); }\n")
+        res = run(["node", js])
+    check_eq(res.stdout, "hi\nexit\n", "node: parent and child ran")
+    check_eq(len(res.reports), 2, "node: both processes reported")
+    check_eq([lk for rep in res.reports.values() for lk in rep["leaks"]], [],
+             "node: no leak in either, the child's IPC channel included")
 
 
 @case

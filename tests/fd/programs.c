@@ -554,6 +554,26 @@ static void fork_exec_handover(const char *self)
   close(parents);
 }
 
+/* A fork child puts descriptors on chosen numbers for the program it
+ * execs (dup2 and dup3, as a shell's redirection or libuv's IPC channel
+ * do), and leaks one it merely opened: the new image reports only that. */
+static void fork_dup2_exec(const char *self)
+{
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (dup2(fd, 7) != 7 || dup3(fd, 8, 0) != 8)
+      _exit(126);
+    close(fd);
+    int leaked = open_before_exec();
+    printf("child %d placed 7 8 leaked %d\n", (int)getpid(), leaked);
+    fflush(stdout);
+    execl(self, self, "nothing", (char *)NULL);
+    _exit(127);
+  }
+  waitpid(pid, NULL, 0);
+}
+
 static void exec_closed_after(const char *self)
 {
   /* the new image closes it: no leak anywhere */
@@ -643,6 +663,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "fork_exec_handover")) fork_exec_handover(argv[0]);
   else if (!strcmp(c, "exec_handover_many")) exec_handover_many(argv[0], atoi(argv[2]));
   else if (!strcmp(c, "exec_closed_after")) exec_closed_after(argv[0]);
+  else if (!strcmp(c, "fork_dup2_exec")) fork_dup2_exec(argv[0]);
   else if (!strcmp(c, "close_arg")) close(atoi(argv[2]));
   else { fprintf(stderr, "unknown case %s\n", c); return 2; }
   return 0;
