@@ -72,7 +72,12 @@ bool rc_child_killed(uint32_t i, pid_t *pid, int *sig);
  * rc_daemon_detached: after a successful setsid().
  * rc_daemon_self: this process detached itself as a fork child (the middle
  * of a double fork). */
-enum rc_daemon_why { RC_NOT_DAEMON, RC_DAEMON_CHILD_DETACHED, RC_DAEMON_SELF_DETACHED };
+enum rc_daemon_why {
+  RC_NOT_DAEMON,
+  RC_DAEMON_CHILD_DETACHED, /* leads a session of its own, no terminal */
+  RC_DAEMON_SELF_DETACHED,  /* this process detached itself (double fork) */
+  RC_DAEMON_NOHUP,          /* ignores SIGHUP (nohup) */
+};
 void rc_daemon_detached(void);
 bool rc_daemon_self(void);
 

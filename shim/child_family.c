@@ -313,6 +313,46 @@ static bool now_detached(pid_t pid, uint64_t start_time)
   return rc_proc_stat_read(pid, &st) && st.start_time == start_time && detached(pid, &st);
 }
 
+/* nohup and setsid(1) exec the command they are given once they have
+ * detached it (SIGHUP ignored, a new session): a child still running one
+ * of them is on its way to that, and gets the same moment. */
+static bool detaching_launcher(const char *cmdline, ssize_t n)
+{
+  if (n <= 0)
+    return false;
+  const char *argv0 = cmdline, *base = argv0;
+  for (const char *p = argv0; p < cmdline + n && *p; p++)
+    if (*p == '/')
+      base = p + 1;
+  return strcmp(base, "nohup") == 0 || strcmp(base, "setsid") == 0;
+}
+
+/* Whether the process ignores SIGHUP (/proc/PID/status SigIgn), as nohup
+ * leaves the command it runs: made to outlive its terminal and parent. */
+static bool ignores_sighup(pid_t pid)
+{
+  char path[48], buf[2048];
+  struct rc_strbuf b;
+  rc_sb_init(&b, path, sizeof path);
+  proc_path(&b, pid, "status");
+  if (rc_read_file(path, buf, sizeof buf) <= 0)
+    return false;
+  const char *p = strstr(buf, "\nSigIgn:");
+  if (p == NULL)
+    return false;
+  p += 9;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  const char *end = p;
+  while ((*end >= '0' && *end <= '9') || (*end >= 'a' && *end <= 'f'))
+    end++;
+  if (end == p)
+    return false;
+  char last = end[-1]; /* the lowest four signals: SIGHUP is bit 0 */
+  unsigned v = last <= '9' ? (unsigned)(last - '0') : 10u + (unsigned)(last - 'a');
+  return v & 1u;
+}
+
 static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
 {
   if (c->self_len <= 0 || rc_daemon_self())
@@ -323,8 +363,8 @@ static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
   proc_path(&b, pid, "cmdline");
   for (;;) {
     ssize_t n = rc_read_file(path, buf, sizeof buf);
-    if (n != c->self_len || memcmp(buf, c->self_cmdline, (size_t)n) != 0 ||
-        now_detached(pid, start_time))
+    bool ours = n == c->self_len && memcmp(buf, c->self_cmdline, (size_t)n) == 0;
+    if ((!ours && !detaching_launcher(buf, n)) || now_detached(pid, start_time))
       return;
     uint64_t now = rc_now_ns();
     if (c->exec_deadline == 0)
@@ -348,6 +388,7 @@ static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct 
   uint8_t daemon = st->state == 'Z'         ? RC_NOT_DAEMON
                    : detached(pid, st)     ? RC_DAEMON_CHILD_DETACHED
                    : rc_daemon_self()      ? RC_DAEMON_SELF_DETACHED
+                   : ignores_sighup(pid)   ? RC_DAEMON_NOHUP
                                            : RC_NOT_DAEMON;
   struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_CHILD);
   if (lk == NULL)
@@ -681,6 +722,8 @@ static void child_describe(struct rc_strbuf *o, const struct rc_leak *lk)
   else if (lk->u.child.daemon == RC_DAEMON_SELF_DETACHED)
     rc_sb_puts(o, " (a daemon: started after this process detached into a session of its "
                   "own; left running)");
+  else if (lk->u.child.daemon == RC_DAEMON_NOHUP)
+    rc_sb_puts(o, " (a daemon: it ignores SIGHUP, as nohup leaves it; left running)");
 }
 
 const struct rc_family rc_family_child = {

@@ -19,7 +19,9 @@
  *     session too, but of its terminal: it is cleaned like any child;
  *   - or the exiting process is a fork child that called setsid() itself
  *     (the middle of a double fork, or a daemon winding down): the children
- *     it leaves are the detached work's.
+ *     it leaves are the detached work's;
+ *   - or it ignores SIGHUP, as nohup leaves the command it runs: made to
+ *     outlive the terminal and the shell that started it.
  * The parent of a daemon typically exits right after its fork, before the
  * child has reached setsid(): the exit hook gives a child still running the
  * program's own image a moment to exec or detach (await_exec). */

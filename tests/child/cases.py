@@ -469,5 +469,38 @@ def bash_background():
           "bash: sleep died by SIGTERM")
 
 
+def launched_daemon(launcher, reason):
+    """bash starts `LAUNCHER sleep 30 &` and exits at once, before the
+    launcher has detached the sleep (rcleak waits for it)."""
+    if shutil.which(launcher) is None:
+        print("# no %s: skipped" % launcher)
+        sys.exit(77)
+    res = run(["bash", "-c", '%s sleep 30 </dev/null >/dev/null 2>&1 & echo "child $!"' % launcher])
+    check_eq(res.status, 0, "%s: exit status" % launcher)
+    pids = children_of(res)
+    pid = pids[0] if pids else -1
+    try:
+        check_leaks(res.leaks, [{"kind": "child", "pid": pid, "state": "running",
+                                 "command": "sleep 30", "acquired_by": "fork", "daemon": True,
+                                 "cleanup": "none"}],
+                    "%s: the sleep, reported as a daemon, not cleaned" % launcher)
+        check(pid_alive(pid), "%s: the sleep is still running" % launcher)
+        check(reason in res.stderr, "%s: the text report says why" % launcher)
+    finally:
+        kill_daemon(pid)
+
+
+@case
+def nohup_background():
+    """nohup makes its command ignore SIGHUP, to outlive the shell."""
+    launched_daemon("nohup", "(a daemon: it ignores SIGHUP, as nohup leaves it; left running)")
+
+
+@case
+def setsid_background():
+    """setsid(1) puts its command in a session of its own."""
+    launched_daemon("setsid", "(a daemon: it detached into a session of its own; left running)")
+
+
 if __name__ == "__main__":
     main()
