@@ -603,6 +603,19 @@ static void legacy_element(struct dm *d, const char *p, size_t n)
   }
 }
 
+/* The name's length, "..." appended if it was cut; 0 if unreadable. */
+static size_t finish(struct dm *d)
+{
+  if (d->err || d->len == 0)
+    return 0;
+  if (d->trunc) {
+    memcpy(d->out + d->len, "...", 3);
+    d->len += 3;
+  }
+  d->out[d->len] = '\0';
+  return d->len;
+}
+
 static size_t legacy(const char *sym, size_t n, char *out, size_t cap)
 {
   struct dm d = {sym, n, 3, out, cap, 0, 0, false, false}; /* after "_ZN" */
@@ -625,14 +638,7 @@ static size_t legacy(const char *sym, size_t n, char *out, size_t cap)
       put(&d, "::", 2);
     legacy_element(&d, el[i], len[i]);
   }
-  if (d.err)
-    return 0;
-  if (d.trunc) {
-    memcpy(out + d.len, "...", 3);
-    d.len += 3;
-  }
-  out[d.len] = '\0';
-  return d.len;
+  return finish(&d);
 }
 
 size_t rc_demangle_rust(const char *sym, char *out, size_t cap)
@@ -657,12 +663,5 @@ size_t rc_demangle_rust(const char *sym, char *out, size_t cap)
   path(&d, true);
   /* What may follow (the instantiating crate, a vendor suffix) is not
    * shown. */
-  if (d.err || d.len == 0)
-    return 0;
-  if (d.trunc) {
-    memcpy(out + d.len, "...", 3);
-    d.len += 3;
-  }
-  out[d.len] = '\0';
-  return d.len;
+  return finish(&d);
 }
