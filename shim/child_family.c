@@ -58,13 +58,20 @@ static void proc_path(struct rc_strbuf *b, pid_t pid, const char *leaf)
   rc_sb_cstr(b);
 }
 
-bool rc_proc_stat_read(pid_t pid, struct rc_proc_stat *st)
+/* /proc/PID/<leaf> into buf (NUL-terminated): its length, or <= 0. */
+static ssize_t proc_read(pid_t pid, const char *leaf, char *buf, size_t size)
 {
-  char path[48], buf[1024];
+  char path[48];
   struct rc_strbuf b;
   rc_sb_init(&b, path, sizeof path);
-  proc_path(&b, pid, "stat");
-  if (rc_read_file(path, buf, sizeof buf) <= 0)
+  proc_path(&b, pid, leaf);
+  return rc_read_file(path, buf, size);
+}
+
+bool rc_proc_stat_read(pid_t pid, struct rc_proc_stat *st)
+{
+  char buf[1024];
+  if (proc_read(pid, "stat", buf, sizeof buf) <= 0)
     return false;
   /* "pid (comm) S ppid ... starttime ...": comm may hold spaces and ')',
    * so fields are counted from the last ')'. */
@@ -255,16 +262,13 @@ static bool seen(const struct collect_ctx *c, pid_t pid)
  * zombie, a kernel-side clone), as ps shows them. */
 static const char *command_of(pid_t pid, const struct rc_proc_stat *st)
 {
-  char path[48], buf[4096];
-  struct rc_strbuf b;
-  rc_sb_init(&b, path, sizeof path);
-  proc_path(&b, pid, "cmdline");
-  ssize_t n = rc_read_file(path, buf, sizeof buf);
+  char buf[4096];
+  ssize_t n = proc_read(pid, "cmdline", buf, sizeof buf);
   /* A live process shows an empty cmdline while it is inside execve (its
    * old memory is gone, the new one not set up yet): ask again shortly. */
   for (int tries = 0; n <= 0 && st->state != 'Z' && tries < 50; tries++) {
     nap_ms(1);
-    n = rc_read_file(path, buf, sizeof buf);
+    n = proc_read(pid, "cmdline", buf, sizeof buf);
   }
   while (n > 0 && buf[n - 1] == '\0')
     n--;
@@ -331,11 +335,8 @@ static bool detaching_launcher(const char *cmdline, ssize_t n)
  * leaves the command it runs: made to outlive its terminal and parent. */
 static bool ignores_sighup(pid_t pid)
 {
-  char path[48], buf[2048];
-  struct rc_strbuf b;
-  rc_sb_init(&b, path, sizeof path);
-  proc_path(&b, pid, "status");
-  if (rc_read_file(path, buf, sizeof buf) <= 0)
+  char buf[2048];
+  if (proc_read(pid, "status", buf, sizeof buf) <= 0)
     return false;
   const char *p = strstr(buf, "\nSigIgn:");
   if (p == NULL)
@@ -357,12 +358,9 @@ static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
 {
   if (c->self_len <= 0 || rc_daemon_self())
     return;
-  char path[48], buf[4096];
-  struct rc_strbuf b;
-  rc_sb_init(&b, path, sizeof path);
-  proc_path(&b, pid, "cmdline");
+  char buf[4096];
   for (;;) {
-    ssize_t n = rc_read_file(path, buf, sizeof buf);
+    ssize_t n = proc_read(pid, "cmdline", buf, sizeof buf);
     bool ours = n == c->self_len && memcmp(buf, c->self_cmdline, (size_t)n) == 0;
     if ((!ours && !detaching_launcher(buf, n)) || now_detached(pid, start_time))
       return;

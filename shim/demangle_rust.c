@@ -155,6 +155,19 @@ static struct ident identifier(struct dm *d)
 static void path(struct dm *d, bool in_value);
 static void type(struct dm *d);
 
+/* The next element of a list ended by "E": false at its end, or at the
+ * symbol's (an error). */
+static bool more(struct dm *d)
+{
+  if (d->err || eat(d, 'E'))
+    return false;
+  if (d->pos >= d->n) {
+    d->err = true;
+    return false;
+  }
+  return true;
+}
+
 static bool enter(struct dm *d)
 {
   if (d->err || ++d->depth > RC_DM_MAX_DEPTH) {
@@ -247,11 +260,7 @@ static void constant(struct dm *d)
 static void generic_args(struct dm *d, bool in_value)
 {
   bool first = true;
-  while (!d->err && !eat(d, 'E')) {
-    if (d->pos >= d->n) {
-      d->err = true;
-      break;
-    }
+  while (more(d)) {
     if (eat(d, 'L')) {
       lifetime_skip(d);
       continue;
@@ -401,11 +410,7 @@ static void fn_sig(struct dm *d)
   }
   puts_(d, "fn(");
   bool first = true;
-  while (!d->err && !eat(d, 'E')) {
-    if (d->pos >= d->n) {
-      d->err = true;
-      break;
-    }
+  while (more(d)) {
     if (!first)
       put(d, ", ", 2);
     first = false;
@@ -425,11 +430,7 @@ static void dyn_bounds(struct dm *d)
   binder_skip(d);
   puts_(d, "dyn ");
   bool first = true;
-  while (!d->err && !eat(d, 'E')) {
-    if (d->pos >= d->n) {
-      d->err = true;
-      break;
-    }
+  while (more(d)) {
     if (!first)
       puts_(d, " + ");
     first = false;
@@ -502,11 +503,7 @@ static void type(struct dm *d)
   case 'T': {
     unsigned n = 0;
     put(d, "(", 1);
-    while (!d->err && !eat(d, 'E')) {
-      if (d->pos >= d->n) {
-        d->err = true;
-        break;
-      }
+    while (more(d)) {
       if (n++)
         put(d, ", ", 2);
       type(d);
