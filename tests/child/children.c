@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <linux/sched.h> /* struct clone_args */
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,10 @@ static void wait_state(pid_t pid, char want)
 
 /* ---- leaking cases ---- */
 
-static void leak_fork(const char *mode)
+/* Fork a sleeper (in a session of its own if `session`), wait until it is
+ * ready, announce it.  Inlined, so the fork's caller is the case that
+ * called this. */
+static inline __attribute__((always_inline)) void fork_sleeper(const char *mode, bool session)
 {
   int p[2];
   if (pipe(p) != 0)
@@ -87,11 +91,18 @@ static void leak_fork(const char *mode)
     fail("fork");
   if (pid == 0) {
     close(p[0]);
+    if (session && setsid() < 0)
+      _exit(3);
     exec_sleeper(p[1], mode);
   }
   close(p[1]);
   await_ready(p[0]);
   announce(pid);
+}
+
+static void leak_fork(const char *mode)
+{
+  fork_sleeper(mode, false);
 }
 
 static void case_running(void) { leak_fork("sleep"); }
@@ -328,21 +339,7 @@ static void case_daemon(void)
  * Node's `detached: true`, Python's start_new_session and `setsid -f` do). */
 static void case_detached_exec(void)
 {
-  int p[2];
-  if (pipe(p) != 0)
-    fail("pipe");
-  pid_t pid = fork();
-  if (pid < 0)
-    fail("fork");
-  if (pid == 0) {
-    close(p[0]);
-    if (setsid() < 0)
-      _exit(3);
-    exec_sleeper(p[1], "sleep");
-  }
-  close(p[1]);
-  await_ready(p[0]);
-  announce(pid);
+  fork_sleeper("sleep", true);
 }
 
 static void case_doublefork(void)
