@@ -311,10 +311,10 @@ static bool detached(pid_t pid, const struct rc_proc_stat *st)
   return st->session == pid && st->tty == 0;
 }
 
-static bool now_detached(pid_t pid, uint64_t start_time)
+/* Ended (a zombie) or gone: nothing more to wait for. */
+static bool ended(const struct rc_proc_stat *st, bool read, uint64_t start_time)
 {
-  struct rc_proc_stat st;
-  return rc_proc_stat_read(pid, &st) && st.start_time == start_time && detached(pid, &st);
+  return !read || st->start_time != start_time || st->state == 'Z';
 }
 
 /* nohup and setsid(1) exec the command they are given once they have
@@ -361,8 +361,16 @@ static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
   char buf[4096];
   for (;;) {
     ssize_t n = proc_read(pid, "cmdline", buf, sizeof buf);
-    bool ours = n == c->self_len && memcmp(buf, c->self_cmdline, (size_t)n) == 0;
-    if ((!ours && !detaching_launcher(buf, n)) || now_detached(pid, start_time))
+    /* empty: inside execve (see command_of): ask again */
+    bool launcher = detaching_launcher(buf, n);
+    if (n > 0 && !launcher &&
+        (n != c->self_len || memcmp(buf, c->self_cmdline, (size_t)n) != 0))
+      return; /* exec'd */
+    struct rc_proc_stat st;
+    bool read = rc_proc_stat_read(pid, &st);
+    /* a launcher that detached its command still execs it: its command
+     * line is what the report should show */
+    if (ended(&st, read, start_time) || (detached(pid, &st) && !launcher && n > 0))
       return;
     uint64_t now = rc_now_ns();
     if (c->exec_deadline == 0)

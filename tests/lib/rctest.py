@@ -176,7 +176,9 @@ def check_leaks(leaks, wanted, what):
         for m in missing:
             print("# missing: %r" % (m,))
         for lk in left:
-            brief = {k: lk.get(k) for k in ("kind", "fd", "type", "target", "acquired_by", "pid", "path", "untracked")}
+            brief = {k: lk.get(k) for k in ("kind", "fd", "type", "target", "acquired_by", "pid", "path",
+                                            "untracked", "command", "state", "daemon", "cleanup",
+                                            "age_ms")}
             brief["top"] = top_function(lk)
             print("# unexpected: %r" % (brief,))
     return check(ok, what)
