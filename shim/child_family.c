@@ -297,12 +297,6 @@ static uint8_t state_of(char s)
   return RC_CHILD_RUNNING;
 }
 
-/* A child caught between fork and exec (a shell's `cmd &` when the shell
- * exits at once) still shows our own command line, which says nothing about
- * what it runs.  Give such children a moment to exec, or to detach as a
- * daemon (daemon.c): the parent of a daemon typically exits right after the
- * fork, while the child is on its way to setsid().  250 ms in total for
- * the whole report, so children that never exec (workers) cost little. */
 /* Leads a session of its own without a terminal: detached on purpose.  A
  * forkpty child leads one too, but with the pseudo-terminal as its
  * controlling terminal: a terminal session, not a daemon. */
@@ -354,6 +348,12 @@ static bool ignores_sighup(pid_t pid)
   return v & 1u;
 }
 
+/* A child caught between fork and exec (a shell's `cmd &` when the shell
+ * exits at once) still shows our own command line, which says nothing about
+ * what it runs.  Give such children a moment to exec, or to detach as a
+ * daemon (daemon.c): the parent of a daemon typically exits right after the
+ * fork, while the child is on its way to setsid().  250 ms in total for
+ * the whole report, so children that never exec (workers) cost little. */
 static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
 {
   if (c->self_len <= 0 || rc_daemon_self())
