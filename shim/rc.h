@@ -79,6 +79,14 @@ static inline void rc_restore_signals(uint64_t old)
   (void)rc_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof old);
 }
 
+/* Signals pending for this thread or the process (a mask, bit sig-1). */
+static inline uint64_t rc_pending_signals(void)
+{
+  uint64_t set = 0;
+  (void)rc_syscall(SYS_rt_sigpending, &set, sizeof set);
+  return set;
+}
+
 /* An anonymous read-write reservation, or NULL: Linux commits its pages only
  * when they are touched.  Plain system calls (no allocator state, no lock),
  * so usable in a signal handler and across fork.  Never backed by huge

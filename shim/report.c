@@ -359,6 +359,22 @@ RC_HOT static int report_once(const struct rc_exit *ex)
   return (int)(ls.n - ls.suppressed);
 }
 
+/* A report written to a pipe whose reader is gone (`prog 2>&1 | head -1`)
+ * raises SIGPIPE, held pending by the mask above; delivered when the mask
+ * is restored, it would end a program that was exiting 0 with 141.  One
+ * the report raised (not pending before it) is taken back, unseen. */
+static void discard_own_sigpipe(uint64_t pending_before)
+{
+  uint64_t bit = 1ull << (SIGPIPE - 1);
+  if ((pending_before & bit) || !(rc_pending_signals() & bit))
+    return;
+  int saved = errno;
+  uint64_t set = bit;
+  struct timespec zero = {0, 0};
+  (void)rc_syscall(SYS_rt_sigtimedwait, &set, NULL, &zero, sizeof set);
+  errno = saved;
+}
+
 static _Atomic int rc_report_state; /* 0 not run, 1 running, 2 done */
 static int rc_report_result;
 
@@ -384,12 +400,14 @@ RC_HOT int rc_report_run(const struct rc_exit *ex)
    * which would wait forever for the report it interrupted.  It stays
    * pending and is delivered (report complete) when the mask is restored. */
   uint64_t saved_mask = rc_block_signals();
+  uint64_t pending_before = rc_pending_signals();
   int mode = rc_enter();
   rc_tls_reporting = 1;
   rc_report_result = report_once(ex);
   rc_tls_reporting = 0;
   rc_leave(mode);
   atomic_store(&rc_report_state, 2);
+  discard_own_sigpipe(pending_before);
   rc_restore_signals(saved_mask);
   return rc_report_result;
 }

@@ -743,6 +743,29 @@ def python_multiprocessing_helpers():
 
 
 @case
+def stderr_reader_gone():
+    """`prog 2>&1 | head -1`: the report goes to a pipe whose reader has
+    exited.  The write fails with EPIPE; the SIGPIPE it raises must not end
+    a program that was exiting 0 (with 141, which pipefail turns into a
+    failed CI step).  The JSON report is written all the same."""
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, LD_PRELOAD=SHIM,
+                   RCLEAK_OPTIONS="json_path=%s/r.%%p.json" % d)
+        # bash leaves fd 3 open (a leak it reports), and exits once stdin ends
+        p = subprocess.Popen(["bash", "-c", "exec 3</etc/hostname; read -r x; exit 0"], env=env,
+                             stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stderr.close()  # the reader is gone before the report is written
+        p.stdin.close()
+        status = p.wait(timeout=60)
+        reports = [json.load(open(os.path.join(d, n))) for n in os.listdir(d)]
+    check_eq(status, 0, "exit status 0, as without rcleak (not 141, SIGPIPE)")
+    check_eq(len(reports), 1, "the JSON report was written")
+    if reports:
+        check_leaks(reports[0]["leaks"], [{"kind": "fd", "fd": 3, "target": "/etc/hostname"}],
+                    "it has the leak the text report could not show")
+
+
+@case
 def python_real_program():
     res = run(["python3", "-c", "import os\nfd = os.open('/etc/hostname', os.O_RDONLY)\nprint(fd)\n"])
     fd = int(res.stdout.strip())
