@@ -2,18 +2,38 @@
 #include "strbuf.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
+/* A descriptor in non-blocking mode (Node puts its stdio pipes there, and
+ * the mode belongs to the open file, so the whole pipeline shares it)
+ * refuses a write the pipe has no room for: wait until it has, as a
+ * blocking write would, but for at most RC_WRITE_STALL_MS without any
+ * progress, so a reader that stopped reading cannot hold the exit for
+ * ever. */
+#define RC_WRITE_STALL_MS 10000
+
 bool rc_write_all(int fd, const char *p, size_t n)
 {
+  int stalled_ms = 0;
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR)
         continue;
+      if ((errno == EAGAIN || errno == EWOULDBLOCK) && stalled_ms < RC_WRITE_STALL_MS) {
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        int r = poll(&pf, 1, 100);
+        if (r == 0)
+          stalled_ms += 100;
+        else if (r < 0 && errno != EINTR)
+          return false;
+        continue;
+      }
       return false;
     }
+    stalled_ms = 0;
     p += w;
     n -= (size_t)w;
   }
