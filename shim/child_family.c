@@ -305,10 +305,10 @@ static bool detached(pid_t pid, const struct rc_proc_stat *st)
   return st->session == pid && st->tty == 0;
 }
 
-/* Ended (a zombie) or gone: nothing more to wait for. */
-static bool ended(const struct rc_proc_stat *st, bool read, uint64_t start_time)
+/* Ended: a zombie, or another process under the pid. */
+static bool ended(const struct rc_proc_stat *st, uint64_t start_time)
 {
-  return !read || st->start_time != start_time || st->state == 'Z';
+  return st->start_time != start_time || st->state == 'Z';
 }
 
 /* nohup and setsid(1) exec the command they are given once they have
@@ -366,11 +366,11 @@ static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
     if (n > 0 && !launcher &&
         (n != c->self_len || memcmp(buf, c->self_cmdline, (size_t)n) != 0))
       return; /* exec'd */
+    /* gone or ended: nothing to wait for; a launcher that detached its
+     * command still execs it, and its command line is what to show */
     struct rc_proc_stat st;
-    bool read = rc_proc_stat_read(pid, &st);
-    /* a launcher that detached its command still execs it: its command
-     * line is what the report should show */
-    if (ended(&st, read, start_time) || (detached(pid, &st) && !launcher && n > 0))
+    if (!rc_proc_stat_read(pid, &st) || ended(&st, start_time) ||
+        (detached(pid, &st) && !launcher && n > 0))
       return;
     uint64_t now = rc_now_ns();
     if (c->exec_deadline == 0)

@@ -254,27 +254,36 @@ def doublefork_leak():
         kill_daemon(grand)
 
 
+def left_running(name, argv, want, reason=None):
+    """Run argv, which announces one child and exits: its status unchanged,
+    its leaks exactly want(pid) (a daemon, not cleaned), the child still
+    running afterwards (then killed here), and the text report giving
+    `reason` with a SUMMARY that cleaned nothing."""
+    res = run(argv)
+    check_eq(res.status, 0, "%s: exit status unchanged" % name)
+    pids = children_of(res)
+    check_eq(len(pids), 1, "%s: the program started one child" % name)
+    pid = pids[0] if pids else -1
+    try:
+        check_leaks(res.leaks, [want(pid)], "%s: exactly the child, a daemon, not cleaned" % name)
+        check(pid_alive(pid), "%s: the child is still running" % name)
+        if reason:
+            check(reason in res.stderr, "%s: the text report says why" % name)
+            check("SUMMARY: rcleak: 1 leak (1 child) in pid %d\n" % res.pid in res.stderr,
+                  "%s: the summary cleaned nothing" % name)
+    finally:
+        kill_daemon(pid)
+
+
 @case
 def daemon():
     """The child starts a session of its own and carries on as this program
     while the parent exits at once (before the child's setsid(), mostly:
     rcleak waits for it).  Reported as a daemon and left running."""
-    res = run([prog("children"), "daemon"])
-    check_eq(res.status, 0, "daemon: exit status unchanged")
-    pids = children_of(res)
-    check_eq(len(pids), 1, "daemon: the program started one child")
-    pid = pids[0] if pids else -1
-    try:
-        check_leaks(res.leaks, [child(pid, "fork", "case_daemon", cleanup="none", daemon=True,
-                                      command=prog("children") + " daemon")],
-                    "daemon: exactly the daemon, marked as one, not cleaned")
-        check(pid_alive(pid), "daemon: the daemon is still running")
-        check("(a daemon: it detached into a session of its own; left running)" in res.stderr,
-              "daemon: the text report says so")
-        check("SUMMARY: rcleak: 1 leak (1 child) in pid %d\n" % res.pid in res.stderr,
-              "daemon: the summary cleaned nothing")
-    finally:
-        kill_daemon(pid)
+    left_running("daemon", [prog("children"), "daemon"],
+                 lambda pid: child(pid, "fork", "case_daemon", cleanup="none", daemon=True,
+                                   command=prog("children") + " daemon"),
+                 "(a daemon: it detached into a session of its own; left running)")
 
 
 @case
@@ -313,18 +322,8 @@ def detached_exec():
     """setsid() then exec: another program started in a session of its own
     (Node's `detached: true`, Python's start_new_session, `setsid -f`) is
     detached on purpose too: reported as a daemon, left running."""
-    res = run([prog("children"), "detached-exec"])
-    check_eq(res.status, 0, "detached-exec: exit status unchanged")
-    pids = children_of(res)
-    check_eq(len(pids), 1, "detached-exec: the program started one child")
-    pid = pids[0] if pids else -1
-    try:
-        check_leaks(res.leaks, [child(pid, "fork", "case_detached_exec", cleanup="none",
-                                      daemon=True)],
-                    "detached-exec: exactly the sleeper, marked as a daemon, not cleaned")
-        check(pid_alive(pid), "detached-exec: the sleeper is still running")
-    finally:
-        kill_daemon(pid)
+    left_running("detached-exec", [prog("children"), "detached-exec"],
+                 lambda pid: child(pid, "fork", "case_detached_exec", cleanup="none", daemon=True))
 
 
 @case
@@ -475,19 +474,12 @@ def launched_daemon(launcher, reason):
     if shutil.which(launcher) is None:
         print("# no %s: skipped" % launcher)
         sys.exit(77)
-    res = run(["bash", "-c", '%s sleep 30 </dev/null >/dev/null 2>&1 & echo "child $!"' % launcher])
-    check_eq(res.status, 0, "%s: exit status" % launcher)
-    pids = children_of(res)
-    pid = pids[0] if pids else -1
-    try:
-        check_leaks(res.leaks, [{"kind": "child", "pid": pid, "state": "running",
-                                 "command": "sleep 30", "acquired_by": "fork", "daemon": True,
-                                 "cleanup": "none"}],
-                    "%s: the sleep, reported as a daemon, not cleaned" % launcher)
-        check(pid_alive(pid), "%s: the sleep is still running" % launcher)
-        check(reason in res.stderr, "%s: the text report says why" % launcher)
-    finally:
-        kill_daemon(pid)
+    left_running(launcher,
+                 ["bash", "-c", '%s sleep 30 </dev/null >/dev/null 2>&1 & echo "child $!"' % launcher],
+                 lambda pid: {"kind": "child", "pid": pid, "state": "running",
+                              "command": "sleep 30", "acquired_by": "fork", "daemon": True,
+                              "cleanup": "none"},
+                 reason)
 
 
 @case

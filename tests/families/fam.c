@@ -484,12 +484,18 @@ static void *quick(void *arg)
   return NULL;
 }
 
-static void *forever(void *arg)
+/* A thread that runs for good says so: its tid, counted in running_count. */
+static void announce_running(void)
 {
-  (void)arg;
   printf("running %ld\n", (long)syscall(SYS_gettid));
   fflush(stdout);
   __atomic_add_fetch(&running_count, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *forever(void *arg)
+{
+  (void)arg;
+  announce_running();
   for (;;)
     pause();
   return NULL;
@@ -641,9 +647,7 @@ static void *until_exit(void *arg)
 static void *busy(void *arg)
 {
   (void)arg;
-  printf("running %ld\n", (long)syscall(SYS_gettid));
-  fflush(stdout);
-  __atomic_add_fetch(&running_count, 1, __ATOMIC_SEQ_CST);
+  announce_running();
   for (volatile unsigned long i = 0;; i++)
     ;
   return NULL;
