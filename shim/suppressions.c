@@ -104,6 +104,43 @@ static const struct {
   {RC_KIND_FD, "bin/script"},     /* util-linux: the terminal the command runs on */
 };
 
+/* Built-in suppressions of one well-known descriptor held for the process's
+ * life by one runtime: the leak's target AND a frame of its stack (a
+ * function, or a module's basename) must both match exactly.  Neither half
+ * alone would do: the frame is the runtime's generic open, which every file
+ * the program itself leaks also goes through, and the target is a file any
+ * program may leak. */
+static const struct {
+  unsigned kind;
+  const char *target;
+  const char *frame;
+} rc_held_rules[] = {
+  /* Java's NativePRNG (SecureRandom, UUID.randomUUID, Files.createTemp*)
+   * keeps both open in a static, opened through libjava's fileOpen */
+  {RC_KIND_FD, "/dev/random", "libjava.so"},
+  {RC_KIND_FD, "/dev/urandom", "libjava.so"},
+  /* CPython multiprocessing: every child it starts replaces sys.stdin with
+   * os.open(os.devnull) wrapped with closefd=False, never closed */
+  {RC_KIND_FD, "/dev/null", "os_open"},
+};
+
+static bool held_by_runtime(const struct rc_leak *lk)
+{
+  for (size_t i = 0; i < RC_ARRAY_SIZE(rc_held_rules); i++) {
+    if (rc_held_rules[i].kind != lk->kind || strcmp(rc_held_rules[i].target, lk->target) != 0)
+      continue;
+    uint32_t n;
+    const struct rc_frame *fr = rc_leak_frames_unlined(lk, &n);
+    for (uint32_t j = 0; j < n; j++) {
+      const char *f = rc_held_rules[i].frame;
+      if ((fr[j].function && strcmp(fr[j].function, f) == 0) ||
+          (fr[j].module && strcmp(rc_supp_basename(fr[j].module), f) == 0))
+        return true;
+    }
+  }
+  return false;
+}
+
 /* Kinds (bit per kind) the program rules suppress in this process. */
 static unsigned program_kinds(void)
 {
@@ -236,10 +273,13 @@ void rc_suppress_apply(struct rc_leakset *ls)
   if (!rc_supp_loaded)
     load_rules();
   unsigned prog = program_kinds();
-  if (rc_nrules == 0 && prog == 0)
+  bool held = rc_options.default_suppressions;
+  if (rc_nrules == 0 && prog == 0 && !held)
     return;
   for (uint32_t i = 0; i < ls->n; i++) {
-    if ((prog >> ls->v[i].kind & 1u) || (rc_nrules != 0 && suppressed(&ls->v[i]))) {
+    const struct rc_leak *lk = &ls->v[i];
+    if ((prog >> lk->kind & 1u) || (held && lk->target && held_by_runtime(lk)) ||
+        (rc_nrules != 0 && suppressed(lk))) {
       ls->v[i].flags |= RC_LEAK_SUPPRESSED;
       ls->suppressed++;
     }

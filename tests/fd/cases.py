@@ -1073,6 +1073,64 @@ def java_default_suppressions():
 
 
 @case
+def java_securerandom_devices():
+    """Java's NativePRNG (behind SecureRandom, UUID.randomUUID and
+    Files.createTempFile) keeps /dev/random and /dev/urandom open in a static
+    for the VM's life: a built-in rule that needs both the device and
+    libjava's open.  A file the program itself leaks through the same open
+    is still reported."""
+    for tool in ("javac", "java"):
+        if shutil.which(tool) is None:
+            print("# no %s: skipped" % tool)
+            sys.exit(77)
+    d = tempfile.mkdtemp()
+    with open(os.path.join(d, "R.java"), "w") as f:
+        f.write("public class R { static java.io.FileInputStream kept;"
+                " public static void main(String[] a) throws Exception {"
+                " System.out.println(java.util.UUID.randomUUID().toString().length());"
+                " kept = new java.io.FileInputStream(\"/etc/hostname\"); kept.read(); } }\n")
+    subprocess.run(["javac", "-d", d, os.path.join(d, "R.java")], check=True, timeout=120)
+    own = {"kind": "fd", "type": "file", "target": "/etc/hostname", "top": "handleOpen"}
+    res = run(["java", "-cp", d, "R"], timeout=120)
+    check_eq((res.status, res.stdout), (0, "36\n"), "java ran")
+    check_leaks(res.leaks, [own], "exactly the program's own file")
+    check_eq(res.report["summary"]["total"], 1, "summary: one leak")
+    res = run(["java", "-cp", d, "R"], options="default_suppressions=0", timeout=120)
+    devices = [lk for lk in res.leaks if lk["kind"] == "fd" and lk.get("type") == "chardev"]
+    check_leaks(devices, [{"kind": "fd", "type": "chardev", "target": "/dev/random", "top": "handleOpen"},
+                          {"kind": "fd", "type": "chardev", "target": "/dev/urandom", "top": "handleOpen"}],
+                "default_suppressions=0: both devices, opened by libjava")
+    check_leaks([lk for lk in res.leaks if lk.get("target") == "/etc/hostname"], [own],
+                "default_suppressions=0: and the program's own file")
+
+
+@case
+def python_multiprocessing_stdin():
+    """Every child CPython's multiprocessing starts replaces sys.stdin with
+    os.open(os.devnull) wrapped with closefd=False, never closed: a built-in
+    rule on the device and os_open.  The same open of another file is still
+    reported."""
+    script = ("import multiprocessing as mp, os\n"
+              "mp.set_start_method('fork')\n"
+              "p = mp.Process(target=print, args=('x',)); p.start(); p.join(); p.close()\n"
+              "leaked = os.open('/etc/hostname', os.O_RDONLY)\n")
+
+    def child_leaks(res):
+        return [lk for r in res.reports.values() if r["pid"] != res.pid for lk in r["leaks"]]
+
+    own = {"kind": "fd", "type": "file", "target": "/etc/hostname", "top": "os_open"}
+    res = run(["python3", "-c", script])
+    check_eq((res.status, res.stdout), (0, "x\n"), "python ran")
+    check_eq(len(res.reports), 2, "a report from the parent and from its child")
+    check_leaks(child_leaks(res), [], "the child: nothing")
+    check_leaks(res.leaks, [own], "the parent: exactly its own os.open")
+    res = run(["python3", "-c", script], options="default_suppressions=0")
+    check_leaks(child_leaks(res), [{"kind": "fd", "type": "chardev", "target": "/dev/null",
+                                    "top": "os_open"}],
+                "default_suppressions=0: the child's stdin")
+
+
+@case
 def cxx_demangled():
     if not os.path.exists(prog("cxx_leak")):
         print("# no C++ compiler: skipped")
