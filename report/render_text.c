@@ -3,7 +3,8 @@
  * The text report, for people: the process tree (each process with pid,
  * command, exit and its leaks), then the leak sites, most frequent first,
  * each with its stack, then one SUMMARY line. A clean run prints nothing
- * (as LeakSanitizer), unless verbose.
+ * (as LeakSanitizer), and one whose leaks were all suppressed only the
+ * SUMMARY line, unless verbose.
  */
 #include "render.h"
 #include "suppress.h"
@@ -112,9 +113,16 @@ static void print_proc(const struct proc *p, int depth, void *ud)
 
 int render_text(FILE *out, const struct report *r, const struct render_opts *o)
 {
-	if (!o->verbose && r->leaks == 0 && r->suppressed == 0 && r->not_covered == 0 &&
-	    r->nbad == 0)
+	if (!o->verbose && r->leaks == 0 && r->not_covered == 0 && r->nbad == 0) {
+		/* Nothing to act on.  What suppressions hid is counted in one
+		 * line, not a tree: with the built-in rules (make, the linker)
+		 * that is most builds. */
+		if (r->suppressed) {
+			_cleanup_free_ char *sum = summary_line(r);
+			fprintf(out, "%s\n", sum);
+		}
 		return 0;
+	}
 
 	fputs("rcleak: process tree\n", out);
 	struct tree_ctx c = { out, r };

@@ -90,19 +90,58 @@ static const char rc_default_suppressions[] =
     "thread:llvm::parallel::detail::*ThreadPoolExecutor::ThreadPoolExecutor(\n"
     "thread:^_ZN4llvm8parallel6detail*ThreadPoolExecutor\n";
 
-/* Built-in suppressions for whole programs that exist to hold one resource
- * while they run a command: every leak of that kind in them.  Stripped, they
- * offer no function name to match, and a rule on their module's basename
- * would also match a function of that name in any other program; so these
- * match the executable's own path instead (a bin directory, any prefix). */
+/* Built-in suppressions for whole programs: every leak of the given kinds in
+ * them.  Two sorts of program qualify:
+ *  - wrappers that exist to hold one resource while they run a command;
+ *  - the toolchain's batch programs (linkers, GCC's LTO compiler), which
+ *    leave every file, and lld its thread pool, to the exit by design: with
+ *    them, `rcleak run make` of any C project would fail on the linker
+ *    (ld.bfd keeps a dup of each archive its LTO plugin read, gold every
+ *    input, lto1 its objects).
+ * Stripped, they offer no function name to match, and a rule on their
+ * module's basename would also match a function of that name in any other
+ * program; so these match the executable's own path instead: a name with a
+ * '/' is a suffix of the path (a bin directory, any prefix); one without is
+ * the basename, alone or after a target triplet ("x86_64-linux-gnu-"). */
+#define RC_K(kind) (1u << (kind))
 static const struct {
-  unsigned kind;
-  const char *exe_suffix;
+  unsigned kinds;
+  const char *exe;
 } rc_program_rules[] = {
-  {RC_KIND_TIMER, "bin/timeout"}, /* coreutils: the timer that ends the command */
-  {RC_KIND_FD, "bin/flock"},      /* util-linux: the lock file */
-  {RC_KIND_FD, "bin/script"},     /* util-linux: the terminal the command runs on */
+  {RC_K(RC_KIND_TIMER), "bin/timeout"}, /* coreutils: the timer that ends the command */
+  {RC_K(RC_KIND_FD), "bin/flock"},      /* util-linux: the lock file */
+  {RC_K(RC_KIND_FD), "bin/script"},     /* util-linux: the terminal the command runs on */
+  {RC_K(RC_KIND_FD), "ld.bfd"},         /* binutils */
+  {RC_K(RC_KIND_FD), "ld.gold"},        /* binutils */
+  {RC_K(RC_KIND_FD) | RC_K(RC_KIND_THREAD), "bin/lld"}, /* LLVM (ld.lld links to it) */
+  {RC_K(RC_KIND_FD), "lto1"},           /* GCC's link-time optimizer */
 };
+
+/* Whether the executable's path exe[0..n) is the one a rule names. */
+static bool exe_is(const char *exe, size_t n, const char *name)
+{
+  size_t k = strlen(name);
+  if (n <= k || memcmp(exe + n - k, name, k) != 0)
+    return false;
+  char before = exe[n - k - 1];
+  return before == '/' || (before == '-' && strchr(name, '/') == NULL);
+}
+
+/* Kinds (bit per kind) the program rules suppress in this process. */
+static unsigned program_kinds(void)
+{
+  static int known;
+  static unsigned kinds;
+  if (known)
+    return kinds;
+  known = 1;
+  char exe[PATH_MAX];
+  ssize_t n = rc_options.default_suppressions ? rc_readlink("/proc/self/exe", exe, sizeof exe) : -1;
+  for (size_t i = 0; n > 0 && i < RC_ARRAY_SIZE(rc_program_rules); i++)
+    if (exe_is(exe, (size_t)n, rc_program_rules[i].exe))
+      kinds |= rc_program_rules[i].kinds;
+  return kinds;
+}
 
 /* Built-in suppressions of one well-known descriptor held for the process's
  * life by one runtime: the leak's target AND a frame of its stack (a
@@ -139,25 +178,6 @@ static bool held_by_runtime(const struct rc_leak *lk)
     }
   }
   return false;
-}
-
-/* Kinds (bit per kind) the program rules suppress in this process. */
-static unsigned program_kinds(void)
-{
-  static int known;
-  static unsigned kinds;
-  if (known)
-    return kinds;
-  known = 1;
-  char exe[PATH_MAX];
-  ssize_t n = rc_options.default_suppressions ? rc_readlink("/proc/self/exe", exe, sizeof exe) : -1;
-  for (size_t i = 0; n > 0 && i < sizeof rc_program_rules / sizeof rc_program_rules[0]; i++) {
-    size_t k = strlen(rc_program_rules[i].exe_suffix);
-    if ((size_t)n > k && exe[n - (ssize_t)k - 1] == '/' &&
-        memcmp(exe + n - (ssize_t)k, rc_program_rules[i].exe_suffix, k) == 0)
-      kinds |= 1u << rc_program_rules[i].kind;
-  }
-  return kinds;
 }
 
 static bool rc_supp_loaded;

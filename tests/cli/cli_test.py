@@ -999,6 +999,27 @@ def run_shell_child():
 
 
 @case
+def run_all_suppressed():
+    """Leaks that suppressions all hid: exit 0, and the text report is the
+    SUMMARY line alone (the tree only with --verbose)."""
+    need_shim()
+    with TempDir() as d:
+        log = os.path.join(d, "app.log")
+        supp = os.path.join(d, "s.supp")
+        with open(supp, "w") as f:
+            f.write("fd:^open_log$\n")
+        r = rcleak("run", "--suppressions", supp, "--", LEAKY, "fd", log)
+        eq(r.stderr, "SUMMARY: rcleak: 0 leaks in 1 process; 1 suppressed\n", "stderr")
+        eq(r.returncode, 0, "exit status")
+        r = rcleak("run", "-v", "--suppressions", supp, "--", LEAKY, "fd", log)
+        check(re.fullmatch(r"rcleak: process tree\n  pid \d+: \S+leaky fd \S+ \[exit 0\], "
+                           r"no leaks \(1 suppressed\)\n"
+                           r"SUMMARY: rcleak: 0 leaks in 1 process; 1 suppressed\n", r.stderr),
+              r.stderr)
+        eq(r.returncode, 0, "exit status (verbose)")
+
+
+@case
 def run_shell_child_suppressed():
     """A suppression hides the child, and then it is not killed either."""
     need_shim("fork")

@@ -1049,6 +1049,71 @@ def python_daemon_thread():
 
 
 @case
+def toolchain_default_suppressions():
+    """The linkers and GCC's LTO compiler leave their files (lld: its thread
+    pool) to the exit by design; without built-in rules `rcleak run make`
+    of any C project would fail on the toolchain.  ld.bfd keeps a dup of an
+    archive its LTO plugin read (libc_nonshared.a, for atexit), gold every
+    input, lto1 its objects.  Matched by the executable, whatever its
+    target-triplet prefix; the compiler's own processes are clean anyway."""
+    if shutil.which("gcc") is None:
+        print("# no gcc: skipped")
+        sys.exit(77)
+    d = tempfile.mkdtemp()
+    src = os.path.join(d, "ae.c")
+    with open(src, "w") as f:
+        f.write("#include <stdlib.h>\nstatic void f(void) {}\n"
+                "int g(int x) { return x + 1; }\nint main(void) { atexit(f); return g(-1); }\n")
+    obj = os.path.join(d, "ae.o")
+    subprocess.run(["gcc", "-c", "-o", obj, src], check=True, timeout=60)
+    out = os.path.join(d, "ae")
+
+    def leaks_in(res, exe_end):
+        return [lk for r in res.reports.values() if r["exe"].endswith(exe_end) for lk in r["leaks"]]
+
+    def clean_then_shown(argv, what):
+        res = suppressed_by_default(argv, what, timeout=120)
+        return [lk for r in res.reports.values() for lk in r["leaks"]], res
+
+    leaks, res = clean_then_shown(["gcc", "-fuse-ld=bfd", "-o", out, obj], "ld.bfd")
+    check_leaks(leaks, [{"kind": "fd", "type": "file", "acquired_by": "dup",
+                         "target": os.path.realpath(subprocess.run(
+                             ["gcc", "-print-file-name=libc_nonshared.a"], capture_output=True,
+                             text=True, check=True).stdout.strip()),
+                         "top": "bfd_plugin_close_file_descriptor"}],
+                "default_suppressions=0: ld.bfd's dup of libc_nonshared.a, nothing else")
+    check_eq(len(leaks_in(res, "ld.bfd")), 1, "held by ld.bfd")
+
+    leaks, res = clean_then_shown(["gcc", "-fuse-ld=gold", "-o", out, obj], "ld.gold")
+    check(len(leaks) >= 3 and leaks == leaks_in(res, "ld.gold"),
+          "default_suppressions=0: %d leaks, all ld.gold's" % len(leaks))
+    check_leaks(leaks, [{"kind": "fd", "type": "file", "acquired_by": "open64",
+                         "target": lk.get("target")} for lk in leaks
+                        if re.search(r"\.(a|so[.0-9]*)$", lk.get("target") or "")],
+                "default_suppressions=0: ld.gold's inputs, opened, nothing else")
+
+    plain = os.path.join(d, "plain.c")  # no atexit: the linker keeps nothing of this link
+    with open(plain, "w") as f:
+        f.write("int g(int x) { return x + 1; }\nint main(void) { return g(-1); }\n")
+    leaks, res = clean_then_shown(["gcc", "-flto", "-O2", "-o", out, plain], "lto1")
+    check(len(leaks) >= 1 and leaks == leaks_in(res, "/lto1"),
+          "default_suppressions=0: %d leaks, all lto1's" % len(leaks))
+    check_leaks(leaks, [{"kind": "fd", "type": "file", "acquired_by": "open",
+                         "target": lk.get("target")} for lk in leaks
+                        if re.fullmatch(r"/tmp/cc\w+(\.ltrans\d+)?\.o", lk.get("target") or "")],
+                "default_suppressions=0: lto1's objects in /tmp, nothing else")
+
+    if shutil.which("ld.lld") is None:
+        print("# no ld.lld: its part skipped")
+        return
+    leaks, res = clean_then_shown(["gcc", "-fuse-ld=lld", "-o", out, obj], "lld")
+    check(len(leaks) >= 1 and leaks == leaks_in(res, "/lld"),
+          "default_suppressions=0: %d leaks, all lld's" % len(leaks))
+    check_leaks(leaks, [{"kind": "thread", "acquired_by": "pthread_create"} for _ in leaks],
+                "default_suppressions=0: lld's threads, nothing else")
+
+
+@case
 def java_default_suppressions():
     """A Java VM holds its threads, its runtime image and NIO's socketpair
     until it exits; javac also exits from the launcher's main thread while
