@@ -131,6 +131,8 @@ char *frame_desc(const struct frame *f)
 			close);
 	else if (f->module)
 		sb_addf(&b, "%s%s%s", open, path_basename(f->module), close);
+	else if (f->python)
+		sb_addf(&b, "%spython%s", open, close);
 	if (!b.len)
 		sb_add(&b, "??");
 	if (f->build_id_mismatch)
@@ -140,6 +142,11 @@ char *frame_desc(const struct frame *f)
 
 const struct frame *leak_location(const struct leak *l)
 {
+	/* In a Python program the program's own line is the innermost Python
+	 * frame, not the interpreter's C source below it. */
+	for (size_t i = 0; i < l->nframes; i++)
+		if (l->frames[i].python && l->frames[i].file && l->frames[i].line > 0)
+			return &l->frames[i];
 	for (size_t i = 0; i < l->nframes; i++)
 		if (l->frames[i].file && l->frames[i].line > 0)
 			return &l->frames[i];

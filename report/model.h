@@ -25,6 +25,7 @@ struct frame {
 	const char *file;
 	int line;             /* 0 when unknown */
 	bool build_id_mismatch;
+	bool python;          /* "lang": "python": an interpreter frame, no module */
 };
 
 struct proc;

@@ -252,9 +252,11 @@ static void describe_fd(int fd, struct rc_leak *lk, struct stat *stp)
 /* Shells keep the script they are reading open until they exit (bash on fd
  * 255, dash on fd 10+), with CLOEXEC: that is the interpreter's program, not
  * a leak.  Recognised by identity: a CLOEXEC regular file that is the same
- * file (device and inode) as one of the process's arguments.  The arguments
- * are looked at once per report. */
-#define RC_MAX_ARG_IDS 16
+ * file (device and inode) as the process's first argument that names a
+ * regular file (`bash -e script.sh data.txt`: the script, not the data,
+ * which a program given it may well leak).  The arguments are looked at once
+ * per report. */
+#define RC_MAX_ARG_IDS 1
 static struct { dev_t dev; ino_t ino; } rc_arg_ids[RC_MAX_ARG_IDS];
 static int rc_narg_ids = -1;
 

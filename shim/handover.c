@@ -25,6 +25,18 @@
  * stack of this image needs symbols, and most execs hand nothing over. */
 static bool rc_sym_ready;
 
+/* A field of a frame line: "-" for none; a tab or newline in it (a path
+ * may hold one) would split the line, so it becomes a space. */
+static void put_field(struct rc_strbuf *o, const char *v)
+{
+  if (v == NULL || *v == '\0') {
+    rc_sb_putc(o, '-');
+    return;
+  }
+  for (; *v; v++)
+    rc_sb_putc(o, *v == '\t' || *v == '\n' ? ' ' : *v);
+}
+
 void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flags)
 {
   struct rc_leak lk = {.stack_id = stack_id,
@@ -42,12 +54,8 @@ void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flag
     if (st != NULL) {
       struct rc_frame *f = rc_arena_alloc(st->depth * sizeof *f);
       if (f != NULL) {
-        for (uint32_t i = 0; i < st->depth; i++) {
-          f[i].pc = st->pc[i] - 1;
-          rc_sym_frame(&f[i]);
-        }
+        n = rc_stack_frames(st, f);
         fr = f;
-        n = st->depth;
       }
     }
   }
@@ -60,9 +68,17 @@ void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flag
     rc_sb_putc(o, '\t');
     rc_sb_puts(o, fr[i].build_id ? fr[i].build_id : "-");
     rc_sb_putc(o, '\t');
-    rc_sb_puts(o, fr[i].function ? fr[i].function : "-");
+    put_field(o, fr[i].function);
     rc_sb_putc(o, '\t');
-    rc_sb_puts(o, fr[i].module ? fr[i].module : "-");
+    /* a native frame's file:line is looked up by the new image, as its
+     * own frames' are; a Python frame's comes only from here */
+    put_field(o, fr[i].python ? fr[i].file : NULL);
+    rc_sb_putc(o, '\t');
+    rc_sb_puti(o, fr[i].python ? fr[i].line : 0);
+    rc_sb_putc(o, '\t');
+    rc_sb_putc(o, fr[i].python ? 'P' : '-');
+    rc_sb_putc(o, '\t');
+    put_field(o, fr[i].module);
     rc_sb_putc(o, '\n');
   }
 }
@@ -265,6 +281,9 @@ static uint32_t parse_stack(char **p, uint32_t nframes)
     fr[got].offset = (uintptr_t)strtoull(next_field(&q, '\t'), NULL, 16);
     fr[got].build_id = dash_null(next_field(&q, '\t'));
     fr[got].function = dash_null(next_field(&q, '\t'));
+    fr[got].file = dash_null(next_field(&q, '\t'));
+    fr[got].line = (int)strtol(next_field(&q, '\t'), NULL, 10);
+    fr[got].python = *next_field(&q, '\t') == 'P';
     fr[got].module = dash_null(q);
     got++;
   }

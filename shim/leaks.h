@@ -90,6 +90,11 @@ extern const struct rc_family rc_family_fd;
 const struct rc_family *rc_family_of(unsigned kind);
 
 /* The frames of a leak's stack, symbolized; *n = 0 when it has none. */
+/* Symbolize stack st into out[st->depth] (rc_sym_begin done): native
+ * frames with any Python frames in place; returns the count. */
+struct rc_stack;
+uint32_t rc_stack_frames(const struct rc_stack *st, struct rc_frame *out);
+
 const struct rc_frame *rc_leak_frames(const struct rc_leak *lk, uint32_t *n);
 /* The same with functions and modules only, file:line not looked up yet
  * (which may load libdw): enough to match most suppressions. */

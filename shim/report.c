@@ -18,6 +18,7 @@
 #include "lines.h"
 #include "options.h"
 #include "procfs.h"
+#include "pyframes.h"
 #include "rc.h"
 #include "stacks.h"
 #include "suppressions.h"
@@ -73,6 +74,37 @@ static bool rc_want_lines;
  * loading libdw (a stripped program with a .gnu_debuglink: tens of ms,
  * which GNU make paid at every exit for the one descriptor a built-in rule
  * suppresses). */
+/* Native return addresses first, then any Python frames (pyframes.h): each
+ * group of those takes the place of the evaluation-loop frame that ran it,
+ * innermost first; groups left over (the native walk stopped first, or its
+ * frames have no names) follow the native frames.  Returns the count. */
+uint32_t rc_stack_frames(const struct rc_stack *st, struct rc_frame *out)
+{
+  uint32_t nat = 0;
+  while (nat < st->depth && !rc_py_is_tag(st->pc[nat]))
+    nat++;
+  uint32_t n = 0, py = nat;
+  for (uint32_t i = 0; i < nat; i++) {
+    struct rc_frame *f = &out[n];
+    memset(f, 0, sizeof *f);
+    /* Return addresses point after the call; one byte back is inside it,
+     * which is the line people expect to see. */
+    f->pc = st->pc[i] - 1;
+    rc_sym_frame(f);
+    if (py >= st->depth || !rc_py_is_eval_frame(f)) {
+      n++;
+      continue;
+    }
+    for (; py < st->depth && st->pc[py] != RC_PY_SEP; py++)
+      rc_py_frame(st->pc[py], &out[n++]);
+    py++; /* past the separator */
+  }
+  for (; py < st->depth; py++)
+    if (st->pc[py] != RC_PY_SEP)
+      rc_py_frame(st->pc[py], &out[n++]);
+  return n;
+}
+
 static const struct rc_symstack *symbolize_stack(uint32_t id, bool lines)
 {
   if (rc_symstacks == NULL || id == 0 || id >= rc_nsymstacks)
@@ -86,14 +118,7 @@ static const struct rc_symstack *symbolize_stack(uint32_t id, bool lines)
     s->frames = rc_arena_alloc(st->depth * sizeof *s->frames);
     if (s->frames == NULL)
       return s;
-    for (uint32_t i = 0; i < st->depth; i++) {
-      struct rc_frame *f = &s->frames[i];
-      /* Return addresses point after the call; one byte back is inside it,
-       * which is the line people expect to see. */
-      f->pc = st->pc[i] - 1;
-      rc_sym_frame(f);
-    }
-    s->n = st->depth;
+    s->n = rc_stack_frames(st, s->frames);
   }
   if (lines && !s->lined) {
     s->lined = true;

@@ -34,6 +34,8 @@ static void put_frame(struct rc_strbuf *o, const struct rc_frame *f)
     rc_sb_puts(o, ", \"line\": ");
     rc_sb_puti(o, f->line);
   }
+  if (f->python)
+    rc_sb_puts(o, ", \"lang\": \"python\"");
   rc_sb_putc(o, '}');
 }
 

@@ -74,6 +74,8 @@ static void put_frames(struct rc_text *t, const struct rc_leak *lk)
       rc_sb_putc(&t->o, '+');
       rc_sb_puthex(&t->o, f->offset);
       rc_sb_putc(&t->o, ')');
+    } else if (f->python) {
+      rc_sb_puts(&t->o, " (python)");
     }
     rc_sb_putc(&t->o, '\n');
   }

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "options.h"
+#include "pyframes.h"
 #include "rc.h"
 #include "stack_store.h"
 #include "stackwalk.h"
@@ -351,11 +352,31 @@ void rc_stacks_settle(void)
 
 __attribute__((noinline)) static uint32_t capture_now(int depth);
 
+/* A capture in a Python process: the native stack, walked now (the Python
+ * frames are read now, so deferring the walk would pair them with nothing),
+ * then the Python frames after it, interned together. */
+__attribute__((noinline)) static uint32_t capture_python(int depth)
+{
+  uint32_t id = capture_now(depth);
+  uintptr_t buf[2 * RC_STACK_MAX_DEPTH];
+  int n = 0;
+  const struct rc_stack *st = rc_stack_store_get(id);
+  for (uint32_t i = 0; st != NULL && i < st->depth && n < RC_STACK_MAX_DEPTH; i++)
+    buf[n++] = st->pc[i];
+  int py = rc_py_capture(buf + n, depth < RC_STACK_MAX_DEPTH ? depth : RC_STACK_MAX_DEPTH);
+  if (py == 0)
+    return id;
+  uint32_t both = rc_stack_intern((void *const *)buf, n + py);
+  return both != 0 ? both : id;
+}
+
 __attribute__((noinline)) RC_HOT uint32_t rc_stack_capture(void)
 {
   int depth = rc_options.stack_depth;
   if (depth <= 0)
     return 0;
+  if (RC_UNLIKELY(rc_py_active()))
+    return capture_python(depth);
   if (__atomic_load_n(&rc_defer_next, __ATOMIC_RELAXED) < RC_DEFER_SLOTS && rc_defer_stack_top) {
     uint32_t id = capture_deferred();
     if (id != 0)

@@ -143,42 +143,88 @@ static unsigned program_kinds(void)
   return kinds;
 }
 
-/* Built-in suppressions of one well-known descriptor held for the process's
- * life by one runtime: the leak's target AND a frame of its stack (a
- * function, or a module's basename) must both match exactly.  Neither half
- * alone would do: the frame is the runtime's generic open, which every file
- * the program itself leaks also goes through, and the target is a file any
- * program may leak. */
+/* Built-in suppressions of what one runtime holds for the process's life,
+ * narrower than a rule on a string of the stack:
+ *  - a leak's target AND a frame of its stack (a function, or a module's
+ *    basename) must both match: the frame alone is the runtime's generic
+ *    open, which every file the program itself leaks goes through too, and
+ *    the target is a file any program may leak;
+ *  - or the innermost Python frame (pyframes.h) is the function named: a
+ *    rule on any frame would also hide what the program's own code leaks
+ *    below it (multiprocessing runs a child's target under spawn_main). */
 static const struct {
   unsigned kind;
-  const char *target;
+  bool unless_python;  /* only for a stack without Python frames */
+  const char *target;  /* NULL: any, and `frame` is the innermost Python function */
   const char *frame;
+  const char *in_file; /* Python rules: a part of that frame's file name */
 } rc_held_rules[] = {
   /* Java's NativePRNG (SecureRandom, UUID.randomUUID, Files.createTemp*)
    * keeps both open in a static, opened through libjava's fileOpen */
-  {RC_KIND_FD, "/dev/random", "libjava.so"},
-  {RC_KIND_FD, "/dev/urandom", "libjava.so"},
+  {RC_KIND_FD, false, "/dev/random", "libjava.so", NULL},
+  {RC_KIND_FD, false, "/dev/urandom", "libjava.so", NULL},
   /* CPython multiprocessing: every child it starts replaces sys.stdin with
-   * os.open(os.devnull) wrapped with closefd=False, never closed */
-  {RC_KIND_FD, "/dev/null", "os_open"},
+   * os.open(os.devnull) wrapped with closefd=False, never closed (the first
+   * rule where Python frames are not read: 3.10, 3.14) */
+  {RC_KIND_FD, true, "/dev/null", "os_open", NULL},
+  {RC_KIND_FD, false, NULL, "_close_stdin", "/multiprocessing/"},
+  /* multiprocessing children started by spawn or a fork server: the dup of
+   * the pipe that tells them their parent is alive */
+  {RC_KIND_FD, false, NULL, "spawn_main", "/multiprocessing/"},
+  {RC_KIND_FD, false, NULL, "_serve_one", "/multiprocessing/"},
+  /* the fork server itself: its SIGCHLD wake-up pipe */
+  {RC_KIND_FD, false, NULL, "main", "/multiprocessing/forkserver.py"},
+  /* multiprocessing parents: the pipes to the resource tracker and the fork
+   * server, which those read to the end to know the parent has exited */
+  {RC_KIND_FD, false, NULL, "ResourceTracker.ensure_running", "/multiprocessing/"},
+  {RC_KIND_FD, false, NULL, "ForkServer.ensure_running", "/multiprocessing/"},
+  /* multiprocessing parents: a Process's sentinel and control pipes, which
+   * its finalizer closes when the Process object is collected: at exit,
+   * never, for one still referenced (every worker of a Pool) */
+  {RC_KIND_FD, false, NULL, "Popen._launch", "/multiprocessing/"},
+  {RC_KIND_FD, false, NULL, "ForkServer.connect_to_new_process", "/multiprocessing/"},
 };
+
+static bool frame_is(const struct rc_frame *f, const char *name)
+{
+  return (f->function && strcmp(f->function, name) == 0) ||
+         (f->module && strcmp(rc_supp_basename(f->module), name) == 0);
+}
+
+static bool has_python(const struct rc_frame *fr, uint32_t n)
+{
+  for (uint32_t j = 0; j < n; j++)
+    if (fr[j].python)
+      return true;
+  return false;
+}
 
 static bool held_by_runtime(const struct rc_leak *lk)
 {
+  uint32_t n;
+  const struct rc_frame *fr = NULL;
   for (size_t i = 0; i < RC_ARRAY_SIZE(rc_held_rules); i++) {
-    if (rc_held_rules[i].kind != lk->kind || strcmp(rc_held_rules[i].target, lk->target) != 0)
+    const char *target = rc_held_rules[i].target, *in_file = rc_held_rules[i].in_file;
+    if (rc_held_rules[i].kind != lk->kind ||
+        (target && (lk->target == NULL || strcmp(target, lk->target) != 0)))
       continue;
-    uint32_t n;
-    const struct rc_frame *fr = rc_leak_frames_unlined(lk, &n);
+    if (fr == NULL && (fr = rc_leak_frames_unlined(lk, &n)) == NULL)
+      return false;
+    if (rc_held_rules[i].unless_python && has_python(fr, n))
+      continue;
     for (uint32_t j = 0; j < n; j++) {
-      const char *f = rc_held_rules[i].frame;
-      if ((fr[j].function && strcmp(fr[j].function, f) == 0) ||
-          (fr[j].module && strcmp(rc_supp_basename(fr[j].module), f) == 0))
+      if (target == NULL && !fr[j].python)
+        continue;
+      if (frame_is(&fr[j], rc_held_rules[i].frame) &&
+          (in_file == NULL || (fr[j].file && strstr(fr[j].file, in_file))))
         return true;
+      if (target == NULL)
+        break; /* the innermost Python frame only */
     }
   }
   return false;
 }
+
 
 static bool rc_supp_loaded;
 
@@ -298,7 +344,7 @@ void rc_suppress_apply(struct rc_leakset *ls)
     return;
   for (uint32_t i = 0; i < ls->n; i++) {
     const struct rc_leak *lk = &ls->v[i];
-    if ((prog >> lk->kind & 1u) || (held && lk->target && held_by_runtime(lk)) ||
+    if ((prog >> lk->kind & 1u) || (held && held_by_runtime(lk)) ||
         (rc_nrules != 0 && suppressed(lk))) {
       ls->v[i].flags |= RC_LEAK_SUPPRESSED;
       ls->suppressed++;

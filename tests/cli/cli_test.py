@@ -1080,6 +1080,36 @@ def run_python_popen():
     check(not pid_alive(lk[0][1]["pid"]), "the child was killed")
 
 
+
+@case
+def run_python_frames():
+    """A Python program's leak, merged by rcleak run: the text names its
+    Python frames, the JSON keeps them (lang python), and the github
+    annotation points at the program's own line, not CPython's C source."""
+    need_shim()
+    py = os.path.realpath(sys.executable)
+    if sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)):
+        print(f"SKIP: Python frames are read from CPython 3.11-3.13, not {sys.version}")
+        sys.exit(77)
+    with TempDir() as d:
+        src = os.path.join(d, "app.py")
+        with open(src, "w") as f:
+            f.write("import os\n"
+                    "def open_log(path):\n"
+                    "    return os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)\n"
+                    "open_log(os.path.join(os.path.dirname(__file__), 'app.log'))\n")
+        r = rcleak("run", "--", py, src, cwd=d)
+        eq(r.returncode, 23, f"exit status; stderr {r.stderr}")
+        check(re.search(r"\n      #\d+ open_log " + re.escape(src) + r":3 \(python\)\n"
+                        r"      #\d+ <module> " + re.escape(src) + r":4 \(python\)\n", r.stderr),
+              r.stderr)
+        r, m = run_json("--", py, src, cwd=d)
+        fr = [(f.get("function"), f.get("file"), f.get("line"), f.get("module"))
+              for _, l in leaks_of(m) for f in l["stack"] if f.get("lang") == "python"]
+        eq(fr, [("open_log", src, 3, ""), ("<module>", src, 4, "")], "Python frames in the JSON")
+        r = rcleak("run", "--format=github", "--", py, src, cwd=d)
+        check(r.stderr.startswith("::error file=app.py,line=3,"), r.stderr[:200])
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)

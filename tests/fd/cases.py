@@ -1089,7 +1089,7 @@ def toolchain_default_suppressions():
           "default_suppressions=0: %d leaks, all ld.gold's" % len(leaks))
     check_leaks(leaks, [{"kind": "fd", "type": "file", "acquired_by": "open64",
                          "target": lk.get("target")} for lk in leaks
-                        if re.search(r"\.(a|so[.0-9]*)$", lk.get("target") or "")],
+                        if re.search(r"\.(a|o|so[.0-9]*)$", lk.get("target") or "")],
                 "default_suppressions=0: ld.gold's inputs, opened, nothing else")
 
     plain = os.path.join(d, "plain.c")  # no atexit: the linker keeps nothing of this link

@@ -1,0 +1,201 @@
+"""Python frames in acquisition stacks, and CPython's lifetime resources:
+`cases.py NAME` runs one case (TAP).  Every case runs on each CPython
+3.11-3.13 found on the machine (the one running the tests at least)."""
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rctest import case, check, check_clean, check_eq, check_leaks, main, run, top_function
+
+VERSIONS = ("3.11", "3.12", "3.13")
+
+
+def interpreters():
+    """[(version, executable)]: the CPython 3.11-3.13 builds here (GIL ones:
+    a free-threaded build lays its objects out differently), one per
+    executable, whatever launcher found it."""
+    cands = [sys.executable, "/usr/bin/python3"]
+    cands += [shutil.which("python" + v) or "" for v in VERSIONS]
+    for root in ("/usr/bin", "/usr/local/bin", os.path.expanduser("~/.pyenv/versions/*/bin")):
+        cands += sorted(glob.glob(os.path.join(root, "python3.1[123]")))
+    probe = ("import sys; print('%d.%d' % sys.version_info[:2], sys.executable, "
+             "getattr(sys, '_is_gil_enabled', lambda: True)())")
+    found = {}
+    for c in cands:
+        if not c or not os.access(c, os.X_OK):
+            continue
+        try:
+            r = subprocess.run([c, "-c", probe], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        parts = r.stdout.split()
+        if r.returncode != 0 or len(parts) != 3 or parts[0] not in VERSIONS or parts[2] != "True":
+            continue
+        found.setdefault(os.path.realpath(parts[1]), (parts[0], parts[1]))
+    if not found:
+        print("# no CPython 3.11-3.13: skipped")
+        sys.exit(77)
+    return sorted(found.values())
+
+
+def py_frames(leak):
+    """The leak's Python frames, innermost first: [(function, file, line)]."""
+    return [(f.get("function"), f.get("file"), f.get("line"))
+            for f in leak.get("stack") or [] if f.get("lang") == "python"]
+
+
+def script(d, name, text):
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+LEAKY = """\
+import os, sys, threading, time
+def open_log(path):
+    return os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+class Store:
+    def __init__(self, path):
+        self.fd = open_log(path)
+def worker():
+    time.sleep(30)
+def main(path):
+    s = Store(path)
+    threading.Thread(target=worker, daemon=True).start()
+    r, w = os.pipe(); os.close(r); os.close(w)
+    return s
+s = main(sys.argv[1])
+if len(sys.argv) > 2:
+    os.close(s.fd)
+"""
+
+
+@case
+def frames_exact():
+    """A descriptor leaked three Python calls deep, through a class's
+    __init__ (a second evaluation loop in C): its stack has exactly the
+    program's frames, each with function, file and line, in place of the
+    interpreter's evaluation loop; the text report shows them; a rule on a
+    Python function suppresses it; a clean run reports nothing.  (The file
+    is the program's second argument: only the first, the script, is taken
+    for an interpreter's own program.)"""
+    d = tempfile.mkdtemp()
+    src = script(d, "leaky.py", LEAKY)
+    log = os.path.join(d, "app.log")
+    for ver, py in interpreters():
+        res = run([py, src, log])
+        check_eq(res.status, 0, "%s: ran" % ver)
+        check_leaks(res.leaks, [{"kind": "fd", "type": "file", "target": log}],
+                    "%s: exactly the log (the daemon thread is a built-in suppression)" % ver)
+        lk = res.leaks[0] if res.leaks else {}
+        check_eq(py_frames(lk), [("open_log", src, 3), ("Store.__init__", src, 6),
+                                 ("main", src, 10), ("<module>", src, 14)],
+                 "%s: the program's frames, innermost first" % ver)
+        pyf = [f for f in lk.get("stack") or [] if f.get("lang") == "python"]
+        check(pyf and all(f.get("module") == "" and f.get("pc") == "0x0" for f in pyf),
+              "%s: Python frames have no module" % ver)
+        names = [f.get("function") for f in lk.get("stack") or []]
+        check("_PyEval_EvalFrameDefault" not in names and names[:1] != ["open_log"],
+              "%s: C frames above, no evaluation loop between: %s" % (ver, names[:6]))
+        check(re.search(r"#\d+ open_log %s:3 \(python\)\n.*#\d+ Store\.__init__ %s:6 \(python\)"
+                        % (re.escape(src), re.escape(src)), res.stderr, re.S) is not None,
+              "%s: the text report names them" % ver)
+
+        res = run([py, src, log], options="default_suppressions=0")
+        threads = [lk for lk in res.leaks if lk["kind"] == "thread"]
+        check_eq(len(threads), 1, "%s: default_suppressions=0: the daemon thread" % ver)
+        fr = py_frames(threads[0]) if threads else []
+        check(len(fr) == 3 and fr[0][0] == "Thread.start" and fr[0][1].endswith("/threading.py")
+              and fr[1:] == [("main", src, 11), ("<module>", src, 14)],
+              "%s: started at main:11, through Thread.start: %s" % (ver, fr))
+
+        with tempfile.TemporaryDirectory() as sd:
+            supp = script(sd, "s.supp", "fd:^open_log$\n")
+            res = run([py, src, log], options="suppressions=" + supp)
+            check_eq((res.leaks, res.report["summary"].get("suppressed")), ([], 2),
+                     "%s: a rule on the Python function suppresses it (and the built-in "
+                     "one the daemon thread)" % ver)
+        check_clean(run([py, src, log, "close"]), "%s: clean run" % ver)
+
+
+@case
+def frames_across_exec():
+    """A descriptor a Python program leaves open across exec is reported by
+    the new image with the Python frames that opened it, file:line included."""
+    d = tempfile.mkdtemp()
+    data = os.path.join(d, "data")
+    open(data, "w").close()
+    src = script(d, "keep.py", """\
+import os, sys
+def open_keep(path):
+    fd = os.open(path, os.O_RDONLY)
+    os.set_inheritable(fd, True)
+    return fd
+open_keep(sys.argv[1])
+os.execv("/bin/true", ["true"])
+""")
+    for ver, py in interpreters():
+        res = run([py, src, data])
+        check_eq(res.status, 0, "%s: ran" % ver)
+        check_leaks(res.leaks, [{"kind": "fd", "type": "file", "target": data, "across_exec": True}],
+                    "%s: the descriptor, reported by the new image" % ver)
+        check_eq(py_frames(res.leaks[0]) if res.leaks else None,
+                 [("open_keep", src, 3), ("<module>", src, 6)], "%s: with its Python frames" % ver)
+
+
+LIFETIME = {"Popen._launch", "ForkServer.connect_to_new_process", "ForkServer.ensure_running",
+            "ResourceTracker.ensure_running", "spawn_main", "_serve_one", "main", "_close_stdin"}
+
+
+@case
+def multiprocessing_lifetimes():
+    """multiprocessing's own pipes, held until exit by design (a Process's
+    sentinel, the resource tracker's and the fork server's pipes, the
+    child's parent sentinel): built-in rules on the innermost Python frame.
+    A run with spawn and one with forkserver report nothing in any process;
+    with default_suppressions=0 every descriptor reported was acquired
+    directly in one of those functions."""
+    d = tempfile.mkdtemp()
+    src = script(d, "mp.py", """\
+import concurrent.futures as cf, multiprocessing as mp, sys
+if __name__ == "__main__":
+    mp.set_start_method(sys.argv[1])
+    p = mp.Process(target=print, args=("x",)); p.start(); p.join()
+    with cf.ProcessPoolExecutor(2) as ex:
+        print(sum(ex.map(abs, [-1, -2])))
+""")
+    for ver, py in interpreters():
+        for method in ("spawn", "forkserver"):
+            what = "%s %s" % (ver, method)
+            res = run([py, src, method], timeout=120)
+            check_eq((res.status, res.stdout), (0, "x\n3\n"), "%s: ran" % what)
+            left = [(r["pid"], lk.get("target"), py_frames(lk)[:1])
+                    for r in res.reports.values() for lk in r["leaks"]]
+            check_eq(left, [], "%s: no leak in any of its %d processes" % (what, len(res.reports)))
+            res = run([py, src, method], options="default_suppressions=0", timeout=120)
+            # the helpers are not suppressed now, so the exit hook kills them:
+            # what they held at that moment is no finding
+            ended = [r for r in res.reports.values() if r["exit"]["reason"] == "exit"]
+            fds = [lk for r in ended for lk in r["leaks"] if lk["kind"] == "fd"]
+            inner = [(py_frames(lk)[:1] or [(None,)])[0][0] for lk in fds]
+            check(fds and all(f in LIFETIME for f in inner),
+                  "%s: default_suppressions=0: %d descriptors, each from a lifetime site: %s"
+                  % (what, len(fds), sorted(set(map(str, inner)))))
+            check("Popen._launch" in inner or "ForkServer.connect_to_new_process" in inner,
+                  "%s: the Process's sentinel among them" % what)
+            others = [lk for r in ended for lk in r["leaks"] if lk["kind"] != "fd"]
+            check(others and all(lk["kind"] == "child" and "multiprocessing" in lk.get("command", "")
+                                 for lk in others),
+                  "%s: and besides them only multiprocessing's helpers: %s"
+                  % (what, [(lk["kind"], top_function(lk)) for lk in others]))
+
+
+if __name__ == "__main__":
+    main()
