@@ -29,6 +29,8 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "rc.h"
 
@@ -334,6 +336,43 @@ static bool lock_table(void)
   return false;
 }
 
+static bool safe_read(const void *addr, void *out, size_t n)
+{
+  struct iovec here = {out, n}, there = {(void *)(uintptr_t)addr, n};
+  return rc_syscall(SYS_process_vm_readv, rc_pid, &here, 1, &there, 1, 0) == (long)n;
+}
+
+/* Once per process, before any frame is read directly: read the first
+ * frame's code object and its type through process_vm_readv, which fails
+ * (EFAULT) where a direct read would fault, so a build whose thread or
+ * frame layout is not the table's (a distribution's patch, a debug build)
+ * turns Python frames off instead of crashing the program.  Where the call
+ * is not allowed (a seccomp filter) the table is trusted. */
+static bool layout_proven(const char *ts)
+{
+  static int proven; /* 0 not yet, 1 yes, -1 no */
+  int p = __atomic_load_n(&proven, __ATOMIC_ACQUIRE);
+  if (p != 0)
+    return p > 0;
+  const struct rc_py_layout *L = rc_py.L;
+  int saved = errno;
+  const char *f = NULL, *code = NULL;
+  const void *type = NULL;
+  bool ok = safe_read(ts + L->ts_frame, &f, sizeof f) &&
+            (L->cframe_frame < 0 || (f != NULL && safe_read(f + L->cframe_frame, &f, sizeof f)));
+  if (ok && f == NULL) {
+    errno = saved;
+    return false; /* no frame to judge by yet: ask again next time */
+  }
+  ok = ok && safe_read(f + L->fr_code, &code, sizeof code) && code != NULL &&
+       safe_read(code + 8, &type, sizeof type) && type == rc_py.code_type;
+  if (!ok && (errno == ENOSYS || errno == EPERM))
+    ok = true;
+  errno = saved;
+  __atomic_store_n(&proven, ok ? 1 : -1, __ATOMIC_RELEASE);
+  return ok;
+}
+
 int rc_py_capture(uintptr_t *out, int max)
 {
   if (max < 2 || !rc_py_active())
@@ -341,6 +380,8 @@ int rc_py_capture(uintptr_t *out, int max)
   const struct rc_py_layout *L = rc_py.L;
   const char *ts = rc_py.get_tstate();
   if (ts == NULL)
+    return 0;
+  if (!layout_proven(ts))
     return 0;
   const char *f = ptr_at(ts, L->ts_frame);
   if (L->cframe_frame >= 0 && f != NULL)
