@@ -30,7 +30,7 @@ static inline bool rc_py_is_tag(uintptr_t v)
 
 /* Whether this process runs a supported CPython (looked up once, on the
  * first call: the loaded objects' symbol tables, no dlsym). */
-extern int rc_py_state; /* 0 not looked up yet, 1 Python, -1 not */
+extern int rc_py_state __attribute__((visibility("hidden"))); /* 0 not looked up, 1 Python, -1 not */
 bool rc_py_detect(void);
 static inline bool rc_py_active(void)
 {

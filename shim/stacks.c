@@ -375,7 +375,8 @@ __attribute__((noinline)) RC_HOT uint32_t rc_stack_capture(void)
   int depth = rc_options.stack_depth;
   if (depth <= 0)
     return 0;
-  if (RC_UNLIKELY(rc_py_active()))
+  /* one compare for the common case: known not to be Python (-1) */
+  if (RC_UNLIKELY(__atomic_load_n(&rc_py_state, __ATOMIC_RELAXED) >= 0) && rc_py_active())
     return capture_python(depth);
   if (__atomic_load_n(&rc_defer_next, __ATOMIC_RELAXED) < RC_DEFER_SLOTS && rc_defer_stack_top) {
     uint32_t id = capture_deferred();
