@@ -131,8 +131,8 @@ char *frame_desc(const struct frame *f)
 			close);
 	else if (f->module)
 		sb_addf(&b, "%s%s%s", open, path_basename(f->module), close);
-	else if (f->python)
-		sb_addf(&b, "%spython%s", open, close);
+	else if (f->lang)
+		sb_addf(&b, "%s%s%s", open, f->lang, close);
 	if (!b.len)
 		sb_add(&b, "??");
 	if (f->build_id_mismatch)
@@ -142,10 +142,10 @@ char *frame_desc(const struct frame *f)
 
 const struct frame *leak_location(const struct leak *l)
 {
-	/* In a Python program the program's own line is the innermost Python
-	 * frame, not the interpreter's C source below it. */
+	/* In a script the program's own line is the script's innermost frame,
+	 * not the interpreter's C source below it. */
 	for (size_t i = 0; i < l->nframes; i++)
-		if (l->frames[i].python && l->frames[i].file && l->frames[i].line > 0)
+		if (l->frames[i].lang && l->frames[i].file && l->frames[i].line > 0)
 			return &l->frames[i];
 	for (size_t i = 0; i < l->nframes; i++)
 		if (l->frames[i].file && l->frames[i].line > 0)

@@ -162,8 +162,9 @@ void frame_load(struct frame *f, json_object *obj)
 	json_object *mm;
 	f->build_id_mismatch = json_object_object_get_ex(obj, "build_id_mismatch", &mm) &&
 			       json_object_get_boolean(mm);
-	const char *lang = json_get_str(obj, "lang");
-	f->python = lang && strcmp(lang, "python") == 0;
+	f->lang = json_get_str(obj, "lang");
+	if (f->lang && !*f->lang)
+		f->lang = NULL;
 	if (f->module && !*f->module)
 		f->module = NULL;
 	if (f->function && !*f->function)

@@ -25,7 +25,7 @@ struct frame {
 	const char *file;
 	int line;             /* 0 when unknown */
 	bool build_id_mismatch;
-	bool python;          /* "lang": "python": an interpreter frame, no module */
+	const char *lang;     /* "python", "bash": a script's frame, no module; else NULL */
 };
 
 struct proc;

@@ -71,12 +71,12 @@ void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flag
     put_field(o, fr[i].function);
     rc_sb_putc(o, '\t');
     /* a native frame's file:line is looked up by the new image, as its
-     * own frames' are; a Python frame's comes only from here */
-    put_field(o, fr[i].python ? fr[i].file : NULL);
+     * own frames' are; a script frame's comes only from here */
+    put_field(o, fr[i].lang ? fr[i].file : NULL);
     rc_sb_putc(o, '\t');
-    rc_sb_puti(o, fr[i].python ? fr[i].line : 0);
+    rc_sb_puti(o, fr[i].lang ? fr[i].line : 0);
     rc_sb_putc(o, '\t');
-    rc_sb_putc(o, fr[i].python ? 'P' : '-');
+    rc_sb_putu(o, fr[i].lang);
     rc_sb_putc(o, '\t');
     put_field(o, fr[i].module);
     rc_sb_putc(o, '\n');
@@ -283,7 +283,7 @@ static uint32_t parse_stack(char **p, uint32_t nframes)
     fr[got].function = dash_null(next_field(&q, '\t'));
     fr[got].file = dash_null(next_field(&q, '\t'));
     fr[got].line = (int)strtol(next_field(&q, '\t'), NULL, 10);
-    fr[got].python = *next_field(&q, '\t') == 'P';
+    fr[got].lang = (uint8_t)strtoul(next_field(&q, '\t'), NULL, 10);
     fr[got].module = dash_null(q);
     got++;
   }

@@ -18,7 +18,7 @@
 #include "lines.h"
 #include "options.h"
 #include "procfs.h"
-#include "pyframes.h"
+#include "scriptframes.h"
 #include "rc.h"
 #include "stacks.h"
 #include "suppressions.h"
@@ -74,16 +74,16 @@ static bool rc_want_lines;
  * loading libdw (a stripped program with a .gnu_debuglink: tens of ms,
  * which GNU make paid at every exit for the one descriptor a built-in rule
  * suppresses). */
-/* Native return addresses first, then any Python frames (pyframes.h): each
- * group of those takes the place of the evaluation-loop frame that ran it,
+/* Native return addresses first, then any script frames (scriptframes.h):
+ * each group of those takes the place of the native frame that ran it,
  * innermost first; groups left over (the native walk stopped first, or its
  * frames have no names) follow the native frames.  Returns the count. */
 uint32_t rc_stack_frames(const struct rc_stack *st, struct rc_frame *out)
 {
   uint32_t nat = 0;
-  while (nat < st->depth && !rc_py_is_tag(st->pc[nat]))
+  while (nat < st->depth && !rc_sf_is_tag(st->pc[nat]))
     nat++;
-  uint32_t n = 0, py = nat;
+  uint32_t n = 0, sf = nat;
   for (uint32_t i = 0; i < nat; i++) {
     struct rc_frame *f = &out[n];
     memset(f, 0, sizeof *f);
@@ -91,17 +91,17 @@ uint32_t rc_stack_frames(const struct rc_stack *st, struct rc_frame *out)
      * which is the line people expect to see. */
     f->pc = st->pc[i] - 1;
     rc_sym_frame(f);
-    if (py >= st->depth || !rc_py_is_eval_frame(f)) {
+    if (sf >= st->depth || !rc_sf_is_anchor(f)) {
       n++;
       continue;
     }
-    for (; py < st->depth && st->pc[py] != RC_PY_SEP; py++)
-      rc_py_frame(st->pc[py], &out[n++]);
-    py++; /* past the separator */
+    for (; sf < st->depth && st->pc[sf] != RC_SF_SEP; sf++)
+      rc_sf_frame(st->pc[sf], &out[n++]);
+    sf++; /* past the separator */
   }
-  for (; py < st->depth; py++)
-    if (st->pc[py] != RC_PY_SEP)
-      rc_py_frame(st->pc[py], &out[n++]);
+  for (; sf < st->depth; sf++)
+    if (st->pc[sf] != RC_SF_SEP)
+      rc_sf_frame(st->pc[sf], &out[n++]);
   return n;
 }
 

@@ -9,6 +9,7 @@
 #include "rc.h"
 #include "real.h"
 #include "report.h"
+#include "scriptframes.h"
 #include "stacks.h"
 
 static void put_frame(struct rc_strbuf *o, const struct rc_frame *f)
@@ -34,8 +35,10 @@ static void put_frame(struct rc_strbuf *o, const struct rc_frame *f)
     rc_sb_puts(o, ", \"line\": ");
     rc_sb_puti(o, f->line);
   }
-  if (f->python)
-    rc_sb_puts(o, ", \"lang\": \"python\"");
+  if (f->lang) {
+    rc_sb_puts(o, ", \"lang\": ");
+    rc_sb_put_json_str(o, rc_sf_lang_name(f->lang));
+  }
   rc_sb_putc(o, '}');
 }
 

@@ -9,6 +9,7 @@
 #include "rc.h"
 #include "real.h"
 #include "report.h"
+#include "scriptframes.h"
 #include "sort.h"
 
 #define RC_GROUP_LIST_MAX 8 /* identities listed per group before "+N more" */
@@ -74,8 +75,10 @@ static void put_frames(struct rc_text *t, const struct rc_leak *lk)
       rc_sb_putc(&t->o, '+');
       rc_sb_puthex(&t->o, f->offset);
       rc_sb_putc(&t->o, ')');
-    } else if (f->python) {
-      rc_sb_puts(&t->o, " (python)");
+    } else if (f->lang) {
+      rc_sb_puts(&t->o, " (");
+      rc_sb_puts(&t->o, rc_sf_lang_name(f->lang));
+      rc_sb_putc(&t->o, ')');
     }
     rc_sb_putc(&t->o, '\n');
   }

@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 
 #include "options.h"
-#include "pyframes.h"
+#include "scriptframes.h"
 #include "rc.h"
 #include "stack_store.h"
 #include "stackwalk.h"
@@ -230,14 +230,21 @@ void rc_stacks_thread_end(void)
   rc_tls_walks = NULL;
 }
 
-static uint32_t keep_and_intern(void **buf, int n, int depth)
+/* Drop rcleak's own frames from buf[0..n): the wrappers on top, and rc_main
+ * (the main wrapper, exit_hook.c) below the program's main.  Returns how
+ * many are kept, at most depth. */
+static int keep(void **buf, int n, int depth)
 {
-  /* Drop rcleak's own frames: the wrappers on top, and rc_main (the main
-   * wrapper, exit_hook.c) below the program's main. */
   int kept = 0;
   for (int i = 0; i < n && kept < depth; i++)
     if ((uintptr_t)buf[i] < rc_self_lo || (uintptr_t)buf[i] >= rc_self_hi)
       buf[kept++] = buf[i];
+  return kept;
+}
+
+static uint32_t keep_and_intern(void **buf, int n, int depth)
+{
+  int kept = keep(buf, n, depth);
   return kept ? rc_stack_intern(buf, kept) : 0;
 }
 
@@ -268,6 +275,7 @@ extern void *__libc_stack_end; /* ld.so: the initial stack pointer */
 
 struct rc_deferred {
   struct rc_unwind_regs regs;
+  uint32_t nsf;      /* script frames read at the capture (rc_defer_sf) */
   uintptr_t lo, hi;  /* the copied words */
   uint32_t off;      /* their place in rc_defer.bytes */
   uint32_t ready;    /* the copy is complete (release) */
@@ -281,6 +289,11 @@ static struct {
   unsigned char bytes[RC_DEFER_BYTES];
 } rc_defer RC_LARGE __attribute__((aligned(4096)));
 static uint32_t rc_defer_next, rc_defer_used;
+/* A script interpreter's frames, read when a deferred capture was made:
+ * apart from rc_defer, which every process writes, as only interpreters do
+ * this. */
+#define RC_DEFER_SF 64
+static uintptr_t rc_defer_sf[RC_DEFER_SLOTS][RC_DEFER_SF] RC_LARGE;
 static uintptr_t rc_defer_stack_top; /* 0: no deferral in this process */
 
 static void defer_init(void)
@@ -290,7 +303,7 @@ static void defer_init(void)
     rc_defer_stack_top = (end + RC_DEFER_ABOVE_END) & ~(uintptr_t)7;
 }
 
-__attribute__((noinline)) RC_HOT static uint32_t capture_deferred(void)
+__attribute__((noinline)) RC_HOT static uint32_t capture_deferred(const uintptr_t *sf, int nsf)
 {
   struct rc_unwind_regs regs;
   RC_UNWIND_GET_REGS(regs);
@@ -306,6 +319,9 @@ __attribute__((noinline)) RC_HOT static uint32_t capture_deferred(void)
     return 0;
   memcpy(rc_defer.bytes + off, (const void *)regs.sp, len);
   struct rc_deferred *d = &rc_defer.slot[k];
+  if (nsf > 0)
+    memcpy(rc_defer_sf[k], sf, (size_t)nsf * sizeof *sf);
+  d->nsf = (uint32_t)nsf;
   d->regs = regs;
   d->lo = regs.sp;
   d->hi = top;
@@ -327,13 +343,17 @@ static uint32_t resolve_deferred(struct rc_deferred *d)
   int depth = rc_options.stack_depth;
   if (depth <= 0)
     return 0;
-  void *buf[RC_STACK_MAX_DEPTH + 16];
+  void *buf[RC_STACK_MAX_DEPTH + 16 + RC_DEFER_SF];
   if (depth > RC_STACK_MAX_DEPTH)
     depth = RC_STACK_MAX_DEPTH;
   __atomic_fetch_add(&rc_walks, 1, __ATOMIC_RELAXED);
   struct rc_unwind_copy c = {d->lo, d->hi, rc_defer.bytes + d->off};
   int n = rc_unwind_walk_copy(&d->regs, (uintptr_t *)buf, depth, rc_self_lo, rc_self_hi, &c);
-  uint32_t id = n > 0 ? keep_and_intern(buf, n, depth) : 0;
+  n = n > 0 ? keep(buf, n, depth) : 0;
+  uint32_t k = (uint32_t)(d - rc_defer.slot);
+  for (uint32_t i = 0; i < d->nsf; i++)
+    buf[n++] = (void *)rc_defer_sf[k][i];
+  uint32_t id = n > 0 ? rc_stack_intern(buf, n) : 0;
   __atomic_store_n(&d->resolved, id + 1, __ATOMIC_RELEASE);
   return id;
 }
@@ -352,22 +372,34 @@ void rc_stacks_settle(void)
 
 __attribute__((noinline)) static uint32_t capture_now(int depth);
 
-/* A capture in a Python process: the native stack, walked now (the Python
- * frames are read now, so deferring the walk would pair them with nothing),
- * then the Python frames after it, interned together. */
-__attribute__((noinline)) static uint32_t capture_python(int depth)
+/* The native stack walked now, and the script's frames sf[0..nsf) after
+ * it, interned together. */
+__attribute__((noinline)) static uint32_t capture_with(int depth, const uintptr_t *sf, int nsf)
 {
   uint32_t id = capture_now(depth);
-  uintptr_t buf[2 * RC_STACK_MAX_DEPTH];
+  uintptr_t buf[RC_STACK_MAX_DEPTH + RC_STACK_MAX_DEPTH];
   int n = 0;
   const struct rc_stack *st = rc_stack_store_get(id);
   for (uint32_t i = 0; st != NULL && i < st->depth && n < RC_STACK_MAX_DEPTH; i++)
     buf[n++] = st->pc[i];
-  int py = rc_py_capture(buf + n, depth < RC_STACK_MAX_DEPTH ? depth : RC_STACK_MAX_DEPTH);
-  if (py == 0)
-    return id;
-  uint32_t both = rc_stack_intern((void *const *)buf, n + py);
+  memcpy(buf + n, sf, (size_t)nsf * sizeof *sf);
+  uint32_t both = rc_stack_intern((void *const *)buf, n + nsf);
   return both != 0 ? both : id;
+}
+
+/* A capture in a script interpreter's process: its frames are read now
+ * (they are gone by the report); the native walk may still be deferred,
+ * the frames kept with the copy. */
+__attribute__((noinline)) static uint32_t capture_script(int depth)
+{
+  uintptr_t sf[RC_DEFER_SF];
+  int nsf = rc_sf_capture(sf, depth < RC_DEFER_SF ? depth : RC_DEFER_SF);
+  if (__atomic_load_n(&rc_defer_next, __ATOMIC_RELAXED) < RC_DEFER_SLOTS && rc_defer_stack_top) {
+    uint32_t id = capture_deferred(sf, nsf);
+    if (id != 0)
+      return id;
+  }
+  return nsf > 0 ? capture_with(depth, sf, nsf) : capture_now(depth);
 }
 
 __attribute__((noinline)) RC_HOT uint32_t rc_stack_capture(void)
@@ -375,11 +407,11 @@ __attribute__((noinline)) RC_HOT uint32_t rc_stack_capture(void)
   int depth = rc_options.stack_depth;
   if (depth <= 0)
     return 0;
-  /* one compare for the common case: known not to be Python (-1) */
-  if (RC_UNLIKELY(__atomic_load_n(&rc_py_state, __ATOMIC_RELAXED) >= 0) && rc_py_active())
-    return capture_python(depth);
+  /* one compare for the common case: known to run no script (-1) */
+  if (RC_UNLIKELY(__atomic_load_n(&rc_sf_lang, __ATOMIC_RELAXED) >= 0) && rc_sf_active())
+    return capture_script(depth);
   if (__atomic_load_n(&rc_defer_next, __ATOMIC_RELAXED) < RC_DEFER_SLOTS && rc_defer_stack_top) {
-    uint32_t id = capture_deferred();
+    uint32_t id = capture_deferred(NULL, 0);
     if (id != 0)
       return id;
   }

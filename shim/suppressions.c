@@ -9,6 +9,7 @@
 #include "procfs.h"
 #include "rc.h"
 #include "report.h"
+#include "scriptframes.h"
 #include "strbuf.h"
 
 #define RC_SUPP_MAX_RULES 4096
@@ -149,7 +150,7 @@ static unsigned program_kinds(void)
  *    basename) must both match: the frame alone is the runtime's generic
  *    open, which every file the program itself leaks goes through too, and
  *    the target is a file any program may leak;
- *  - or the innermost Python frame (pyframes.h) is the function named: a
+ *  - or the innermost Python frame (scriptframes.h) is the function named: a
  *    rule on any frame would also hide what the program's own code leaks
  *    below it (multiprocessing runs a child's target under spawn_main). */
 static const struct {
@@ -194,7 +195,7 @@ static bool frame_is(const struct rc_frame *f, const char *name)
 static bool has_python(const struct rc_frame *fr, uint32_t n)
 {
   for (uint32_t j = 0; j < n; j++)
-    if (fr[j].python)
+    if (fr[j].lang == RC_LANG_PYTHON)
       return true;
   return false;
 }
@@ -213,7 +214,7 @@ static bool held_by_runtime(const struct rc_leak *lk)
     if (rc_held_rules[i].unless_python && has_python(fr, n))
       continue;
     for (uint32_t j = 0; j < n; j++) {
-      if (target == NULL && !fr[j].python)
+      if (target == NULL && fr[j].lang != RC_LANG_PYTHON)
         continue;
       if (frame_is(&fr[j], rc_held_rules[i].frame) &&
           (in_file == NULL || (fr[j].file && strstr(fr[j].file, in_file))))

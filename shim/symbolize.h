@@ -18,7 +18,7 @@ struct rc_frame {
   const char *function; /* or NULL */
   const char *file;     /* or NULL */
   int line;             /* 0 if unknown */
-  bool python;          /* a Python frame (pyframes.h): function, file, line only */
+  uint8_t lang;         /* a script's frame (scriptframes.h): function, file, line only */
 };
 
 /* Read the module map (once per report). */

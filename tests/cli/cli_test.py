@@ -1082,16 +1082,26 @@ def run_python_popen():
 
 
 @case
-def run_python_frames():
-    """A Python program's leak, merged by rcleak run: the text names its
-    Python frames, the JSON keeps them (lang python), and the github
-    annotation points at the program's own line, not CPython's C source."""
+def run_script_frames():
+    """A Python program's and a bash script's leaks, merged by rcleak run:
+    the text names the script's frames, the JSON keeps them (lang python),
+    and the github annotation points at the script's own line, not the
+    interpreter's C source."""
     need_shim()
-    py = os.path.realpath(sys.executable)
-    if sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)):
-        print(f"SKIP: Python frames are read from CPython 3.11-3.13, not {sys.version}")
-        sys.exit(77)
     with TempDir() as d:
+        sh = os.path.join(d, "app.sh")
+        with open(sh, "w") as f:
+            f.write("open_log() {\n  exec 7>\"$1\"\n}\nopen_log app.log\n")
+        r = rcleak("run", "--", "bash", sh, cwd=d)
+        eq(r.returncode, 23, f"bash: exit status; stderr {r.stderr}")
+        check(re.search(r"\n      #\d+ open_log " + re.escape(sh) + r":2 \(bash\)\n"
+                        r"      #\d+ main " + re.escape(sh) + r":4 \(bash\)\n", r.stderr), r.stderr)
+        r = rcleak("run", "--format=github", "--", "bash", sh, cwd=d)
+        check(r.stderr.startswith("::error file=app.sh,line=2,"), r.stderr[:200])
+        if sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)):
+            print(f"# Python frames are read from CPython 3.11-3.13, not {sys.version}: skipped")
+            return
+        py = os.path.realpath(sys.executable)
         src = os.path.join(d, "app.py")
         with open(src, "w") as f:
             f.write("import os\n"
@@ -1099,7 +1109,7 @@ def run_python_frames():
                     "    return os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)\n"
                     "open_log(os.path.join(os.path.dirname(__file__), 'app.log'))\n")
         r = rcleak("run", "--", py, src, cwd=d)
-        eq(r.returncode, 23, f"exit status; stderr {r.stderr}")
+        eq(r.returncode, 23, f"python: exit status; stderr {r.stderr}")
         check(re.search(r"\n      #\d+ open_log " + re.escape(src) + r":3 \(python\)\n"
                         r"      #\d+ <module> " + re.escape(src) + r":4 \(python\)\n", r.stderr),
               r.stderr)

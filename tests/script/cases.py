@@ -1,6 +1,7 @@
-"""Python frames in acquisition stacks, and CPython's lifetime resources:
-`cases.py NAME` runs one case (TAP).  Every case runs on each CPython
-3.11-3.13 found on the machine (the one running the tests at least)."""
+"""Script frames in acquisition stacks (Python, bash), and CPython's
+lifetime resources: `cases.py NAME` runs one case (TAP).  The Python cases
+run on each CPython 3.11-3.13 found on the machine (the one running the
+tests at least)."""
 import glob
 import json
 import os
@@ -44,10 +45,11 @@ def interpreters():
     return sorted(found.values())
 
 
-def py_frames(leak):
-    """The leak's Python frames, innermost first: [(function, file, line)]."""
+def py_frames(leak, lang="python"):
+    """The leak's frames of a script language, innermost first:
+    [(function, file, line)]."""
     return [(f.get("function"), f.get("file"), f.get("line"))
-            for f in leak.get("stack") or [] if f.get("lang") == "python"]
+            for f in leak.get("stack") or [] if f.get("lang") == lang]
 
 
 def script(d, name, text):
@@ -196,6 +198,76 @@ if __name__ == "__main__":
                   "%s: and besides them only multiprocessing's helpers: %s"
                   % (what, [(lk["kind"], top_function(lk)) for lk in others]))
 
+
+
+BASH_LEAKY = """\
+#!/bin/bash
+start_worker() {
+  sleep 30 >/dev/null 2>&1 &
+}
+open_log() {
+  exec 7>"$1"
+}
+start_worker
+open_log "$1"
+if [ -n "$2" ]; then
+  exec 7>&-
+  kill $! && wait
+fi
+"""
+
+
+@case
+def bash_frames():
+    """A bash script's leaks name the script's own frames: the function,
+    the script file and line of the command that acquired it, then its
+    callers (FUNCNAME, BASH_SOURCE, BASH_LINENO, as `caller` shows them),
+    in place of bash's innermost execute_command_internal.  A function from
+    a sourced file names that file.  The clean run reports nothing."""
+    if shutil.which("bash") is None:
+        print("# no bash: skipped")
+        sys.exit(77)
+    d = tempfile.mkdtemp()
+    src = script(d, "leaky.sh", BASH_LEAKY)
+    log = os.path.join(d, "app.log")
+    res = run(["bash", src, log])
+    check_eq(res.status, 0, "ran")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": 7, "target": log},
+                            {"kind": "child", "command": "sleep 30"}], "the log and the worker")
+    by_kind = {lk["kind"]: lk for lk in res.leaks}
+    check_eq(py_frames(by_kind.get("fd", {}), "bash"), [("open_log", src, 6), ("main", src, 9)],
+             "the descriptor: open_log at line 6, called from line 9")
+    check_eq(py_frames(by_kind.get("child", {}), "bash"),
+             [("start_worker", src, 3), ("main", src, 8)],
+             "the child: start_worker at line 3, called from line 8")
+    names = [f.get("function") for f in by_kind.get("fd", {}).get("stack") or []]
+    check(names.count("execute_command_internal") < len([n for n in names if n]),
+          "C frames around them: %s" % names[:6])
+    check(re.search(r"#\d+ open_log %s:6 \(bash\)\n.*#\d+ main %s:9 \(bash\)\n"
+                    % (re.escape(src), re.escape(src)), res.stderr, re.S) is not None,
+          "the text report names them")
+    check_clean(run(["bash", src, log, "clean"]), "clean run")
+
+    lib = script(d, "lib.sh", "lib_open() {\n  exec 8</etc/hostname\n}\n")
+    main_sh = script(d, "main.sh", "source %s\nlib_open\n" % lib)
+    res = run(["bash", main_sh])
+    check_leaks(res.leaks, [{"kind": "fd", "fd": 8, "target": "/etc/hostname"}], "sourced: the fd")
+    check_eq(py_frames(res.leaks[0], "bash") if res.leaks else None,
+             [("lib_open", lib, 2), ("main", main_sh, 2)], "sourced: the library's file and line")
+
+
+@case
+def no_script_frames_elsewhere():
+    """A shell that is not bash (dash) and a C program get C frames only."""
+    for argv in (["dash", "-c", "exec 8</etc/hostname"], ["sh", "-c", "exec 8</etc/hostname"]):
+        exe = shutil.which(argv[0])
+        if exe is None or "bash" in os.path.realpath(exe):
+            continue
+        res = run(argv)
+        check_leaks(res.leaks, [{"kind": "fd", "fd": 8, "target": "/etc/hostname"}],
+                    "%s: the fd" % argv[0])
+        check(res.leaks and not any(f.get("lang") for f in res.leaks[0]["stack"]),
+              "%s: no script frames" % argv[0])
 
 if __name__ == "__main__":
     main()

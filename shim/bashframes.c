@@ -1,0 +1,86 @@
+/* bash frames in acquisition stacks (see scriptframes.h).
+ *
+ * bash exports its internals for loadable builtins, among them
+ * executing_line_number(), find_variable() and array_reference(): the same
+ * calls its `caller` builtin makes.  The script's call stack is what
+ * FUNCNAME, BASH_SOURCE and BASH_LINENO hold (bash pushes onto them on
+ * every function call and `source`): frame i runs FUNCNAME[i] in
+ * BASH_SOURCE[i], at the current line for the innermost and at
+ * BASH_LINENO[i-1] for the others; outside any function the one frame is
+ * "main".  Reading them allocates nothing and changes no shell state; bash
+ * is single-threaded and an acquisition happens where it runs a command
+ * (a fork, a redirection, a pipe), never inside a variable lookup. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rc.h"
+#include "scriptframes.h"
+
+/* SHELL_VAR (variables.h, bash 3-5): name, value, exportstr, dynamic_value,
+ * assign_func, then int attributes; an array's value is its ARRAY. */
+struct rc_bash_var {
+  char *name;
+  void *value;
+  char *exportstr;
+  void *dynamic_value, *assign_func;
+  int attributes;
+  int context;
+};
+#define RC_BASH_ATT_ARRAY 0x4
+
+static struct {
+  int (*line)(void);
+  struct rc_bash_var *(*find)(const char *);
+  char *(*at)(void *array, intmax_t i);
+} rc_bash;
+
+bool rc_bash_detect(void)
+{
+  rc_bash.line = (int (*)(void))(uintptr_t)rc_sf_symbol("executing_line_number");
+  rc_bash.find = (struct rc_bash_var * (*)(const char *))(uintptr_t)rc_sf_symbol("find_variable");
+  rc_bash.at = (char *(*)(void *, intmax_t))(uintptr_t)rc_sf_symbol("array_reference");
+  return rc_bash.line != NULL && rc_bash.find != NULL && rc_bash.at != NULL &&
+         rc_sf_symbol("this_shell_function") != NULL;
+}
+
+static void *array_of(const char *name)
+{
+  struct rc_bash_var *v = rc_bash.find(name);
+  return v != NULL && (v->attributes & RC_BASH_ATT_ARRAY) ? v->value : NULL;
+}
+
+static const char *element(void *array, intmax_t i)
+{
+  return array != NULL ? rc_bash.at(array, i) : NULL;
+}
+
+int rc_bash_capture(uintptr_t *out, int max)
+{
+  int saved = errno;
+  if (!rc_sf_lock()) {
+    errno = saved;
+    return 0;
+  }
+  int line = rc_bash.line();
+  void *funcs = array_of("FUNCNAME"), *files = array_of("BASH_SOURCE");
+  void *lines = array_of("BASH_LINENO");
+  int n = 0;
+  for (intmax_t i = 0; n < max; i++) {
+    const char *func = element(funcs, i);
+    if (func == NULL && i > 0)
+      break;
+    const char *file = element(files, i);
+    const char *at = i > 0 ? element(lines, i - 1) : NULL;
+    int l = i == 0 ? line : at != NULL ? (int)strtol(at, NULL, 10) : 0;
+    if (func == NULL)
+      func = "main";
+    if (file == NULL || *file == '\0')
+      file = "<bash -c>"; /* a command string, not a file */
+    uint32_t id = rc_sf_intern(RC_LANG_BASH, file, strlen(file), func, strlen(func), l);
+    if (id != 0)
+      out[n++] = RC_SF_TAG | id;
+  }
+  rc_sf_unlock();
+  errno = saved;
+  return n;
+}
