@@ -250,8 +250,9 @@ static void describe_fd(int fd, struct rc_leak *lk, struct stat *stp)
 }
 
 /* Shells keep the script they are reading open until they exit (bash on fd
- * 255, dash on fd 10+), with CLOEXEC: that is the interpreter's program, not
- * a leak.  Recognised by identity: a CLOEXEC regular file that is the same
+ * 255, dash on fd 10+), with CLOEXEC, and perl and ruby keep theirs for
+ * DATA: that is the interpreter's program, not a leak.  Recognised in those
+ * interpreters only, by identity: a CLOEXEC regular file that is the same
  * file (device and inode) as the process's first argument that names a
  * regular file (`bash -e script.sh data.txt`: the script, not the data,
  * which a program given it may well leak).  The arguments are looked at once
@@ -260,10 +261,30 @@ static void describe_fd(int fd, struct rc_leak *lk, struct stat *stp)
 static struct { dev_t dev; ino_t ino; } rc_arg_ids[RC_MAX_ARG_IDS];
 static int rc_narg_ids = -1;
 
+static bool is_script_interpreter(void)
+{
+  static const char *const names[] = {"sh",   "bash", "dash",   "zsh",  "ksh",  "ksh93",
+                                      "mksh", "ash",  "busybox", "yash", "posh", "perl",
+                                      "ruby"};
+  char exe[PATH_MAX];
+  ssize_t n = rc_readlink("/proc/self/exe", exe, sizeof exe);
+  if (n <= 0)
+    return false;
+  const char *base = strrchr(exe, '/');
+  base = base ? base + 1 : exe;
+  size_t len = strcspn(base, "0123456789."); /* perl5.36.0, ruby3.1 */
+  for (size_t i = 0; i < RC_ARRAY_SIZE(names); i++)
+    if (strlen(names[i]) == len && strncmp(base, names[i], len) == 0)
+      return true;
+  return false;
+}
+
 static void load_arg_ids(void)
 {
   static char args[8192] RC_LARGE;
   rc_narg_ids = 0;
+  if (!is_script_interpreter())
+    return;
   ssize_t n = rc_read_file("/proc/self/cmdline", args, sizeof args);
   size_t first = strlen(args) + 1; /* skip argv[0], the interpreter itself */
   for (size_t i = first; n > 0 && i < (size_t)n && rc_narg_ids < RC_MAX_ARG_IDS;
@@ -289,14 +310,36 @@ static bool is_interpreter_script(const struct rc_leak *lk, const struct stat *s
   return false;
 }
 
+/* A signal can end a process in the middle of libc's own work: reading a
+ * locale, gconv's cache, nsswitch.conf, /proc or /sys, through internal
+ * opens no interposer sees, each closed before the call returns.  In a
+ * report made because a signal is ending the process, an untracked
+ * descriptor of such a system file is that work in flight, not a leak (it
+ * made CI runs that kill a child just after its exec fail now and then).
+ * At exit, and for the program's own files, untracked ones are reported. */
+static bool in_flight_system_file(const struct rc_leakset *ls, const struct rc_leak *lk)
+{
+  static const char *const dirs[] = {"/usr/", "/etc/", "/proc/", "/sys/", "/lib"};
+  if (!ls->by_signal || !(lk->flags & RC_LEAK_UNTRACKED) || lk->target == NULL)
+    return false;
+  for (size_t i = 0; i < RC_ARRAY_SIZE(dirs); i++)
+    if (starts(lk->target, dirs[i]))
+      return true;
+  return false;
+}
+
 RC_HOT static void collect_one(int fd, void *arg)
 {
   struct rc_leakset *ls = arg;
   struct rc_fd_entry e;
-  if (fd == rc_fd_dir)
+  if (fd == rc_fd_dir || rc_fd_is_own(fd))
     return;
   bool known = rc_fd_lookup(fd, &e);
   if (known && e.state == RC_FD_INTERNAL)
+    return;
+  /* A descriptor the interrupted wrapper's real call has just made is not
+   * recorded yet: from inside rcleak, no untracked one can be told from it. */
+  if (!known && ls->interrupted_rcleak)
     return;
   bool inherited = known && (e.state == RC_FD_INHERITED || e.owner != rc_pid);
   if ((inherited || fd <= 2) && !rc_options.report_inherited)
@@ -318,7 +361,7 @@ RC_HOT static void collect_one(int fd, void *arg)
   }
   struct stat st;
   describe_fd(fd, lk, &st);
-  if (is_interpreter_script(lk, &st))
+  if (is_interpreter_script(lk, &st) || in_flight_system_file(ls, lk))
     ls->n--; /* the record just added: not a leak after all */
 }
 

@@ -69,6 +69,8 @@ struct rc_leakset {
   uint32_t n, cap;
   uint32_t suppressed;
   uint64_t now_ns; /* CLOCK_MONOTONIC at the end of the process */
+  bool by_signal;          /* the report of a process a signal is ending */
+  bool interrupted_rcleak; /* a signal's report, from inside rcleak's own code */
 };
 
 /* Append a zeroed record of `kind`; NULL when the set is full. */

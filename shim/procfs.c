@@ -10,24 +10,64 @@
 #include "fdprobe.h"
 #include "rc.h"
 
-int rc_sys_openat(int dirfd, const char *path, int flags, int mode)
+/* The descriptors rcleak holds open right now (fd + 1; 0 is a free slot):
+ * a report from a signal handler that interrupted rcleak's own work (an
+ * exec's handover listing /proc/self/fd, say) must not take one of them
+ * for the program's.  Lock-free; a fork child inherits the set with the
+ * descriptors. */
+#define RC_OWN_FDS 16
+static int rc_own_fds[RC_OWN_FDS];
+
+RC_HOT static void own_add(int fd)
+{
+  for (int i = 0; i < RC_OWN_FDS; i++) {
+    int free_slot = 0;
+    if (__atomic_compare_exchange_n(&rc_own_fds[i], &free_slot, fd + 1, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
+      return;
+  }
+}
+
+RC_HOT static void own_del(int fd)
+{
+  for (int i = 0; i < RC_OWN_FDS; i++) {
+    int mine = fd + 1;
+    if (__atomic_compare_exchange_n(&rc_own_fds[i], &mine, 0, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
+      return;
+  }
+}
+
+RC_HOT bool rc_fd_is_own(int fd)
+{
+  for (int i = 0; i < RC_OWN_FDS; i++)
+    if (__atomic_load_n(&rc_own_fds[i], __ATOMIC_ACQUIRE) == fd + 1)
+      return true;
+  return false;
+}
+
+RC_HOT int rc_sys_openat(int dirfd, const char *path, int flags, int mode)
 {
   long r;
   do
     r = rc_syscall(SYS_openat, dirfd, path, flags | O_CLOEXEC, mode);
   while (r < 0 && errno == EINTR);
+  if (r >= 0)
+    own_add((int)r);
   return (int)r;
 }
 
-int rc_sys_open(const char *path, int flags, int mode)
+RC_HOT int rc_sys_open(const char *path, int flags, int mode)
 {
   return rc_sys_openat(AT_FDCWD, path, flags, mode);
 }
 
 RC_HOT void rc_sys_close(int fd)
 {
-  if (fd >= 0)
+  if (fd >= 0) {
+    own_del(fd);
     (void)rc_syscall(SYS_close, fd);
+  }
 }
 
 RC_HOT int rc_dir_iterate(int dfd, bool (*fn)(const char *name, unsigned char type, void *arg),

@@ -47,5 +47,8 @@ ssize_t rc_readlink(const char *path, char *buf, size_t len);
 int rc_sys_open(const char *path, int flags, int mode);
 int rc_sys_openat(int dirfd, const char *path, int flags, int mode);
 void rc_sys_close(int fd);
+/* Whether fd is one rc_sys_open(at) opened and rc_sys_close has not closed
+ * yet: rcleak's own, never a leak of the program's. */
+bool rc_fd_is_own(int fd);
 
 #endif

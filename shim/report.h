@@ -17,6 +17,9 @@
 struct rc_exit {
   bool by_signal;
   bool in_signal_handler; /* forbids everything that is not async-signal-safe */
+  /* The signal interrupted rcleak's own code: a wrapper may hold a
+   * descriptor the real call made and the registry has not recorded yet. */
+  bool interrupted_rcleak;
   int status;             /* exit status, or the signal number */
 };
 

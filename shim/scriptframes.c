@@ -14,20 +14,14 @@
  * report, maybe in a signal handler) and never change. */
 #include "scriptframes.h"
 
-#include <elf.h>
-#include <link.h>
 #include <string.h>
 
+#include "dyn_tables.h"
 #include "rc.h"
 
 int rc_sf_lang;
 
 /* ---- symbols of the loaded objects ---- */
-
-RC_HOT static uintptr_t in_image(const struct link_map *m, uintptr_t p)
-{
-  return p < m->l_addr ? m->l_addr + p : p;
-}
 
 RC_HOT static uint32_t gnu_hash(const char *s)
 {
@@ -39,17 +33,10 @@ RC_HOT static uint32_t gnu_hash(const char *s)
 
 RC_HOT static const void *gnu_lookup(const struct link_map *m, const char *name, uint32_t h)
 {
-  const ElfW(Sym) *syms = NULL;
-  const char *strs = NULL;
-  const uint32_t *ht = NULL;
-  for (const ElfW(Dyn) *d = m->l_ld; d != NULL && d->d_tag != DT_NULL; d++) {
-    if (d->d_tag == DT_SYMTAB)
-      syms = (const ElfW(Sym) *)in_image(m, d->d_un.d_ptr);
-    else if (d->d_tag == DT_STRTAB)
-      strs = (const char *)in_image(m, d->d_un.d_ptr);
-    else if (d->d_tag == DT_GNU_HASH)
-      ht = (const uint32_t *)in_image(m, d->d_un.d_ptr);
-  }
+  struct rc_dyn_tables t = rc_dyn_tables_of(m);
+  const ElfW(Sym) *syms = t.syms;
+  const char *strs = t.strs;
+  const uint32_t *ht = t.gnu_hash;
   if (syms == NULL || strs == NULL || ht == NULL)
     return NULL;
   uint32_t nbuckets = ht[0], symoff = ht[1], nbloom = ht[2], shift = ht[3];

@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "options.h"
@@ -111,12 +112,30 @@ static void die_by(int sig)
   (void)rc_syscall(SYS_exit_group, 128 + sig); /* not reached */
 }
 
-static void rc_signal_handler(int sig)
+/* The instruction the signal interrupted. */
+static uintptr_t interrupted_pc(const void *ucontext)
 {
+  const ucontext_t *uc = ucontext;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.pc;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
+static void rc_signal_handler(int sig, siginfo_t *si, void *ucontext)
+{
+  (void)si;
   /* A vfork child shares our memory; the child of a raw fork or clone still
    * has the parent's rc_pid: neither may write a report or touch state. */
   if (rc_tls_mode != RC_MODE_VFORK && (pid_t)rc_syscall(SYS_getpid) == rc_pid) {
-    struct rc_exit ex = {.by_signal = true, .in_signal_handler = true, .status = sig};
+    struct rc_exit ex = {.by_signal = true,
+                         .in_signal_handler = true,
+                         .interrupted_rcleak = rc_pc_in_rcleak(interrupted_pc(ucontext)),
+                         .status = sig};
     (void)rc_report_run(&ex);
   }
   die_by(sig);
@@ -137,13 +156,14 @@ static void unlock(const uint64_t *saved)
 
 /* rcleak's handler standing in for the program's SIG_DFL, with the
  * program's mask and flags, except: never on the alternate signal stack (the
- * report needs more stack than a sigaltstack usually has), and called with
- * one argument.  The report itself blocks every signal (report.c). */
+ * report needs more stack than a sigaltstack usually has), and with
+ * SA_SIGINFO, for the interrupted context.  The report itself blocks every
+ * signal (report.c). */
 static void ours_for(const struct sigaction *app, struct sigaction *ours)
 {
   *ours = *app;
-  ours->sa_handler = rc_signal_handler;
-  ours->sa_flags &= ~(SA_ONSTACK | SA_SIGINFO);
+  ours->sa_sigaction = rc_signal_handler;
+  ours->sa_flags = (ours->sa_flags & ~SA_ONSTACK) | SA_SIGINFO;
 }
 
 #define RC_SA_KEPT (SA_ONSTACK | SA_SIGINFO)
@@ -152,7 +172,7 @@ static void ours_for(const struct sigaction *app, struct sigaction *ours)
 static void program_view(const struct rc_sigview *v, const struct sigaction *k,
                          struct sigaction *out)
 {
-  if (k->sa_handler != rc_signal_handler) {
+  if (!(k->sa_flags & SA_SIGINFO) || k->sa_sigaction != rc_signal_handler) {
     *out = *k;
   } else if (!v->app_set) {
     *out = v->initial;

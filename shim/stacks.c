@@ -512,6 +512,11 @@ RC_HOT void rc_stacks_init(void)
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&rc_stacks_init);
 }
 
+bool rc_pc_in_rcleak(uintptr_t pc)
+{
+  return pc >= rc_self_lo && pc < rc_self_hi;
+}
+
 const struct rc_stack *rc_stack_get(uint32_t id)
 {
   return rc_stack_store_get(rc_stack_resolve(id));

@@ -5,6 +5,7 @@
 #ifndef RCLEAK_STACKS_H
 #define RCLEAK_STACKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RC_STACK_MAX_DEPTH 256
@@ -73,6 +74,9 @@ void rc_stacks_prepare(void);
  * be freed (end, on the thread itself). */
 void rc_stacks_thread_begin(uint32_t idx);
 void rc_stacks_thread_end(void);
+
+/* Whether pc lies in librcleak.so's own mapping. */
+bool rc_pc_in_rcleak(uintptr_t pc);
 
 /* Called once from rc_init: whether the walker can run, our own mapped range. */
 void rc_stacks_init(void);

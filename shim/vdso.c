@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dyn_tables.h"
 #include "rc.h"
 
 rc_vdso_clock_fn rc_vdso_clock_gettime;
@@ -21,27 +22,12 @@ RC_HOT static const char *after(const char *s, const char *prefix)
   return s;
 }
 
-/* The vDSO's dynamic section is never relocated (it is read-only): its
- * addresses are link-time ones, relative to the image's load address on
- * every current kernel.  Either way the result is an address in the image. */
-RC_HOT static uintptr_t in_image(const struct link_map *m, uintptr_t p)
-{
-  return p < m->l_addr ? m->l_addr + p : p;
-}
-
 RC_HOT static void *lookup(const struct link_map *m, const char *name)
 {
-  const ElfW(Sym) *syms = NULL;
-  const char *strs = NULL;
-  const Elf32_Word *hash = NULL;
-  for (const ElfW(Dyn) *d = m->l_ld; d->d_tag != DT_NULL; d++) {
-    if (d->d_tag == DT_SYMTAB)
-      syms = (const ElfW(Sym) *)in_image(m, d->d_un.d_ptr);
-    else if (d->d_tag == DT_STRTAB)
-      strs = (const char *)in_image(m, d->d_un.d_ptr);
-    else if (d->d_tag == DT_HASH)
-      hash = (const Elf32_Word *)in_image(m, d->d_un.d_ptr);
-  }
+  struct rc_dyn_tables t = rc_dyn_tables_of(m);
+  const ElfW(Sym) *syms = t.syms;
+  const char *strs = t.strs;
+  const Elf32_Word *hash = t.hash;
   if (syms == NULL || strs == NULL || hash == NULL)
     return NULL; /* no SysV hash table: no symbol count; use libc's */
   Elf32_Word nsyms = hash[1]; /* nchain: one per symbol */

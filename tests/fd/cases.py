@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -12,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rctest import (SHIM, case, check, check_clean, check_eq, check_leaks, functions, main,
-                    own_walker, prog, run, top_function)
+                    need_tools, own_walker, prog, run, top_function)
 
 
 
@@ -358,6 +359,29 @@ def small_fd_tables():
     left us (a shell job's fd 255...), so that the cases below, not the
     environment, decide the table sizes they exercise."""
     os.closerange(3, 65536)
+
+
+@case
+def untracked_at_signal():
+    """A signal may end a process in the middle of libc's own work (a
+    locale, nsswitch.conf, /proc), through opens no interposer sees: in the
+    report a signal causes, an untracked descriptor of a system file is that
+    work in flight and is left out; one of the program's own files is still
+    reported, and at exit both are."""
+    d = tempfile.mkdtemp()
+    own = os.path.join(d, "data")
+    open(own, "w").close()
+    paths = ["/etc/hostname", "/proc/self/status", own]
+    res = run([prog("programs"), "untracked_then_signal"] + paths)
+    check_eq(res.status, -signal.SIGTERM, "ended by SIGTERM")
+    check_leaks(res.leaks, [{"kind": "fd", "untracked": True, "type": "file", "target": own}],
+                "SIGTERM: the program's own file only")
+    res = run([prog("programs"), "untracked_then_exit"] + paths)
+    check_eq(res.status, 0, "exited")
+    check_leaks(res.leaks, [{"kind": "fd", "untracked": True, "target": "/etc/hostname"},
+                            {"kind": "fd", "untracked": True, "target": "/proc/%d/status" % res.pid},
+                            {"kind": "fd", "untracked": True, "target": own}],
+                "exit: all three")
 
 
 @case
@@ -959,10 +983,7 @@ def suppressed_by_default(argv, what, suppressed=None, tools=(), timeout=60, bet
     printed, because built-in rules hide them (`suppressed` of them, if
     given, in the main process).  Then `between()`, and the same run with
     default_suppressions=0, which is returned for its leaks to be checked."""
-    for tool in tools:
-        if shutil.which(tool) is None:
-            print("# no %s: skipped" % tool)
-            sys.exit(77)
+    need_tools(*tools)
     res = run(argv, timeout=timeout)
     check_eq(res.status, 0, "%s ran" % what)
     check_eq(sum(len(r["leaks"]) for r in res.reports.values()), 0,
@@ -1056,9 +1077,7 @@ def toolchain_default_suppressions():
     archive its LTO plugin read (libc_nonshared.a, for atexit), gold every
     input, lto1 its objects.  Matched by the executable, whatever its
     target-triplet prefix; the compiler's own processes are clean anyway."""
-    if shutil.which("gcc") is None:
-        print("# no gcc: skipped")
-        sys.exit(77)
+    need_tools("gcc")
     d = tempfile.mkdtemp()
     src = os.path.join(d, "ae.c")
     with open(src, "w") as f:
@@ -1144,10 +1163,7 @@ def java_securerandom_devices():
     for the VM's life: a built-in rule that needs both the device and
     libjava's open.  A file the program itself leaks through the same open
     is still reported."""
-    for tool in ("javac", "java"):
-        if shutil.which(tool) is None:
-            print("# no %s: skipped" % tool)
-            sys.exit(77)
+    need_tools("javac", "java")
     d = tempfile.mkdtemp()
     with open(os.path.join(d, "R.java"), "w") as f:
         f.write("public class R { static java.io.FileInputStream kept;"

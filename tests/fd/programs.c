@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,17 @@ static void untracked(void)
 {
   int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY);
   leaked(fd);
+}
+
+/* Raw-syscall descriptors of each path given, then SIGTERM (default
+ * action) or, with "exit" first, a normal exit. */
+static void untracked_then(char **paths, bool by_signal)
+{
+  for (; *paths; paths++)
+    leaked((int)syscall(SYS_openat, AT_FDCWD, *paths, O_RDONLY | O_CLOEXEC));
+  fflush(stdout);
+  if (by_signal)
+    raise(SIGTERM);
 }
 
 /* A raw-syscall descriptor at a chosen number: the number decides how large
@@ -645,6 +657,8 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "signal_nested")) signal_nested();
   else if (!strcmp(c, "untracked")) untracked();
   else if (!strcmp(c, "untracked_at")) untracked_at(atoi(argv[2]));
+  else if (!strcmp(c, "untracked_then_signal")) untracked_then(argv + 2, true);
+  else if (!strcmp(c, "untracked_then_exit")) untracked_then(argv + 2, false);
   else if (!strcmp(c, "opath_at")) opath_at(atoi(argv[2]));
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();

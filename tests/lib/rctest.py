@@ -46,6 +46,15 @@ class Result:
         return self.report["leaks"]
 
 
+def need_tools(*names):
+    """Skip the case (exit 77) unless every program named is on PATH."""
+    import shutil
+    for name in names:
+        if shutil.which(name) is None:
+            print("# no %s: skipped" % name)
+            sys.exit(77)
+
+
 def prog(name):
     """Absolute path of a test program built in this test's directory."""
     return os.path.join(PROGS, name)
