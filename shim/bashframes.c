@@ -19,12 +19,10 @@
 /* SHELL_VAR (variables.h, bash 3-5): name, value, exportstr, dynamic_value,
  * assign_func, then int attributes; an array's value is its ARRAY. */
 struct rc_bash_var {
-  char *name;
-  void *value;
-  char *exportstr;
-  void *dynamic_value, *assign_func;
+  void *name_value[2]; /* name, value */
+  // cppcheck-suppress unusedStructMember
+  void *skipped[3];    /* exportstr, dynamic_value, assign_func */
   int attributes;
-  int context;
 };
 #define RC_BASH_ATT_ARRAY 0x4
 
@@ -46,7 +44,7 @@ bool rc_bash_detect(void)
 static void *array_of(const char *name)
 {
   struct rc_bash_var *v = rc_bash.find(name);
-  return v != NULL && (v->attributes & RC_BASH_ATT_ARRAY) ? v->value : NULL;
+  return v != NULL && (v->attributes & RC_BASH_ATT_ARRAY) ? v->name_value[1] : NULL;
 }
 
 static const char *element(void *array, intmax_t i)

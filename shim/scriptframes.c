@@ -249,5 +249,9 @@ bool rc_sf_is_anchor(const struct rc_frame *f)
 
 const char *rc_sf_lang_name(unsigned lang)
 {
-  return lang == RC_LANG_PYTHON ? "python" : lang == RC_LANG_BASH ? "bash" : NULL;
+  /* "script": a language a handover from another build of rcleak named */
+  return lang == RC_LANG_NATIVE   ? NULL
+         : lang == RC_LANG_PYTHON ? "python"
+         : lang == RC_LANG_BASH   ? "bash"
+                                  : "script";
 }

@@ -56,7 +56,7 @@ void rc_sf_frame(uintptr_t tag, struct rc_frame *f);
 /* Whether a native frame is the one a group of script frames replaces. */
 bool rc_sf_is_anchor(const struct rc_frame *f);
 
-/* "python", "bash"; NULL for native frames. */
+/* "python", "bash" ("script" for another number); NULL for native frames. */
 const char *rc_sf_lang_name(unsigned lang);
 
 /* ---- for the languages' readers ---- */
