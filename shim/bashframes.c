@@ -32,9 +32,9 @@ static struct {
   char *(*at)(void *array, intmax_t i);
 } rc_bash;
 
-bool rc_bash_detect(void)
+bool rc_bash_detect(const void *executing_line_number)
 {
-  rc_bash.line = (int (*)(void))(uintptr_t)rc_sf_symbol("executing_line_number");
+  rc_bash.line = (int (*)(void))(uintptr_t)executing_line_number;
   rc_bash.find = (struct rc_bash_var * (*)(const char *))(uintptr_t)rc_sf_symbol("find_variable");
   rc_bash.at = (char *(*)(void *, intmax_t))(uintptr_t)rc_sf_symbol("array_reference");
   return rc_bash.line != NULL && rc_bash.find != NULL && rc_bash.at != NULL &&

@@ -17,14 +17,33 @@
  * descriptors. */
 #define RC_OWN_FDS 16
 static int rc_own_fds[RC_OWN_FDS];
+/* bit fd % 64 of each one: the report asks about every open descriptor,
+ * and nearly every answer is no */
+static uint64_t rc_own_bits;
+
+static void own_bits_update(void)
+{
+  uint64_t bits = 0;
+  for (int i = 0; i < RC_OWN_FDS; i++) {
+    int v = __atomic_load_n(&rc_own_fds[i], __ATOMIC_ACQUIRE);
+    if (v != 0)
+      bits |= 1ull << ((v - 1) & 63);
+  }
+  __atomic_store_n(&rc_own_bits, bits, __ATOMIC_RELEASE);
+}
 
 RC_HOT static void own_add(int fd)
 {
+  __atomic_fetch_or(&rc_own_bits, 1ull << (fd & 63), __ATOMIC_ACQ_REL);
   for (int i = 0; i < RC_OWN_FDS; i++) {
     int free_slot = 0;
     if (__atomic_compare_exchange_n(&rc_own_fds[i], &free_slot, fd + 1, false, __ATOMIC_RELEASE,
-                                    __ATOMIC_RELAXED))
+                                    __ATOMIC_RELAXED)) {
+      /* again: an own_del of another thread may have recomputed the bits
+       * between the first store and the slot */
+      __atomic_fetch_or(&rc_own_bits, 1ull << (fd & 63), __ATOMIC_ACQ_REL);
       return;
+    }
   }
 }
 
@@ -33,13 +52,17 @@ RC_HOT static void own_del(int fd)
   for (int i = 0; i < RC_OWN_FDS; i++) {
     int mine = fd + 1;
     if (__atomic_compare_exchange_n(&rc_own_fds[i], &mine, 0, false, __ATOMIC_RELEASE,
-                                    __ATOMIC_RELAXED))
+                                    __ATOMIC_RELAXED)) {
+      own_bits_update();
       return;
+    }
   }
 }
 
 RC_HOT bool rc_fd_is_own(int fd)
 {
+  if (!(__atomic_load_n(&rc_own_bits, __ATOMIC_ACQUIRE) >> (fd & 63) & 1))
+    return false;
   for (int i = 0; i < RC_OWN_FDS; i++)
     if (__atomic_load_n(&rc_own_fds[i], __ATOMIC_ACQUIRE) == fd + 1)
       return true;

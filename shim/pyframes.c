@@ -52,9 +52,9 @@ static struct {
   const void *code_type;
 } rc_py;
 
-bool rc_py_detect(void)
+bool rc_py_detect(const void *py_version)
 {
-  const unsigned long *version = rc_sf_symbol("Py_Version");
+  const unsigned long *version = py_version;
   const struct rc_py_layout *L = NULL;
   for (size_t i = 0; version != NULL && i < RC_ARRAY_SIZE(rc_py_layouts); i++)
     if (rc_py_layouts[i].minor == *version >> 16)

@@ -31,9 +31,10 @@ RC_HOT static uint32_t gnu_hash(const char *s)
   return h;
 }
 
-RC_HOT static const void *gnu_lookup(const struct link_map *m, const char *name, uint32_t h)
+RC_HOT static const void *gnu_lookup(const struct link_map *m, const struct rc_dyn_tables *tp,
+                                     const char *name, uint32_t h)
 {
-  struct rc_dyn_tables t = rc_dyn_tables_of(m);
+  const struct rc_dyn_tables t = *tp;
   const ElfW(Sym) *syms = t.syms;
   const char *strs = t.strs;
   const uint32_t *ht = t.gnu_hash;
@@ -63,15 +64,28 @@ RC_HOT static const void *gnu_lookup(const struct link_map *m, const char *name,
   }
 }
 
+/* names[0..n) looked up in one pass over the loaded objects (each one's
+ * dynamic section read once): out[i] is the first definition, or NULL. */
+RC_HOT static void symbols(const char *const *names, const void **out, size_t n)
+{
+  uint32_t h[4];
+  for (size_t i = 0; i < n; i++) {
+    h[i] = gnu_hash(names[i]);
+    out[i] = NULL;
+  }
+  for (const struct link_map *m = _r_debug.r_map; m != NULL; m = m->l_next) {
+    struct rc_dyn_tables t = rc_dyn_tables_of(m);
+    for (size_t i = 0; i < n; i++)
+      if (out[i] == NULL)
+        out[i] = gnu_lookup(m, &t, names[i], h[i]);
+  }
+}
+
 RC_HOT const void *rc_sf_symbol(const char *name)
 {
-  uint32_t h = gnu_hash(name);
-  for (const struct link_map *m = _r_debug.r_map; m != NULL; m = m->l_next) {
-    const void *p = gnu_lookup(m, name, h);
-    if (p != NULL)
-      return p;
-  }
-  return NULL;
+  const void *p;
+  symbols(&name, &p, 1);
+  return p;
 }
 
 RC_HOT int rc_sf_detect(void)
@@ -80,7 +94,13 @@ RC_HOT int rc_sf_detect(void)
   if (st != 0)
     return st;
   int saved = errno;
-  st = rc_py_detect() ? RC_LANG_PYTHON : rc_bash_detect() ? RC_LANG_BASH : -1;
+  /* each interpreter's mark first, in one pass: most processes are neither */
+  static const char *const marks[] = {"Py_Version", "executing_line_number"};
+  const void *found[2];
+  symbols(marks, found, 2);
+  st = found[0] && rc_py_detect(found[0])     ? RC_LANG_PYTHON
+       : found[1] && rc_bash_detect(found[1]) ? RC_LANG_BASH
+                                              : -1;
   __atomic_store_n(&rc_sf_lang, st, __ATOMIC_RELEASE);
   errno = saved;
   return st;

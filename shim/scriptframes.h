@@ -73,11 +73,12 @@ void rc_sf_unlock(void);
 uint32_t rc_sf_intern(unsigned lang, const char *file, size_t file_len, const char *func,
                       size_t func_len, int line);
 
-/* Per language (pyframes.c, bashframes.c): whether this process runs it
- * (resolving what the reader needs), and its capture, table lock held. */
-bool rc_py_detect(void);
+/* Per language (pyframes.c, bashframes.c), given the address of its mark
+ * (Py_Version, executing_line_number): whether this process runs it,
+ * resolving what the reader needs; and its capture. */
+bool rc_py_detect(const void *py_version);
 int rc_py_capture(uintptr_t *out, int max);
-bool rc_bash_detect(void);
+bool rc_bash_detect(const void *executing_line_number);
 int rc_bash_capture(uintptr_t *out, int max);
 
 #endif
