@@ -273,5 +273,6 @@ const char *rc_sf_lang_name(unsigned lang)
   return lang == RC_LANG_NATIVE   ? NULL
          : lang == RC_LANG_PYTHON ? "python"
          : lang == RC_LANG_BASH   ? "bash"
+         : lang == RC_LANG_JS     ? "js"
                                   : "script";
 }

@@ -25,7 +25,9 @@
 #define RC_SF_TAG ((uintptr_t)0xfffe000000000000ull)
 #define RC_SF_SEP RC_SF_TAG
 
-enum { RC_LANG_NATIVE = 0, RC_LANG_PYTHON = 1, RC_LANG_BASH = 2 };
+/* RC_LANG_JS: JIT-compiled JavaScript named by a perf map (perfmap.h), a
+ * native frame with a language's name, not a tagged entry */
+enum { RC_LANG_NATIVE = 0, RC_LANG_PYTHON = 1, RC_LANG_BASH = 2, RC_LANG_JS = 3 };
 
 static inline bool rc_sf_is_tag(uintptr_t v)
 {

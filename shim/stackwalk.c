@@ -27,11 +27,15 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include "dwarf_read.h"
 #include "rc.h"
+
+/* perfmap.c (weak: the walker's unit test links without it) */
+extern bool rc_perfmap_exists(void) __attribute__((weak));
 
 #if RC_UNWIND_SUPPORTED && defined(DLFO_STRUCT_HAS_EH_DBASE)
 
@@ -43,7 +47,7 @@ static uint32_t rc_generation;
 
 enum { CFA_RSP, CFA_RBP, CFA_DEREF_RBP };       /* CFA = rsp+off | rbp+off | *(rbp+off) */
 enum { BP_SAME, BP_AT_CFA };                    /* caller's rbp: unchanged | at CFA+off */
-enum { R_EMPTY, R_FRAME, R_END, R_UNSUPPORTED, R_SIGNAL };
+enum { R_EMPTY, R_FRAME, R_END, R_UNSUPPORTED, R_SIGNAL, R_NOINFO };
 
 struct rule {
   long cfa_off;
@@ -455,7 +459,7 @@ static void compute_rule(uintptr_t lookup, uintptr_t pc, struct rule *r)
   r->bp_kind = BP_SAME;
   r->bp_off = 0;
   if (fde == NULL) {
-    r->kind = R_END; /* no unwind information: this frame is the last */
+    r->kind = R_NOINFO; /* no unwind information: the last frame, but see fp_step */
     return;
   }
   if (cie.signal) {
@@ -579,6 +583,62 @@ static uintptr_t bp_use(struct bp_track *bp, struct rc_unwind_log *log)
   return bp->value;
 }
 
+/* ---- frames without unwind information ----
+ *
+ * Code a JIT compiled has no CFI, and neither has V8's embedded builtins:
+ * a walk into JavaScript ends at its first frame.  Those frames do keep
+ * the frame-pointer chain (V8's always; the JVM's with
+ * -XX:+PreserveFramePointer), so where the runtime also tells what its
+ * code is -- a perf map, which names the frames (perfmap.h) -- such a frame
+ * is followed through rbp: the caller's rbp at [rbp], the return address at
+ * [rbp+8], the caller's stack from rbp+16.  Only then: without a map the
+ * frames could not be named anyway, and nothing else pays.
+ *   rbp is only data there; it must lie above the stack pointer, within
+ * RC_FP_SPAN of it (or at it: a frame with no locals), and each word is read through process_vm_readv, which
+ * fails where a direct read would fault (a copy's words come from the
+ * copy).  A walk that logs these reads replays them directly later, in
+ * order, only after every earlier word matched: the same stack, mapped. */
+#define RC_FP_SPAN (8u << 20)
+
+static bool fp_enabled(void)
+{
+  static int state; /* 0 not asked, 1 yes, -1 no */
+  int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+  if (s == 0) {
+    s = rc_perfmap_exists != NULL && rc_perfmap_exists() ? 1 : -1;
+    __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+  }
+  return s > 0;
+}
+
+/* What one walk knows: its pid (asked once: a fork child's is its own) and
+ * the last page a read proved mapped, whose other words are read directly. */
+struct fp_state {
+  long pid;
+  uintptr_t page;
+};
+
+static bool fp_word(uintptr_t addr, const struct rc_unwind_copy *copy, uintptr_t *v,
+                    struct fp_state *st)
+{
+  if (copy != NULL)
+    return read_word(addr, copy, v);
+  uintptr_t page = addr & ~(uintptr_t)4095;
+  if (st->page != 0 && page == st->page) {
+    *v = *(const uintptr_t *)addr; /* aligned: inside the page proved mapped */
+    return true;
+  }
+  struct iovec here = {v, sizeof *v}, there = {(void *)addr, sizeof *v};
+  int saved = errno;
+  if (st->pid == 0)
+    st->pid = rc_syscall(SYS_getpid);
+  bool ok = rc_syscall(SYS_process_vm_readv, st->pid, &here, 1, &there, 1, 0) == (long)sizeof *v;
+  errno = saved;
+  if (ok)
+    st->page = page;
+  return ok;
+}
+
 static inline __attribute__((always_inline)) int
 walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max, uintptr_t skip_lo,
      uintptr_t skip_hi, struct rc_unwind_log *log, const struct rc_unwind_copy *copy)
@@ -588,6 +648,7 @@ walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max, uintptr_t skip_
   cache_prepare();
   uintptr_t pc = regs->pc, sp = regs->sp;
   struct bp_track bp = {regs->bp, 0, true, false};
+  struct fp_state fps = {0, 0};
   bool exact = true;
   if (log != NULL) {
     log->pc0 = regs->pc;
@@ -607,7 +668,19 @@ walk(const struct rc_unwind_regs *regs, uintptr_t *pcs, int max, uintptr_t skip_
     if (r.kind == R_UNSUPPORTED)
       break; /* a truncated stack beats loading another unwinder here */
     uintptr_t cfa, ra;
-    if (r.kind == R_SIGNAL) {
+    if (r.kind == R_NOINFO) {
+      if (!fp_enabled())
+        break;
+      uintptr_t fp = bp_use(&bp, log), caller_bp;
+      if (fp < sp || fp - sp > RC_FP_SPAN || (fp & 7) != 0 ||
+          !fp_word(fp, copy, &caller_bp, &fps) || !fp_word(fp + 8, copy, &ra, &fps))
+        break;
+      log_read(log, fp, caller_bp);
+      log_read(log, fp + 8, ra);
+      cfa = fp + 16;
+      bp = (struct bp_track){caller_bp, fp, false, false};
+      exact = false;
+    } else if (r.kind == R_SIGNAL) {
       /* sp is the ucontext the kernel pushed (the handler's CFA) */
       uintptr_t uc = sp + offsetof(ucontext_t, uc_mcontext.gregs);
       if (!bp_restore(&bp, uc + REG_RBP * sizeof(greg_t), copy) ||

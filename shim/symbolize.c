@@ -1,6 +1,11 @@
 /* Module map and ELF symbol lookup (see symbolize.h). */
 #include "symbolize.h"
 
+#include "perfmap.h"
+
+/* weak: the unit test of this file links without perfmap.c */
+extern bool rc_perfmap_frame(struct rc_frame *f) __attribute__((weak));
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <stdlib.h>
@@ -401,8 +406,14 @@ static const char *demangle(const char *name)
 void rc_sym_frame(struct rc_frame *f)
 {
   const struct rc_mapping *mp = mapping_of(f->pc);
-  if (mp == NULL)
+  if (mp == NULL) {
+    /* no file behind it: code a JIT compiled, which a perf map may name
+     * (its entries are the code's own addresses, not return addresses
+     * minus one, but a call is never a region's last byte) */
+    if (rc_perfmap_frame != NULL)
+      (void)rc_perfmap_frame(f);
     return;
+  }
   struct rc_module *m = &mods[mp->module];
   if (!m->loaded)
     load_module(m);

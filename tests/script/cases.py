@@ -12,8 +12,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import (case, check, check_clean, check_eq, check_leaks, main, need_tools, run,
-                    top_function)
+from rctest import (case, check, check_clean, check_eq, check_leaks, main, need_tools, prog,
+                    run, top_function)
 
 VERSIONS = ("3.11", "3.12", "3.13")
 
@@ -269,6 +269,78 @@ def no_script_frames_elsewhere():
                     "%s: the fd" % argv[0])
         check(res.leaks and not any(f.get("lang") for f in res.leaks[0]["stack"]),
               "%s: no script frames" % argv[0])
+
+
+def without_perf_map(res):
+    """Remove the perf map a run left in /tmp (runtimes never do)."""
+    try:
+        os.unlink("/tmp/perf-%d.map" % res.pid)
+    except FileNotFoundError:
+        pass
+
+
+@case
+def jit_frames_perf_map():
+    """Code with no unwind information (what a JIT makes) is walked through
+    by its frame pointer when a perf map names it, and the frame takes the
+    map's name: a V8-style "JS:~leakyJs /src/app.js:42:7" becomes function
+    leakyJs, file /src/app.js, line 42, lang js, and the walk goes on into
+    main.  Without a map the walk ends at that frame, as before."""
+    res = run([prog("jitlike"), "map"])
+    without_perf_map(res)
+    if res.status == 77:
+        print("# not x86_64: skipped")
+        sys.exit(77)
+    check_leaks(res.leaks, [{"kind": "fd", "target": "/etc/hostname"}], "map: the descriptor")
+    st = res.leaks[0]["stack"] if res.leaks else []
+    names = [f.get("function") for f in st]
+    check_eq(names[:3], ["open_hostname", "leakyJs", "main"], "map: through the JIT frame into main")
+    js = [(f.get("function"), f.get("file"), f.get("line"), f.get("lang"), f.get("module"))
+          for f in st if f.get("lang")]
+    check_eq(js, [("leakyJs", "/src/app.js", 42, "js", "")], "map: the JavaScript frame, named")
+    check(re.search(r"#1 leakyJs /src/app\.js:42 \(js\)\n", res.stderr) is not None,
+          "map: the text report names it")
+
+    res = run([prog("jitlike"), "nomap"])
+    without_perf_map(res)
+    check_leaks(res.leaks, [{"kind": "fd", "target": "/etc/hostname"}], "no map: the descriptor")
+    st = res.leaks[0]["stack"] if res.leaks else []
+    check(len(st) == 2 and st[0].get("function") == "open_hostname" and not st[1].get("function")
+          and not st[1].get("module") and not st[1].get("lang"),
+          "no map: the walk ends at the unnamed JIT frame: %s" % st)
+
+
+NODE_APP = """\
+const fs = require('fs');
+function openLog(p) { return fs.openSync(p, 'r'); }
+function main() { openLog('/etc/hostname'); }
+main();
+"""
+
+
+@case
+def node_js_frames():
+    """Node.js run with --perf-basic-prof (and
+    --interpreted-frames-native-stack, for functions not compiled yet):
+    the report names the JavaScript functions, with the file and the line
+    where each is defined, below V8's C++ frames; without the flags the
+    stack ends in V8's builtins, as before."""
+    need_tools("node")
+    d = tempfile.mkdtemp()
+    app = script(d, "app.js", NODE_APP)
+    res = run(["node", "--perf-basic-prof", "--interpreted-frames-native-stack", app])
+    without_perf_map(res)
+    check_eq(res.status, 0, "node ran")
+    check_leaks(res.leaks, [{"kind": "fd", "target": "/etc/hostname"}], "the descriptor")
+    js = [(f.get("function"), f.get("file"), f.get("line"))
+          for f in (res.leaks[0]["stack"] if res.leaks else []) if f.get("lang") == "js"]
+    ours = [f for f in js if f[1] == app]
+    check_eq(ours[:2], [("openLog", app, 2), ("main", app, 3)],
+             "openLog and main, innermost first: %s" % js[:6])
+    res = run(["node", app])
+    without_perf_map(res)
+    check(res.leaks and not any(f.get("lang") for f in res.leaks[0]["stack"]),
+          "without --perf-basic-prof: no JavaScript frames")
 
 if __name__ == "__main__":
     main()
