@@ -1103,24 +1103,24 @@ def toolchain_default_suppressions():
                 "default_suppressions=0: ld.bfd's dup of libc_nonshared.a, nothing else")
     check_eq(len(leaks_in(res, "ld.bfd")), 1, "held by ld.bfd")
 
-    leaks, res = clean_then_shown(["gcc", "-fuse-ld=gold", "-o", out, obj], "ld.gold")
-    check(len(leaks) >= 3 and leaks == leaks_in(res, "ld.gold"),
-          "default_suppressions=0: %d leaks, all ld.gold's" % len(leaks))
-    check_leaks(leaks, [{"kind": "fd", "type": "file", "acquired_by": "open64",
-                         "target": lk.get("target")} for lk in leaks
-                        if re.search(r"\.(a|o|so[.0-9]*)$", lk.get("target") or "")],
-                "default_suppressions=0: ld.gold's inputs, opened, nothing else")
+    def files_of(argv, exe_end, least, opener, target_re, what):
+        """default_suppressions=0: at least `least` leaks, all of the
+        program's, each a file it opened with `opener` matching target_re."""
+        leaks, res = clean_then_shown(argv, what)
+        check(len(leaks) >= least and leaks == leaks_in(res, exe_end),
+              "default_suppressions=0: %d leaks, all %s's" % (len(leaks), what))
+        check_leaks(leaks, [{"kind": "fd", "type": "file", "acquired_by": opener,
+                             "target": lk.get("target")} for lk in leaks
+                            if re.search(target_re, lk.get("target") or "")],
+                    "default_suppressions=0: %s's files, nothing else" % what)
 
+    files_of(["gcc", "-fuse-ld=gold", "-o", out, obj], "ld.gold", 3, "open64",
+             r"\.(a|o|so[.0-9]*)$", "ld.gold")
     plain = os.path.join(d, "plain.c")  # no atexit: the linker keeps nothing of this link
     with open(plain, "w") as f:
         f.write("int g(int x) { return x + 1; }\nint main(void) { return g(-1); }\n")
-    leaks, res = clean_then_shown(["gcc", "-flto", "-O2", "-o", out, plain], "lto1")
-    check(len(leaks) >= 1 and leaks == leaks_in(res, "/lto1"),
-          "default_suppressions=0: %d leaks, all lto1's" % len(leaks))
-    check_leaks(leaks, [{"kind": "fd", "type": "file", "acquired_by": "open",
-                         "target": lk.get("target")} for lk in leaks
-                        if re.fullmatch(r"/tmp/cc\w+(\.ltrans\d+)?\.o", lk.get("target") or "")],
-                "default_suppressions=0: lto1's objects in /tmp, nothing else")
+    files_of(["gcc", "-flto", "-O2", "-o", out, plain], "/lto1", 1, "open",
+             r"^/tmp/cc\w+(\.ltrans\d+)?\.o$", "lto1")
 
     if shutil.which("ld.lld") is None:
         print("# no ld.lld: its part skipped")
