@@ -17,8 +17,6 @@
  * reused. */
 #include "scriptframes.h"
 
-#include <elf.h>
-#include <link.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>

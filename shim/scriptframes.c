@@ -94,10 +94,12 @@ RC_HOT int rc_sf_detect(void)
   if (st != 0)
     return st;
   int saved = errno;
-  /* each interpreter's mark first, in one pass: most processes are neither */
+  /* each interpreter's mark first, in one pass: most processes are neither
+   * (the readers' struct layouts are those of 64-bit builds) */
   static const char *const marks[] = {"Py_Version", "executing_line_number"};
-  const void *found[2];
-  symbols(marks, found, 2);
+  const void *found[2] = {NULL, NULL};
+  if (sizeof(void *) == 8)
+    symbols(marks, found, 2);
   st = found[0] && rc_py_detect(found[0])     ? RC_LANG_PYTHON
        : found[1] && rc_bash_detect(found[1]) ? RC_LANG_BASH
                                               : -1;
