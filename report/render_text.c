@@ -148,10 +148,22 @@ int render_text(FILE *out, const struct report *r, const struct render_opts *o)
 		const struct leak *l = s->leaks[0];
 		if (l->nframes == 0)
 			fputs("      (no stack: not acquired through an interposed call)\n", out);
+		/* Below a script's innermost frame, the interpreter's own C frames
+		 * (its evaluation loop, its main) are left to the JSON report. */
+		size_t hidden = 0;
+		bool in_script = false;
 		for (size_t f = 0; f < l->nframes; f++) {
+			in_script = in_script || l->frames[f].lang;
+			if (in_script && !l->frames[f].lang) {
+				hidden++;
+				continue;
+			}
 			_cleanup_free_ char *fd = frame_desc(&l->frames[f]);
 			fprintf(out, "      #%zu %s\n", f, fd);
 		}
+		if (hidden)
+			fprintf(out, "      (%zu more frames of the interpreter not shown; --format=json has them)\n",
+				hidden);
 	}
 	_cleanup_free_ char *sum = summary_line(r);
 	fprintf(out, "%s\n", sum);

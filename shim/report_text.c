@@ -53,8 +53,17 @@ static void put_frames(struct rc_text *t, const struct rc_leak *lk)
 {
   uint32_t n;
   const struct rc_frame *fr = rc_leak_frames(lk, &n);
+  /* Below a script's innermost frame, the interpreter's own C frames (its
+   * evaluation loop, its main) are left to the JSON report. */
+  uint32_t hidden = 0;
+  bool in_script = false;
   for (uint32_t i = 0; i < n; i++) {
     const struct rc_frame *f = &fr[i];
+    in_script = in_script || f->lang;
+    if (in_script && !f->lang) {
+      hidden++;
+      continue;
+    }
     line_start(t);
     rc_sb_puts(&t->o, "    #");
     rc_sb_putu(&t->o, i);
@@ -81,6 +90,12 @@ static void put_frames(struct rc_text *t, const struct rc_leak *lk)
       rc_sb_putc(&t->o, ')');
     }
     rc_sb_putc(&t->o, '\n');
+  }
+  if (hidden) {
+    line_start(t);
+    rc_sb_puts(&t->o, "    (");
+    rc_sb_putu(&t->o, hidden);
+    rc_sb_puts(&t->o, " more frames of the interpreter not shown)\n");
   }
 }
 

@@ -1095,7 +1095,10 @@ def run_script_frames():
         r = rcleak("run", "--", "bash", sh, cwd=d)
         eq(r.returncode, 23, f"bash: exit status; stderr {r.stderr}")
         check(re.search(r"\n      #\d+ open_log " + re.escape(sh) + r":2 \(bash\)\n"
-                        r"      #\d+ main " + re.escape(sh) + r":4 \(bash\)\n", r.stderr), r.stderr)
+                        r"      #\d+ main " + re.escape(sh) + r":4 \(bash\)\n"
+                        r"      \(\d+ more frames of the interpreter not shown; --format=json has "
+                        r"them\)\n", r.stderr), r.stderr)
+        check("execute_command_internal" not in r.stderr, "bash's own frames below left out")
         r = rcleak("run", "--format=github", "--", "bash", sh, cwd=d)
         check(r.stderr.startswith("::error file=app.sh,line=2,"), r.stderr[:200])
         if sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)):

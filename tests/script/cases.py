@@ -110,6 +110,10 @@ def frames_exact():
         check(re.search(r"#\d+ open_log %s:3 \(python\)\n.*#\d+ Store\.__init__ %s:6 \(python\)"
                         % (re.escape(src), re.escape(src)), res.stderr, re.S) is not None,
               "%s: the text report names them" % ver)
+        check("_PyEval_EvalFrameDefault" not in res.stderr and
+              re.search(r"#\d+ <module> %s:14 \(python\)\n==\d+==    \(\d+ more frames of the "
+                        r"interpreter not shown\)\n" % re.escape(src), res.stderr) is not None,
+              "%s: and leaves the interpreter's C frames below them to the JSON" % ver)
 
         res = run([py, src, log], options="default_suppressions=0")
         threads = [lk for lk in res.leaks if lk["kind"] == "thread"]
