@@ -18,8 +18,8 @@
 #include "lines.h"
 #include "options.h"
 #include "procfs.h"
-#include "scriptframes.h"
 #include "rc.h"
+#include "scriptframes.h"
 #include "stacks.h"
 #include "suppressions.h"
 
@@ -68,12 +68,6 @@ static struct rc_symstack *rc_symstacks;
 static uint32_t rc_nsymstacks;
 static bool rc_want_lines;
 
-/* File:line is a second step: the suppressions are matched against
- * functions and modules first, and a leak a rule suppresses that way is
- * never shown, so its lines are never needed.  Looking them up can mean
- * loading libdw (a stripped program with a .gnu_debuglink: tens of ms,
- * which GNU make paid at every exit for the one descriptor a built-in rule
- * suppresses). */
 /* Native return addresses first, then any script frames (scriptframes.h):
  * each group of those takes the place of the native frame that ran it,
  * innermost first; groups left over (the native walk stopped first, or its
@@ -105,6 +99,12 @@ uint32_t rc_stack_frames(const struct rc_stack *st, struct rc_frame *out)
   return n;
 }
 
+/* File:line is a second step: the suppressions are matched against
+ * functions and modules first, and a leak a rule suppresses that way is
+ * never shown, so its lines are never needed.  Looking them up can mean
+ * loading libdw (a stripped program with a .gnu_debuglink: tens of ms,
+ * which GNU make paid at every exit for the one descriptor a built-in rule
+ * suppresses). */
 static const struct rc_symstack *symbolize_stack(uint32_t id, bool lines)
 {
   if (rc_symstacks == NULL || id == 0 || id >= rc_nsymstacks)

@@ -12,8 +12,8 @@
 #include <sys/mman.h>
 
 #include "options.h"
-#include "scriptframes.h"
 #include "rc.h"
+#include "scriptframes.h"
 #include "stack_store.h"
 #include "stackwalk.h"
 

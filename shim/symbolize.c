@@ -1,11 +1,6 @@
 /* Module map and ELF symbol lookup (see symbolize.h). */
 #include "symbolize.h"
 
-#include "perfmap.h"
-
-/* weak: the unit test of this file links without perfmap.c */
-extern bool rc_perfmap_frame(struct rc_frame *f) __attribute__((weak));
-
 #include <dlfcn.h>
 #include <elf.h>
 #include <stdlib.h>
@@ -16,8 +11,12 @@ extern bool rc_perfmap_frame(struct rc_frame *f) __attribute__((weak));
 #include <unistd.h>
 
 #include "arena.h"
+#include "perfmap.h"
 #include "procfs.h"
 #include "sort.h"
+
+/* weak: the unit test of this file links without perfmap.c */
+extern bool rc_perfmap_frame(struct rc_frame *f) __attribute__((weak));
 
 struct rc_mapping {
   uintptr_t start, end, file_off;
