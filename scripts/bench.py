@@ -364,7 +364,7 @@ def turns_row(row, ctx, quick, native_ns, run=0, vg=False):
     iters = k * per_slice
     # A ring of pipes: variant i waits on pipes[i] and passes to pipes[i+1].
     pipes = [os.pipe() for _ in order]
-    procs = []
+    procs, outs = [], []
     cpu = max(os.sched_getaffinity(0))
     try:
         for i, v in enumerate(order):
@@ -375,8 +375,9 @@ def turns_row(row, ctx, quick, native_ns, run=0, vg=False):
             if row["name"] == "mkdtemp" and ctx.get("shm_tmp"):
                 env["TMPDIR"] = ctx["shm_tmp"]
             env["RCBENCH_TURNS"] = "%d %d %d" % (pipes[i][0], pipes[(i + 1) % len(order)][1], k)
-            procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            outs.append((tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")))
+            procs.append(subprocess.Popen(argv, env=env, stdout=outs[-1][0],
+                                          stderr=outs[-1][1], stdin=subprocess.DEVNULL,
                                           pass_fds=[fd for p in pipes for fd in p], text=True,
                                           preexec_fn=lambda: os.sched_setaffinity(0, {cpu})))
     finally:
@@ -386,14 +387,30 @@ def turns_row(row, ctx, quick, native_ns, run=0, vg=False):
         os.close(pipes[0][0])
     os.write(pipes[0][1], b"t")  # native's first turn
     os.close(pipes[0][1])
-    out = {}
-    for v, p in zip(order, procs):
-        try:
-            stdout, stderr = p.communicate(timeout=ctx["timeout"])
-        except subprocess.TimeoutExpired:
+    # Every member holds every pipe's write end, so one that dies leaves the
+    # next waiting for a turn that never comes: end the ring as soon as one
+    # fails (its output is in files, so nobody blocks on a full pipe).
+    deadline = time.monotonic() + ctx["timeout"]
+    while None in [p.poll() for p in procs]:  # a list: poll every one
+        if any(p.returncode not in (None, 0) for p in procs) or time.monotonic() > deadline:
             for q in procs:
-                q.kill()
-            raise RunFailure("taking turns: %s timed out" % row["name"])
+                if q.poll() is None:
+                    q.kill()
+            for q in procs:
+                q.wait()
+            if all(p.returncode in (0, -signal.SIGKILL) for p in procs):
+                raise RunFailure("taking turns: %s timed out" % row["name"])
+            break
+        time.sleep(0.2)  # rare wake-ups: the ring is timing itself meanwhile
+    out = {}
+    for v, p, (fo, fe) in zip(order, procs, outs):
+        fo.seek(0)
+        fe.seek(0)
+        stdout, stderr = fo.read(), fe.read()
+        fo.close()
+        fe.close()
+        if p.returncode == -signal.SIGKILL:
+            continue  # stopped because another member failed
         if p.returncode != 0:
             raise RunFailure("taking turns: %s under %s: exit status %d\n%s" % (
                 row["name"], v, p.returncode, tail(stderr)))
