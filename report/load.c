@@ -29,8 +29,8 @@ static void tokener_freep(json_tokener **t)
 void report_add_bad(struct report *r, const char *file, const char *error)
 {
 	grow(&r->bad, &r->cap_bad, r->nbad, sizeof(*r->bad));
-	r->bad[r->nbad].file = xstrdup(file);
-	r->bad[r->nbad].error = xstrdup(error);
+	r->bad[r->nbad].file = xstrdup_utf8(file);
+	r->bad[r->nbad].error = xstrdup_utf8(error);
 	r->nbad++;
 }
 
@@ -56,9 +56,9 @@ struct proc *report_add_not_covered(struct report *r, long pid, long ppid, const
 	struct proc *p = add_proc(r);
 	p->pid = pid;
 	p->ppid = ppid;
-	p->command = xstrdup(command && *command ? command : "?");
+	p->command = xstrdup_utf8(command && *command ? command : "?");
 	p->exit_desc = xstrdup("");
-	p->not_covered_reason = xstrdup(reason);
+	p->not_covered_reason = xstrdup_utf8(reason);
 	p->source = xstrdup("");
 	p->covered = false;
 	return p;
@@ -280,6 +280,35 @@ static void add_merged(struct report *r, const char *file, json_object *obj)
 	}
 }
 
+/* Every string in the tree made UTF-8 (U+FFFD for each byte that is not):
+ * json-c reads any bytes, and what it reads is written out again (the
+ * merged report, SARIF), where a reader would reject the whole file. */
+static void make_utf8(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		if (!utf8_valid(json_object_get_string(o))) {
+			_cleanup_free_ char *fixed = xstrdup_utf8(json_object_get_string(o));
+			(void)json_object_set_string(o, fixed);
+		}
+		break;
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			make_utf8(json_object_array_get_idx(o, i));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(o, key, val)
+		{
+			(void)key;
+			make_utf8(val);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 static bool all_blank(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -327,6 +356,7 @@ static void load_file(struct report *r, const char *file)
 		json_object_put(obj);
 		return;
 	}
+	make_utf8(obj);
 	long version;
 	if (!json_object_is_type(obj, json_type_object)) {
 		report_add_bad(r, file, "not an rcleak report (not a JSON object)");

@@ -104,7 +104,8 @@ static void set_file(struct frame *f, Dwfl_Module *mod, GElf_Addr addr, const ch
 			src = full = xasprintf("%s/%s", dir, src);
 	}
 	_cleanup_free_ char *real = strstr(src, "/../") || strstr(src, "/./") ? realpath(src, NULL) : NULL;
-	json_object_object_add(f->obj, "file", json_object_new_string(real ? real : src));
+	_cleanup_free_ char *text = xstrdup_utf8(real ? real : src);
+	json_object_object_add(f->obj, "file", json_object_new_string(text));
 }
 
 static void symbolize_frame(struct symbolizer *s, struct frame *f)
@@ -128,8 +129,10 @@ static void symbolize_frame(struct symbolizer *s, struct frame *f)
 		GElf_Off off;
 		GElf_Sym sym;
 		const char *name = dwfl_module_addrinfo(m->mod, addr, &off, &sym, NULL, NULL, NULL);
-		if (name && *name)
-			json_object_object_add(f->obj, "function", json_object_new_string(name));
+		if (name && *name) {
+			_cleanup_free_ char *text = xstrdup_utf8(name);
+			json_object_object_add(f->obj, "function", json_object_new_string(text));
+		}
 	}
 	if (need_line) {
 		Dwfl_Line *line = dwfl_module_getsrc(m->mod, addr);

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 const char *program_name = "rcleak";
 
 void freep(void *p)
@@ -65,6 +67,31 @@ char *xstrdup(const char *s)
 	if (!p)
 		oom();
 	return p;
+}
+
+bool utf8_valid(const char *s)
+{
+	bool ok = true;
+	for (const unsigned char *p = (const unsigned char *)s; *p && ok;)
+		p += rc_utf8_next(p, &ok);
+	return ok;
+}
+
+char *xstrdup_utf8(const char *s)
+{
+	if (!s || utf8_valid(s))
+		return xstrdup(s);
+	struct strbuf b = { 0 };
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		bool ok;
+		size_t n = rc_utf8_next(p, &ok);
+		if (ok)
+			sb_addn(&b, (const char *)p, n);
+		else
+			sb_add(&b, RC_UTF8_REPLACEMENT);
+		p += n;
+	}
+	return sb_steal(&b);
 }
 
 char *xasprintf(const char *fmt, ...)

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 /* A descriptor in non-blocking mode (Node puts its stdio pipes there, and
  * the mode belongs to the open file, so the whole pipeline shares it)
  * refuses a write the pipe has no room for: wait until it has, as a
@@ -144,6 +146,17 @@ void rc_sb_put_json_str(struct rc_strbuf *b, const char *s)
   const unsigned char *run = p;
   for (; *p; p++) {
     unsigned char c = *p;
+    if (c >= 0x80) {
+      bool ok;
+      size_t n = rc_utf8_next(p, &ok);
+      if (!ok) { /* not UTF-8 (common/utf8.h) */
+        rc_sb_putn(b, (const char *)run, (size_t)(p - run));
+        run = p + n;
+        rc_sb_puts(b, "\\ufffd");
+      }
+      p += n - 1;
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
       continue;
     rc_sb_putn(b, (const char *)run, (size_t)(p - run));

@@ -48,7 +48,8 @@ void rc_sb_puti(struct rc_strbuf *b, long long v);
 void rc_sb_puthex(struct rc_strbuf *b, unsigned long long v); /* 0x... */
 /* v/1000 with `decimals` digits after the point (for seconds from ms). */
 void rc_sb_putfixed(struct rc_strbuf *b, unsigned long long milli, int decimals);
-/* A JSON string literal, quotes included; NULL becomes null. */
+/* A JSON string literal, quotes included; NULL becomes null.  Bytes that
+ * are not UTF-8 become U+FFFD (common/utf8.h). */
 void rc_sb_put_json_str(struct rc_strbuf *b, const char *s);
 /* NUL-terminate a fixed buffer (truncating the last byte if needed). */
 const char *rc_sb_cstr(struct rc_strbuf *b);

@@ -439,6 +439,50 @@ def report_json_merged():
 
 
 @case
+def report_not_utf8():
+    """Bytes that are not UTF-8 in a report (an argument in Latin-1, a file
+    named b"\\xff") come out as U+FFFD in every format, so that strict readers
+    take the file: each maximal invalid subpart once, as Python's "replace"."""
+    with open(fixture("tree", "rcleak.100.json"), "rb") as f:
+        text = f.read()
+    odd = {b"/tmp/app.log": b"/tmp/app-\xff\xe2\x82.log",   # a byte, a cut sequence
+           b'"--serve"': b'"--s\xc3\xa9rve-\xc0\xaf"',     # valid é, an overlong /
+           b'"open_log"': b'"open_\xed\xa0\x80log"'}        # a surrogate
+    for k, v in odd.items():
+        check(k in text, f"fixture has {k!r}")
+        text = text.replace(k, v)
+    want = {k: v.decode("utf-8", "replace") for k, v in odd.items()}
+    eq(want[b"/tmp/app.log"], "/tmp/app-\ufffd\ufffd.log", "the oracle")
+    with TempDir() as d:
+        with open(os.path.join(d, "rcleak.100.json"), "wb") as f:
+            f.write(text)
+        bad_name = os.path.join(os.fsencode(d), b"rcleak.\xff.json")
+        with open(bad_name, "wb") as f:
+            f.write(b"garbage")
+        outs = {}
+        for fmt in ("json", "sarif", "text"):
+            r = subprocess.run([RCLEAK, "report", "--format", fmt, d], capture_output=True)
+            eq(r.returncode, 23, f"{fmt}: exit status")
+            try:
+                outs[fmt] = r.stdout.decode("utf-8")
+            except UnicodeDecodeError as e:
+                fail(f"{fmt}: output is not UTF-8: {e}")
+        m = json.loads(outs["json"])
+        p = m["processes"][0]
+        fd = p["leaks"][0]
+        eq(fd["target"], want[b"/tmp/app.log"].strip('"'), "json: fd target")
+        eq(p["cmdline"], ["fake-app", want[b'"--serve"'].strip('"'), "a b"], "json: cmdline")
+        eq(fd["stack"][0]["function"], want[b'"open_log"'].strip('"'), "json: function")
+        eq([b["file"] for b in m["bad_inputs"]], [d + "/rcleak.\ufffd.json"], "json: bad input's name")
+        s = json.loads(outs["sarif"])
+        check_sarif_shape(s)
+        check(any("/tmp/app-\ufffd\ufffd.log" in x["message"]["text"]
+                  for x in s["runs"][0]["results"]), "sarif: the fd's target in a message")
+        check("fd 5: file /tmp/app-\ufffd\ufffd.log (openat)" in outs["text"], "text: the fd line")
+        check("fake-app '--s\u00e9rve-\ufffd\ufffd' 'a b'" in outs["text"], "text: the command")
+
+
+@case
 def report_sarif():
     """SARIF 2.1.0 shape: required properties, one result per site, file:line locations."""
     r = rcleak("report", "--format=sarif", "--source-root=/src/", fixture("tree"))

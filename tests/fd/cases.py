@@ -169,6 +169,26 @@ def clean_no_json_silent():
 
 
 @case
+def names_not_utf8():
+    """Names that are not UTF-8 (a Latin-1 file name, an argument with a stray
+    byte): the JSON stays UTF-8, each maximal invalid subpart one U+FFFD, as
+    Python's "replace" decodes it; valid sequences (é, an emoji) kept."""
+    names = [b"bad-\xff\xfe.txt", "caf\u00e9.txt".encode(), b"over-\xc0\xaf.txt",
+             b"sur-\xed\xa0\x80.txt", b"cut-\xe2\x82.txt", "four-\U0001f600.txt".encode(),
+             b"big-\xf4\x90\x80\x80.txt"]
+    res = run([prog("programs"), "open_named"] + names)
+    check_eq(res.status, 0, "exit status unchanged")
+    rep = res.reports.get(res.pid, {})
+    shown = [n.decode("utf-8", "replace") for n in names]
+    check_eq(shown[0], "bad-\ufffd\ufffd.txt", "the oracle")
+    check_leaks(rep.get("leaks", []),
+                [{"kind": "fd", "type": "file", "target": os.path.join(res.workdir, n),
+                  "acquired_by": "open", "top": "open_named"} for n in shown],
+                "one leak per file, its name as Python decodes it with \"replace\"")
+    check_eq(rep.get("cmdline", [])[1:], ["open_named"] + shown, "the command line likewise")
+
+
+@case
 def dup2_onto_open():
     res = run([prog("programs"), "dup2_onto_open"])
     fds = leaked_fds(res)

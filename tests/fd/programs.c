@@ -518,6 +518,16 @@ static void fail_with_leak(void)
 
 static void nothing(void) {}
 
+/* Creates each file named and leaks it (names may be any bytes). */
+static void open_named(char **paths)
+{
+  for (; *paths; paths++) {
+    int fd = open(*paths, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0)
+      leaked(fd);
+  }
+}
+
 /* Survives exec: a descriptor without CLOEXEC is still this pid's leak in the
  * new image; a CLOEXEC one is released by the exec. */
 static int open_before_exec(void) { return open("/dev/null", O_RDONLY); }
@@ -673,6 +683,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "deep_then_shallow")) deep_then_shallow();
   else if (!strcmp(c, "handler_first")) handler_first(argv[2]);
   else if (!strcmp(c, "nothing")) nothing();
+  else if (!strcmp(c, "open_named")) open_named(argv + 2);
   else if (!strcmp(c, "exec_handover")) exec_handover(argv[0]);
   else if (!strcmp(c, "fork_exec_handover")) fork_exec_handover(argv[0]);
   else if (!strcmp(c, "exec_handover_many")) exec_handover_many(argv[0], atoi(argv[2]));

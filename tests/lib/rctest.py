@@ -94,11 +94,12 @@ def run(argv, options=None, env=None, timeout=60, input=None, json=True, preload
     reports = {}
     for name in os.listdir(workdir):
         if name.startswith("r.") and name.endswith(".json"):
-            with open(os.path.join(workdir, name)) as f:
+            with open(os.path.join(workdir, name), "rb") as f:
                 text = f.read()
             try:
+                text = text.decode("utf-8")  # strictly: JSON is UTF-8
                 rep = _json_loads(text)
-            except ValueError as ex:
+            except ValueError as ex:  # UnicodeDecodeError is one
                 raise AssertionError("invalid JSON in %s: %s\n%s" % (name, ex, text[:2000]))
             reports[rep["pid"]] = rep
     r = Result(p, out.decode(errors="replace"), err.decode(errors="replace"), reports, workdir)
