@@ -92,7 +92,8 @@ RC_HOT static int report_and_status(int status)
 {
   if (rc_fork_child && !rc_acquired_here && !rc_options.json_path[0])
     return status; /* only inherited resources: nothing of its own to say */
-  struct rc_exit ex = {.by_signal = false, .in_signal_handler = false, .status = status};
+  struct rc_exit ex = {
+      .by_signal = false, .in_signal_handler = false, .in_flight_fd = -1, .status = status};
   int leaks = rc_report_run(&ex);
   if (leaks > 0 && rc_options.exitcode != 0 && (status & 0xff) == 0)
     return rc_options.exitcode;

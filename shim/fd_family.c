@@ -338,8 +338,9 @@ RC_HOT static void collect_one(int fd, void *arg)
   if (known && e.state == RC_FD_INTERNAL)
     return;
   /* A descriptor the interrupted wrapper's real call has just made is not
-   * recorded yet: from inside rcleak, no untracked one can be told from it. */
-  if (!known && ls->interrupted_rcleak)
+   * recorded yet: from inside rcleak, no untracked one can be told from it;
+   * from a system call's return, it is the one the call returned. */
+  if (!known && (ls->interrupted_rcleak || fd == ls->in_flight_fd))
     return;
   bool inherited = known && (e.state == RC_FD_INHERITED || e.owner != rc_pid);
   if ((inherited || fd <= 2) && !rc_options.report_inherited)

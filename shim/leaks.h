@@ -71,6 +71,7 @@ struct rc_leakset {
   uint64_t now_ns; /* CLOCK_MONOTONIC at the end of the process */
   bool by_signal;          /* the report of a process a signal is ending */
   bool interrupted_rcleak; /* a signal's report, from inside rcleak's own code */
+  int in_flight_fd;        /* a signal's report: see struct rc_exit; -1 */
 };
 
 /* Append a zeroed record of `kind`; NULL when the set is full. */

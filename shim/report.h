@@ -20,6 +20,9 @@ struct rc_exit {
   /* The signal interrupted rcleak's own code: a wrapper may hold a
    * descriptor the real call made and the registry has not recorded yet. */
   bool interrupted_rcleak;
+  /* A signal's report: the descriptor a system call had just made when the
+   * signal came (signal_hook.c), which no wrapper has recorded yet; -1. */
+  int in_flight_fd;
   int status;             /* exit status, or the signal number */
 };
 

@@ -22,10 +22,12 @@
  * sigaction is, and programs call it from handlers): their critical section
  * blocks every signal in the calling thread before taking a spin lock, so a
  * handler can never spin on a lock held by the code it interrupted. */
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -126,6 +128,68 @@ static uintptr_t interrupted_pc(const void *ucontext)
 #endif
 }
 
+/* System calls whose result is a new descriptor (x86_64 numbers, as far as
+ * this libc's headers know them). */
+static bool makes_descriptor(unsigned nr)
+{
+  static const unsigned calls[] = {
+    SYS_open, SYS_creat, SYS_openat, SYS_socket, SYS_accept, SYS_accept4, SYS_dup, SYS_dup2,
+    SYS_dup3, SYS_fcntl, SYS_epoll_create, SYS_epoll_create1, SYS_eventfd, SYS_eventfd2,
+    SYS_signalfd, SYS_signalfd4, SYS_timerfd_create, SYS_inotify_init, SYS_inotify_init1,
+    SYS_fanotify_init, SYS_perf_event_open, SYS_open_by_handle_at, SYS_mq_open,
+#ifdef SYS_memfd_create
+    SYS_memfd_create,
+#endif
+#ifdef SYS_userfaultfd
+    SYS_userfaultfd,
+#endif
+#ifdef SYS_pidfd_open
+    SYS_pidfd_open,
+#endif
+#ifdef SYS_pidfd_getfd
+    SYS_pidfd_getfd,
+#endif
+#ifdef SYS_openat2
+    SYS_openat2,
+#endif
+  };
+  for (size_t i = 0; i < RC_ARRAY_SIZE(calls); i++)
+    if (calls[i] == nr)
+      return true;
+  return false;
+}
+
+/* The descriptor a system call had just made when the signal came, or -1.
+ * The kernel delivers a signal on the way out of a system call, so a process
+ * killed while it opens files (an interpreter importing modules) is often
+ * caught with the new descriptor in rax and its wrapper not yet returned:
+ * not recorded by rcleak's wrapper, or libc's own work in flight.  Known by
+ * the instructions just before the interrupted one: glibc's wrappers load
+ * the number with "mov $NR, %eax" right before "syscall" (b8 NR 0f 05).  They
+ * are read through process_vm_readv, which fails instead of faulting. */
+static int in_flight_fd(const void *ucontext)
+{
+#if defined(__x86_64__)
+  const ucontext_t *uc = ucontext;
+  uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  long long rax = uc->uc_mcontext.gregs[REG_RAX];
+  unsigned char code[7];
+  struct iovec here = {code, sizeof code}, there = {(void *)(rip - sizeof code), sizeof code};
+  if (rax < 0 || rax > INT_MAX || rip < sizeof code ||
+      rc_syscall(SYS_process_vm_readv, rc_syscall(SYS_getpid), &here, 1, &there, 1, 0) !=
+          (long)sizeof code)
+    return -1;
+  unsigned nr = (unsigned)code[1] | (unsigned)code[2] << 8 | (unsigned)code[3] << 16 |
+                (unsigned)code[4] << 24;
+  return code[0] == 0xb8 && code[5] == 0x0f && code[6] == 0x05 && makes_descriptor(nr)
+             ? (int)rax
+             : -1;
+#else
+  (void)ucontext;
+  return -1;
+#endif
+}
+
 static void rc_signal_handler(int sig, siginfo_t *si, void *ucontext)
 {
   (void)si;
@@ -135,6 +199,7 @@ static void rc_signal_handler(int sig, siginfo_t *si, void *ucontext)
     struct rc_exit ex = {.by_signal = true,
                          .in_signal_handler = true,
                          .interrupted_rcleak = rc_pc_in_rcleak(interrupted_pc(ucontext)),
+                         .in_flight_fd = in_flight_fd(ucontext),
                          .status = sig};
     (void)rc_report_run(&ex);
   }

@@ -405,6 +405,27 @@ def untracked_at_signal():
 
 
 @case
+def untracked_in_flight_at_signal():
+    """A signal comes on the way out of an open (dnotify's, here): the new
+    descriptor is in rax, the wrapper has not recorded it, and it is not a
+    leak; the program's leaks, a directory opened through the wrapper and a
+    raw-syscall /dev/null, are reported as they are."""
+    d = tempfile.mkdtemp()
+    try:
+        res = run([prog("programs"), "signal_in_open", d])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    check_eq(res.status, -signal.SIGTERM, "ended by SIGTERM")
+    fds = leaked_fds(res)
+    check_eq(len(fds), 2, "the program leaked two descriptors")
+    check_leaks(res.leaks,
+                [{"kind": "fd", "fd": fds[0], "type": "dir", "target": d, "acquired_by": "open",
+                  "top": "signal_in_open"},
+                 {"kind": "fd", "fd": fds[1], "untracked": True, "target": "/dev/null"}],
+                "the directory and /dev/null; not the file being created")
+
+
+@case
 def untracked_any_table():
     # rcleak asks the descriptor table itself when it has 64 or 128 entries
     # and reads /proc/self/fd when it is larger: a raw-syscall descriptor is

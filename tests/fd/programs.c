@@ -264,6 +264,25 @@ static void untracked_then(char **paths, bool by_signal)
     raise(SIGTERM);
 }
 
+/* A signal delivered on the way out of an open, with the new descriptor in
+ * rax and the wrapper not yet returned: the process asks dnotify for
+ * SIGTERM when a file is created in `dir`, then creates one.  The directory
+ * (opened through the wrapper) and a raw-syscall /dev/null are its leaks;
+ * the file being created is in flight. */
+static void signal_in_open(const char *dir)
+{
+  int d = open(dir, O_RDONLY | O_DIRECTORY);
+  leaked(d);
+  leaked((int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY));
+  fflush(stdout);
+  if (fcntl(d, F_SETSIG, SIGTERM) != 0 || fcntl(d, F_NOTIFY, DN_CREATE) != 0)
+    exit(3);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/created", dir);
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  printf("not reached: %d\n", fd); /* SIGTERM ends the process first */
+}
+
 /* A raw-syscall descriptor at a chosen number: the number decides how large
  * the kernel's descriptor table is at exit (64 entries, then powers of two),
  * and so whether rcleak reads the open set from the table or from /proc. */
@@ -669,6 +688,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "untracked_at")) untracked_at(atoi(argv[2]));
   else if (!strcmp(c, "untracked_then_signal")) untracked_then(argv + 2, true);
   else if (!strcmp(c, "untracked_then_exit")) untracked_then(argv + 2, false);
+  else if (!strcmp(c, "signal_in_open")) signal_in_open(argv[2]);
   else if (!strcmp(c, "opath_at")) opath_at(atoi(argv[2]));
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
