@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from rctest import (case, check, check_clean, check_eq, check_leaks, main, need_tools, prog,
@@ -203,6 +204,60 @@ if __name__ == "__main__":
                   "%s: and besides them only multiprocessing's helpers: %s"
                   % (what, [(lk["kind"], top_function(lk)) for lk in others]))
 
+
+
+@case
+def import_in_flight():
+    """A process ended while CPython reads a module or a .pth file (a Pool
+    worker terminated as it starts up) holds that file, which the import
+    system and site close before returning: not a leak.  Here the file is a
+    FIFO, so the read waits with it open when SIGTERM comes: a .pth file
+    that site.addsitedir reads (addpackage), and a module's source read by
+    its loader (FileLoader.get_data).  With default_suppressions=0 that
+    descriptor is reported, with that function as its innermost Python frame."""
+    import fcntl
+    import signal
+    import termios
+    readers = [
+        ("slow.pth", "addpackage",
+         "import site, sys; site.addsitedir(sys.argv[1])\n"),
+        ("slowmod.py", "FileLoader.get_data",
+         "import sys\nfrom importlib.machinery import SourceFileLoader as L\n"
+         "L('slowmod', sys.argv[2]).get_data(sys.argv[2])\n"),
+    ]
+    for ver, py in interpreters():
+        for name, reader, text in readers:
+            for opts, want in ((None, 0), ("default_suppressions=0", 1)):
+                d = tempfile.mkdtemp()
+                fifo = os.path.join(d, name)
+                os.mkfifo(fifo)
+                src = script(d, "main.py", text)
+                held = []
+
+                def kill_mid_read(p):
+                    fd = os.open(fifo, os.O_WRONLY)  # returns once the reader opened it
+                    held.append(fd)
+                    os.write(fd, b"# x\n")
+                    pending = bytearray(4)
+                    for _ in range(30000):  # until it has read that: waiting for the rest
+                        fcntl.ioctl(fd, termios.FIONREAD, pending)
+                        if int.from_bytes(pending, sys.byteorder) == 0:
+                            break
+                        time.sleep(0.001)
+                    p.send_signal(signal.SIGTERM)
+
+                try:
+                    res = run([py, "-B", src, d, fifo], options=opts, on_start=kill_mid_read)
+                finally:
+                    for fd in held:
+                        os.close(fd)
+                    shutil.rmtree(d, ignore_errors=True)
+                what = "%s %s%s" % (ver, reader, ", " + opts if opts else "")
+                check_eq(res.status, -signal.SIGTERM, "%s: ended by SIGTERM" % what)
+                got = [(lk["kind"], lk.get("target"), (py_frames(lk)[:1] or [(None,)])[0][0])
+                       for lk in res.leaks]
+                check_eq(got, [("fd", fifo, reader)] * want,
+                         "%s: %s" % (what, "the file being read" if want else "nothing leaked"))
 
 
 BASH_LEAKY = """\
