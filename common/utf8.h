@@ -7,8 +7,9 @@
  * symbol names, any bytes but NUL.  A report with one byte that is not UTF-8
  * (an argument in Latin-1, a file named b"\xff") is rejected whole by strict
  * readers (Python's json, serde, jq), and with it every leak it carries; so
- * both writers put U+FFFD in place of each byte that does not start a valid
- * sequence.  Async-signal-safe: no state, no calls.
+ * both writers put one U+FFFD in place of each maximal run of bytes that is
+ * not a well-formed sequence (rc_utf8_next).  Async-signal-safe: no state,
+ * no calls.
  */
 #ifndef RCLEAK_UTF8_H
 #define RCLEAK_UTF8_H
