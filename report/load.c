@@ -280,9 +280,10 @@ static void add_merged(struct report *r, const char *file, json_object *obj)
 	}
 }
 
-/* Every string in the tree made UTF-8 (U+FFFD for each byte that is not):
- * json-c reads any bytes, and what it reads is written out again (the
- * merged report, SARIF), where a reader would reject the whole file. */
+/* Every string value in the tree made UTF-8 (common/utf8.h: one U+FFFD per
+ * run of bytes that is not): json-c reads any bytes, and what it reads is
+ * written out again (the merged report, SARIF), where a reader would reject
+ * the whole file.  Keys are left as they are: rcleak's are ASCII. */
 static void make_utf8(json_object *o)
 {
 	switch (json_object_get_type(o)) {

@@ -27,8 +27,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
-/* Whether s is UTF-8 throughout; a copy of s with U+FFFD in place of each
- * byte that is not (JSON output must be UTF-8: common/utf8.h). */
+/* Whether s is UTF-8 throughout; a copy of s with one U+FFFD in place of
+ * each run of bytes that is not (JSON output must be UTF-8: common/utf8.h). */
 bool utf8_valid(const char *s);
 char *xstrdup_utf8(const char *s);
 
