@@ -415,6 +415,9 @@ def untracked_in_flight_at_signal():
         res = run([prog("programs"), "signal_in_open", d])
     finally:
         shutil.rmtree(d, ignore_errors=True)
+    if res.status == 77:
+        print("# dnotify is not available here: skipped")
+        sys.exit(77)
     check_eq(res.status, -signal.SIGTERM, "ended by SIGTERM")
     fds = leaked_fds(res)
     check_eq(len(fds), 2, "the program leaked two descriptors")
