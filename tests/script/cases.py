@@ -206,24 +206,47 @@ if __name__ == "__main__":
 
 
 
+def reading(pid, path):
+    """Whether process pid is blocked in read(2) on a descriptor of path (by
+    /proc/PID/syscall, whose first fields are the call's number and its
+    first argument); None when that file cannot be read here."""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            call = f.read().split()
+    except OSError:
+        return None
+    read_nr = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine)
+    if len(call) < 2 or call[0] != read_nr:
+        return False
+    try:
+        return os.readlink("/proc/%d/fd/%d" % (pid, int(call[1], 16))) == path
+    except (OSError, ValueError):
+        return False
+
+
 @case
 def import_in_flight():
-    """A process ended while CPython reads a module or a .pth file (a Pool
+    """A process ended while CPython reads a module, a .pth file or a script (a Pool
     worker terminated as it starts up) holds that file, which the import
     system and site close before returning: not a leak.  Here the file is a
     FIFO, so the read waits with it open when SIGTERM comes: a .pth file
     that site.addsitedir reads (addpackage), and a module's source read by
-    its loader (FileLoader.get_data).  With default_suppressions=0 that
+    its loader (FileLoader.get_data), a script runpy.run_path runs (as
+    multiprocessing's spawn children do).  With default_suppressions=0 that
     descriptor is reported, with that function as its innermost Python frame."""
-    import fcntl
     import signal
-    import termios
+    if reading(os.getpid(), None) is None:
+        print("# /proc/PID/syscall cannot be read here: skipped")
+        sys.exit(77)
     readers = [
         ("slow.pth", "addpackage",
          "import site, sys; site.addsitedir(sys.argv[1])\n"),
         ("slowmod.py", "FileLoader.get_data",
          "import sys\nfrom importlib.machinery import SourceFileLoader as L\n"
          "L('slowmod', sys.argv[2]).get_data(sys.argv[2])\n"),
+        # run_path reads a bytecode header, closes, and opens the file again
+        # for its source: the read that waits is the second one
+        ("script.py", "_get_code_from_file", "import runpy, sys; runpy.run_path(sys.argv[2])\n"),
     ]
     for ver, py in interpreters():
         for name, reader, text in readers:
@@ -237,11 +260,9 @@ def import_in_flight():
                 def kill_mid_read(p):
                     fd = os.open(fifo, os.O_WRONLY)  # returns once the reader opened it
                     held.append(fd)
-                    os.write(fd, b"# x\n")
-                    pending = bytearray(4)
-                    for _ in range(30000):  # until it has read that: waiting for the rest
-                        fcntl.ioctl(fd, termios.FIONREAD, pending)
-                        if int.from_bytes(pending, sys.byteorder) == 0:
+                    os.write(fd, b"#xyz\n")
+                    for _ in range(30000):  # until it waits in read(2) for the rest
+                        if reading(p.pid, fifo):
                             break
                         time.sleep(0.001)
                     p.send_signal(signal.SIGTERM)
