@@ -310,13 +310,24 @@ static bool is_interpreter_script(const struct rc_leak *lk, const struct stat *s
   return false;
 }
 
+/* Whether path names a shared object: "x.so" or "x.so.N..." by its last
+ * component. */
+static bool is_shared_object(const char *path)
+{
+  const char *base = strrchr(path, '/');
+  const char *so = strstr(base ? base : path, ".so");
+  return so != NULL && (so[3] == '\0' || so[3] == '.');
+}
+
 /* A signal can end a process in the middle of libc's own work: reading a
- * locale, gconv's cache, nsswitch.conf, /proc or /sys, through internal
- * opens no interposer sees, each closed before the call returns.  In a
- * report made because a signal is ending the process, an untracked
- * descriptor of such a system file is that work in flight, not a leak (it
- * made CI runs that kill a child just after its exec fail now and then).
- * At exit, and for the program's own files, untracked ones are reported. */
+ * locale, gconv's cache, nsswitch.conf, /proc or /sys, or the dynamic
+ * loader mapping a library (an interpreter importing an extension module),
+ * through internal opens no interposer sees, each closed before the call
+ * returns.  In a report made because a signal is ending the process, an
+ * untracked descriptor of such a system file or of a shared object is that
+ * work in flight, not a leak (it made CI runs that kill a child just after
+ * its exec fail now and then).  At exit, and for the program's own files,
+ * untracked ones are reported. */
 static bool in_flight_system_file(const struct rc_leakset *ls, const struct rc_leak *lk)
 {
   static const char *const dirs[] = {"/usr/", "/etc/", "/proc/", "/sys/", "/lib"};
@@ -325,7 +336,7 @@ static bool in_flight_system_file(const struct rc_leakset *ls, const struct rc_l
   for (size_t i = 0; i < RC_ARRAY_SIZE(dirs); i++)
     if (starts(lk->target, dirs[i]))
       return true;
-  return false;
+  return is_shared_object(lk->target);
 }
 
 RC_HOT static void collect_one(int fd, void *arg)

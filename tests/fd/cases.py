@@ -384,24 +384,32 @@ def small_fd_tables():
 @case
 def untracked_at_signal():
     """A signal may end a process in the middle of libc's own work (a
-    locale, nsswitch.conf, /proc), through opens no interposer sees: in the
-    report a signal causes, an untracked descriptor of a system file is that
-    work in flight and is left out; one of the program's own files is still
-    reported, and at exit both are."""
+    locale, nsswitch.conf, /proc) or of the dynamic loader's (a library
+    being mapped), through opens no interposer sees: in the report a signal
+    causes, an untracked descriptor of a system file or of a shared object
+    is that work in flight and is left out; one of the program's own files
+    (named like a library, but not one: "libx.sonic") is still reported, and
+    at exit all are."""
     d = tempfile.mkdtemp()
     own = os.path.join(d, "data")
-    open(own, "w").close()
-    paths = ["/etc/hostname", "/proc/self/status", own]
+    lib = os.path.join(d, "_ext.cpython-311-x86_64-linux-gnu.so")
+    versioned = os.path.join(d, "libfoo.so.1.2")
+    not_lib = os.path.join(d, "libx.sonic")
+    for p in (own, lib, versioned, not_lib):
+        open(p, "w").close()
+    paths = ["/etc/hostname", "/proc/self/status", own, lib, versioned, not_lib]
     res = run([prog("programs"), "untracked_then_signal"] + paths)
     check_eq(res.status, -signal.SIGTERM, "ended by SIGTERM")
-    check_leaks(res.leaks, [{"kind": "fd", "untracked": True, "type": "file", "target": own}],
-                "SIGTERM: the program's own file only")
+    check_leaks(res.leaks, [{"kind": "fd", "untracked": True, "type": "file", "target": own},
+                            {"kind": "fd", "untracked": True, "type": "file", "target": not_lib}],
+                "SIGTERM: the program's own files only")
     res = run([prog("programs"), "untracked_then_exit"] + paths)
     check_eq(res.status, 0, "exited")
     check_leaks(res.leaks, [{"kind": "fd", "untracked": True, "target": "/etc/hostname"},
-                            {"kind": "fd", "untracked": True, "target": "/proc/%d/status" % res.pid},
-                            {"kind": "fd", "untracked": True, "target": own}],
-                "exit: all three")
+                            {"kind": "fd", "untracked": True, "target": "/proc/%d/status" % res.pid}] +
+                [{"kind": "fd", "untracked": True, "target": p} for p in (own, lib, versioned, not_lib)],
+                "exit: all six")
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @case
