@@ -232,7 +232,8 @@ def import_in_flight():
     FIFO, so the read waits with it open when SIGTERM comes: a .pth file
     that site.addsitedir reads (addpackage), and a module's source read by
     its loader (FileLoader.get_data), a script runpy.run_path runs (as
-    multiprocessing's spawn children do).  With default_suppressions=0 that
+    multiprocessing's spawn children do), a sys.path directory listed by its
+    finder (FileFinder._fill_cache).  With default_suppressions=0 that
     descriptor is reported, with that function as its innermost Python frame."""
     import signal
     if reading(os.getpid(), None) is None:
@@ -247,6 +248,12 @@ def import_in_flight():
         # run_path reads a bytecode header, closes, and opens the file again
         # for its source: the read that waits is the second one
         ("script.py", "_get_code_from_file", "import runpy, sys; runpy.run_path(sys.argv[2])\n"),
+        # the listing of a sys.path entry, with listdir replaced by open (C
+        # code both: _fill_cache stays the innermost Python frame) so that
+        # the FIFO can hold it
+        ("entry", "FileFinder._fill_cache",
+         "import importlib._bootstrap_external as be, sys\n"
+         "be._os.listdir = open\nbe.FileFinder(sys.argv[2])._fill_cache()\n"),
     ]
     for ver, py in interpreters():
         for name, reader, text in readers:
