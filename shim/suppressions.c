@@ -112,6 +112,7 @@ static const struct {
   {RC_K(RC_KIND_TIMER), "bin/timeout"}, /* coreutils: the timer that ends the command */
   {RC_K(RC_KIND_FD), "bin/flock"},      /* util-linux: the lock file */
   {RC_K(RC_KIND_FD), "bin/script"},     /* util-linux: the terminal the command runs on */
+  {RC_K(RC_KIND_FD), "bin/tar"},        /* GNU tar: each -C directory, kept open to return to */
   {RC_K(RC_KIND_FD), "ld.bfd"},         /* binutils */
   {RC_K(RC_KIND_FD), "ld.gold"},        /* binutils */
   {RC_K(RC_KIND_FD) | RC_K(RC_KIND_THREAD), "bin/lld"}, /* LLVM (ld.lld links to it) */

@@ -1053,16 +1053,23 @@ def suppressed_by_default(argv, what, suppressed=None, tools=(), timeout=60, bet
 def wrapper_default_suppressions():
     """coreutils timeout, util-linux flock and script hold a resource for their
     whole life on purpose (the timer that ends the command, the lock file, the
-    terminal): a built-in rule each, so that the commands CI wraps in them
-    report clean."""
-    lock = os.path.join(tempfile.mkdtemp(), "lockfile")
+    terminal), and GNU tar each directory of a -C (it goes back to them by
+    descriptor): a built-in rule each, so that the commands CI wraps in them
+    or archives its artifacts with report clean."""
+    tmp = tempfile.mkdtemp()
+    lock = os.path.join(tmp, "lockfile")
+    tree = os.path.join(tmp, "tree")
+    os.mkdir(tree)
+    open(os.path.join(tree, "f"), "w").close()
     cases = [(["timeout", "5", "true"],
               [{"kind": "timer", "acquired_by": "timer_create", "cleanup": "deleted"}]),
              (["flock", "-w", "5", lock, "true"],
               [{"kind": "fd", "type": "file", "target": lock, "acquired_by": "open"}]),
              (["script", "-qec", "true", "/dev/null"],
               [{"kind": "fd", "type": "chardev", "target": "/dev/ptmx", "acquired_by": "openpty"},
-               {"kind": "fd", "type": "chardev", "acquired_by": "openpty"}])]
+               {"kind": "fd", "type": "chardev", "acquired_by": "openpty"}]),
+             (["tar", "-cf", os.path.join(tmp, "out.tar"), "-C", tree, "."],
+              [{"kind": "fd", "type": "dir", "target": tree}])]
     for argv, leaks in cases:
         res = suppressed_by_default(argv, argv[0], suppressed=len(leaks))
         check_leaks(res.leaks, leaks, "%s: default_suppressions=0 shows them" % argv[0])
