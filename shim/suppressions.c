@@ -113,6 +113,9 @@ static const struct {
   {RC_K(RC_KIND_FD), "bin/flock"},      /* util-linux: the lock file */
   {RC_K(RC_KIND_FD), "bin/script"},     /* util-linux: the terminal the command runs on */
   {RC_K(RC_KIND_FD), "bin/tar"},        /* GNU tar: each -C directory, kept open to return to */
+  {RC_K(RC_KIND_FD), "bin/gzip"},       /* the last input's directory, kept for the next file */
+  {RC_K(RC_KIND_FD), "bin/xz"},         /* the pipe its signal handlers wake the main loop by */
+  {RC_K(RC_KIND_FD), "bin/gpg"},        /* GnuPG: the trust database, open until exit */
   {RC_K(RC_KIND_FD), "ld.bfd"},         /* binutils */
   {RC_K(RC_KIND_FD), "ld.gold"},        /* binutils */
   {RC_K(RC_KIND_FD) | RC_K(RC_KIND_THREAD), "bin/lld"}, /* LLVM (ld.lld links to it) */

@@ -1053,14 +1053,19 @@ def suppressed_by_default(argv, what, suppressed=None, tools=(), timeout=60, bet
 def wrapper_default_suppressions():
     """coreutils timeout, util-linux flock and script hold a resource for their
     whole life on purpose (the timer that ends the command, the lock file, the
-    terminal), and GNU tar each directory of a -C (it goes back to them by
-    descriptor): a built-in rule each, so that the commands CI wraps in them
-    or archives its artifacts with report clean."""
+    terminal), and so do the archivers and GnuPG (GNU tar each directory of
+    a -C, gzip the last input's directory, xz its signal pipe, gpg its trust
+    database): a built-in rule each, so that the commands CI wraps in them
+    or archives and signs its artifacts with report clean."""
     tmp = tempfile.mkdtemp()
     lock = os.path.join(tmp, "lockfile")
     tree = os.path.join(tmp, "tree")
     os.mkdir(tree)
     open(os.path.join(tree, "f"), "w").close()
+    gnupg = os.path.join(tmp, "gnupg")
+    os.mkdir(gnupg, 0o700)
+    if shutil.which("gpg"):  # its first run says it made the keybox and the trust database
+        subprocess.run(["gpg", "--homedir", gnupg, "--list-keys"], capture_output=True, timeout=60)
     cases = [(["timeout", "5", "true"],
               [{"kind": "timer", "acquired_by": "timer_create", "cleanup": "deleted"}]),
              (["flock", "-w", "5", lock, "true"],
@@ -1069,8 +1074,18 @@ def wrapper_default_suppressions():
               [{"kind": "fd", "type": "chardev", "target": "/dev/ptmx", "acquired_by": "openpty"},
                {"kind": "fd", "type": "chardev", "acquired_by": "openpty"}]),
              (["tar", "-cf", os.path.join(tmp, "out.tar"), "-C", tree, "."],
-              [{"kind": "fd", "type": "dir", "target": tree}])]
+              [{"kind": "fd", "type": "dir", "target": tree}]),
+             (["gzip", "-c", os.path.join(tree, "f")],
+              [{"kind": "fd", "type": "dir", "target": tree}]),
+             (["xz", "-c", os.path.join(tree, "f")],
+              [{"kind": "fd", "type": "pipe", "acquired_by": "pipe"}] * 2),
+             (["gpg", "--homedir", gnupg, "--list-keys"],
+              [{"kind": "fd", "type": "file", "target": os.path.join(gnupg, "trustdb.gpg"),
+                "acquired_by": "open"}])]
     for argv, leaks in cases:
+        if shutil.which(argv[0]) is None:
+            print("# no %s here: its case skipped" % argv[0])
+            continue
         res = suppressed_by_default(argv, argv[0], suppressed=len(leaks))
         check_leaks(res.leaks, leaks, "%s: default_suppressions=0 shows them" % argv[0])
 
