@@ -12,7 +12,7 @@ extern char **environ;
 
 RC_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-  char *const *env = rc_handover_prepare(envp);
+  char *const *env = rc_handover_prepare(argv, envp);
   int r = REAL(execve)(path, argv, env);
   rc_handover_abort(env, envp);
   return r;
@@ -20,7 +20,7 @@ RC_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 
 RC_EXPORT int execv(const char *path, char *const argv[])
 {
-  char *const *env = rc_handover_prepare(environ);
+  char *const *env = rc_handover_prepare(argv, environ);
   int r = REAL(execve)(path, argv, env);
   rc_handover_abort(env, environ);
   return r;
@@ -28,7 +28,7 @@ RC_EXPORT int execv(const char *path, char *const argv[])
 
 RC_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-  char *const *env = rc_handover_prepare(envp);
+  char *const *env = rc_handover_prepare(argv, envp);
   int r = REAL(execvpe)(file, argv, env);
   rc_handover_abort(env, envp);
   return r;
@@ -36,7 +36,7 @@ RC_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 RC_EXPORT int execvp(const char *file, char *const argv[])
 {
-  char *const *env = rc_handover_prepare(environ);
+  char *const *env = rc_handover_prepare(argv, environ);
   int r = REAL(execvpe)(file, argv, env);
   rc_handover_abort(env, environ);
   return r;
@@ -44,7 +44,7 @@ RC_EXPORT int execvp(const char *file, char *const argv[])
 
 RC_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-  char *const *env = rc_handover_prepare(envp);
+  char *const *env = rc_handover_prepare(argv, envp);
   int r = REAL(fexecve)(fd, argv, env);
   rc_handover_abort(env, envp);
   return r;

@@ -2,6 +2,7 @@
 #include "handover.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -88,6 +89,38 @@ struct fd_walk {
   int count;
 };
 
+/* The arguments of the exec a handover is being written for (the exec
+ * wrappers' thread; set and cleared around write_memfd). */
+static char *const *rc_exec_argv;
+
+/* The number N that arg names as "/dev/fd/N" or "/proc/self/fd/N", whole or
+ * after a '=' ("--input=/dev/fd/3"); -1 if none. */
+static int named_fd(const char *arg)
+{
+  static const char *const dirs[] = {"/dev/fd/", "/proc/self/fd/"};
+  const char *eq = strrchr(arg, '=');
+  const char *p = eq ? eq + 1 : arg;
+  for (size_t i = 0; i < RC_ARRAY_SIZE(dirs); i++) {
+    size_t k = strlen(dirs[i]);
+    if (strncmp(p, dirs[i], k) != 0 || p[k] < '0' || p[k] > '9')
+      continue;
+    long n = 0;
+    for (p += k; *p >= '0' && *p <= '9' && n < INT_MAX / 10; p++)
+      n = n * 10 + (*p - '0');
+    return *p == '\0' ? (int)n : -1;
+  }
+  return -1;
+}
+
+bool rc_handover_fd_is_argument(int fd)
+{
+  for (char *const *a = rc_exec_argv; a && *a; a++)
+    if (named_fd(*a) == fd)
+      return true;
+  return false;
+}
+
+
 static void put_fd(int fd, void *arg)
 {
   struct fd_walk *w = arg;
@@ -102,6 +135,10 @@ static void put_fd(int fd, void *arg)
    * hands it to the program it execs, as 0, 1 and 2 are: that program's
    * inheritance, not a leak of its own. */
   if (rc_fork_child && (e.fn == RC_FN_dup2 || e.fn == RC_FN_dup3))
+    return;
+  /* One the new program is given as an argument ("/dev/fd/63": a shell's
+   * `cmd <(producer)` run by exec) is its input, like 0, 1 and 2. */
+  if (rc_handover_fd_is_argument(fd))
     return;
   rc_sb_puts(w->o, "fd ");
   rc_sb_puti(w->o, fd);
@@ -163,7 +200,7 @@ static int write_memfd(void)
   return memfd;
 }
 
-char *const *rc_handover_prepare(char *const *envp)
+char *const *rc_handover_prepare(char *const *argv, char *const *envp)
 {
   /* A fork child that acquired nothing owns nothing to hand over (every
    * record it inherited is its parent's): the common fork-then-exec scans
@@ -175,7 +212,9 @@ char *const *rc_handover_prepare(char *const *envp)
   if (mode != RC_MODE_APP)
     return envp;
   rc_enter();
+  rc_exec_argv = argv;
   int memfd = write_memfd();
+  rc_exec_argv = NULL;
   if (memfd < 0) {
     rc_leave(mode);
     return envp;

@@ -9,6 +9,7 @@
 #ifndef RCLEAK_HANDOVER_H
 #define RCLEAK_HANDOVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "strbuf.h"
@@ -23,10 +24,16 @@ struct rc_handover_writer {
 /* Append "<nframes>\n" and one line per frame of stack `stack_id`. */
 void rc_handover_put_stack(struct rc_strbuf *o, uint32_t stack_id, uint32_t flags);
 
-/* Before exec: build the handover for envp.  Returns envp itself when there
- * is nothing to hand over, else a new environment (and remembers the memfd
- * so rc_handover_abort can undo it if exec fails). */
-char *const *rc_handover_prepare(char *const *envp);
+/* Before exec of argv: build the handover for envp.  Returns envp itself
+ * when there is nothing to hand over, else a new environment (and remembers
+ * the memfd so rc_handover_abort can undo it if exec fails). */
+char *const *rc_handover_prepare(char *const *argv, char *const *envp);
+
+/* While a handover is written: whether the new program is given descriptor
+ * fd as an argument ("/dev/fd/N", "/proc/self/fd/N", or "...=/dev/fd/N"),
+ * as a shell's process substitution `cmd <(producer)` does: the new
+ * program's input, not this process's leak. */
+bool rc_handover_fd_is_argument(int fd);
 void rc_handover_abort(char *const *newenv, char *const *envp);
 
 /* At start-up: adopt what the previous image handed over. */

@@ -723,6 +723,20 @@ def exec_handover():
 
 
 @case
+def exec_fd_arguments():
+    """A descriptor the new program is given as an argument ("/dev/fd/N", as
+    a shell's `cmd <(producer)` run by exec passes it, or "--x=/proc/self/
+    fd/N") is its input, like 0, 1 and 2, not a leak handed across exec;
+    one not named is."""
+    res = run([prog("programs"), "exec_fd_arguments"])
+    fds = leaked_fds(res)
+    check_eq(list(res.reports), [res.pid], "one report: the final image of the pid")
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "acquired_by": "open", "across_exec": True,
+                             "target": "/dev/null", "top": "open_before_exec"}],
+                "only the descriptor no argument names")
+
+
+@case
 def fork_exec_handover():
     """A fork child that acquired a descriptor and execs hands it to its new
     image; one that acquired nothing hands nothing (its parent's descriptors

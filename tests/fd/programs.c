@@ -561,6 +561,23 @@ static void exec_handover(const char *self)
   perror("execl");
 }
 
+/* Execs itself with one descriptor named as an argument, "/dev/fd/N" (what
+ * a shell's `cmd <(producer)` run by exec passes) and one after "=", plus
+ * one that is not named: only that one is the new image's leak. */
+static void exec_fd_arguments(const char *self)
+{
+  int named = open("/etc/hostname", O_RDONLY);
+  int eq = open("/etc/hostname", O_RDONLY);
+  int fd = open_before_exec();
+  printf("leaked %d\n", fd);
+  fflush(stdout);
+  char a1[32], a2[48];
+  snprintf(a1, sizeof a1, "/dev/fd/%d", named);
+  snprintf(a2, sizeof a2, "--input=/proc/self/fd/%d", eq);
+  execl(self, self, "nothing", a1, a2, (char *)NULL);
+  perror("execl");
+}
+
 /* Enough records that the handover text outgrows any small buffer. */
 static void exec_handover_many(const char *self, int n)
 {
@@ -705,6 +722,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "nothing")) nothing();
   else if (!strcmp(c, "open_named")) open_named(argv + 2);
   else if (!strcmp(c, "exec_handover")) exec_handover(argv[0]);
+  else if (!strcmp(c, "exec_fd_arguments")) exec_fd_arguments(argv[0]);
   else if (!strcmp(c, "fork_exec_handover")) fork_exec_handover(argv[0]);
   else if (!strcmp(c, "exec_handover_many")) exec_handover_many(argv[0], atoi(argv[2]));
   else if (!strcmp(c, "exec_closed_after")) exec_closed_after(argv[0]);
