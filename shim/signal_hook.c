@@ -27,7 +27,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -166,7 +165,11 @@ static bool makes_descriptor(unsigned nr)
  * not recorded by rcleak's wrapper, or libc's own work in flight.  Known by
  * the instructions just before the interrupted one: glibc's wrappers load
  * the number with "mov $NR, %eax" right before "syscall" (b8 NR 0f 05).  They
- * are read through process_vm_readv, which fails instead of faulting. */
+ * are read only when they lie in the page of the interrupted instruction,
+ * which the thread was executing (x86 has execute-only pages only through
+ * protection keys, which no loader uses): read directly, no system call
+ * (one more in every signal's report could be one a seccomp filter kills
+ * for). */
 static int in_flight_fd(const void *ucontext)
 {
 #if defined(__x86_64__)
@@ -174,11 +177,9 @@ static int in_flight_fd(const void *ucontext)
   uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
   long long rax = uc->uc_mcontext.gregs[REG_RAX];
   unsigned char code[7];
-  struct iovec here = {code, sizeof code}, there = {(void *)(rip - sizeof code), sizeof code};
-  if (rax < 0 || rax > INT_MAX || rip < sizeof code ||
-      rc_syscall(SYS_process_vm_readv, rc_syscall(SYS_getpid), &here, 1, &there, 1, 0) !=
-          (long)sizeof code)
+  if (rax < 0 || rax > INT_MAX || (rip & 4095) < sizeof code)
     return -1;
+  memcpy(code, (const void *)(rip - sizeof code), sizeof code);
   unsigned nr = (unsigned)code[1] | (unsigned)code[2] << 8 | (unsigned)code[3] << 16 |
                 (unsigned)code[4] << 24;
   return code[0] == 0xb8 && code[5] == 0x0f && code[6] == 0x05 && makes_descriptor(nr)
