@@ -47,8 +47,9 @@ bool rc_child_born_within(uint64_t start_ticks, uint64_t born_after, uint64_t bo
  * fork (the capture's stack frames and thread-local state): each page first
  * written while the child lives is a copy-on-write fault, ~4 us here. */
 struct rc_child_birth {
-  uint64_t after; /* rc_child_clock_now() */
-  uint32_t stack; /* rc_obj_capture(): 0 outside RC_MODE_APP */
+  uint64_t after;  /* rc_child_clock_now() */
+  uint32_t stack;  /* rc_obj_capture(): 0 outside RC_MODE_APP */
+  uint32_t fd_seq; /* rc_fd_seq_now(): the descriptors made before it */
 };
 void rc_child_birth_begin(struct rc_child_birth *b);
 

@@ -45,6 +45,10 @@
 #endif
 
 enum { RC_CHILD_RUNNING, RC_CHILD_STOPPED, RC_CHILD_ZOMBIE };
+
+/* rc_obj.flags of a child handed over as the producer of an argument of
+ * the exec (pick_producer): known, never reported or cleaned. */
+enum { RC_CHILD_ARG_PRODUCER = 0x0001 };
 static const char *const rc_child_state_names[] = {"running", "stopped", "zombie"};
 
 /* ---- /proc/PID/stat ---- */
@@ -168,6 +172,7 @@ static void prune_if_piled_up(void)
 void rc_child_birth_begin(struct rc_child_birth *b)
 {
   b->stack = rc_obj_capture();
+  b->fd_seq = rc_fd_seq_now();
   b->after = rc_child_clock_now();
 }
 
@@ -190,6 +195,7 @@ void rc_child_acquired(pid_t pid, unsigned fn, const struct rc_child_birth *b)
   if (o != NULL) {
     o->data[0] = b->after;
     o->data[1] = born_before;
+    o->aux = b->fd_seq;
     rc_obj_publish(o);
   }
   prune_if_piled_up();
@@ -418,6 +424,12 @@ static bool collect_tracked(struct rc_obj *o, void *arg)
     return true; /* reaped by a path no wrapper saw: released */
   if (seen(c, pid))
     return true;
+  if (o->flags & RC_CHILD_ARG_PRODUCER) {
+    /* known, so not untracked either; not a leak (see pick_producer) */
+    if (c->nseen < RC_CHILD_SEEN_MAX)
+      c->seen[c->nseen++] = pid;
+    return true;
+  }
   struct rc_leak *lk = add_child(c, pid, &st);
   if (lk == NULL)
     return c->ls->n < c->ls->cap; /* stop only when the set is full */
@@ -747,17 +759,71 @@ const struct rc_family rc_family_child = {
 /* "child <pid> <acquirer> <tid> <t_ns> <born_after> <born_before> " + the
  * stack.  The new image reads the same CLOCK_BOOTTIME, so the window stays
  * valid across exec. */
+#define RC_ARG_PRODUCERS_MAX 64
+
 struct how_ctx {
   struct rc_strbuf *o;
   int count;
+  int nproducers;
+  pid_t producers[RC_ARG_PRODUCERS_MAX];
 };
+
+/* The producer of a pipe the new program is given as an argument.  bash runs
+ * the last command of `bash -c 'cmd <(producer)'` as pipe, fork (the
+ * producer, writing into the pipe), exec of `cmd /dev/fd/63`.  cmd reads
+ * what the producer writes, never knew it had a child, and natively the
+ * producer just outlives it or becomes a zombie that init reaps: it is
+ * cmd's input, not a leak of cmd.  It is the first child this process made
+ * after the pipe (the pipe's descriptor seq against the fd_seq the child's
+ * record took at its fork).  By that order and not by the child's own
+ * descriptors: a producer as quick as `echo a` is already a zombie, with no
+ * /proc/PID/fd to read, by the time of the exec. */
+struct producer_pick {
+  uint32_t seq;      /* the pipe's */
+  pid_t pid;         /* the first child made after it so far, 0 if none */
+  uint64_t born;
+};
+
+static bool pick_producer(struct rc_obj *o, void *arg)
+{
+  struct producer_pick *p = arg;
+  if (o->owner == rc_pid && !(o->flags & RC_OBJF_ACROSS_EXEC) && o->aux >= p->seq &&
+      (p->pid == 0 || o->data[0] < p->born)) {
+    p->pid = (pid_t)o->key;
+    p->born = o->data[0];
+  }
+  return true;
+}
+
+static void find_producers(struct how_ctx *h)
+{
+  uint32_t seq[RC_ARG_PRODUCERS_MAX];
+  int n = rc_handover_argument_pipes(seq, RC_ARG_PRODUCERS_MAX);
+  for (int i = 0; i < n; i++) {
+    struct producer_pick p = {seq[i], 0, 0};
+    rc_obj_each(RC_KIND_CHILD, pick_producer, &p);
+    if (p.pid != 0)
+      h->producers[h->nproducers++] = p.pid;
+  }
+}
+
+static bool is_producer(const struct how_ctx *h, pid_t pid)
+{
+  for (int i = 0; i < h->nproducers; i++)
+    if (h->producers[i] == pid)
+      return true;
+  return false;
+}
 
 static bool handover_one(struct rc_obj *o, void *arg)
 {
   struct how_ctx *h = arg;
   if (o->owner != rc_pid)
     return true;
-  rc_sb_puts(h->o, "child ");
+  /* A producer is handed over all the same, so that the new image knows it
+   * for what it is rather than finding it as an untracked child. */
+  bool producer = (o->flags & RC_CHILD_ARG_PRODUCER) || is_producer(h, (pid_t)o->key);
+  rc_sb_puts(h->o, producer ? "argchild " : "child ");
   rc_sb_putu(h->o, o->key);
   rc_sb_putc(h->o, ' ');
   rc_sb_puts(h->o, rc_fn_name(o->fn) ? rc_fn_name(o->fn) : "-");
@@ -779,7 +845,8 @@ static bool handover_one(struct rc_obj *o, void *arg)
 int rc_child_handover_write(struct rc_strbuf *o);
 int rc_child_handover_write(struct rc_strbuf *o)
 {
-  struct how_ctx h = {o, 0};
+  struct how_ctx h = {.o = o};
+  find_producers(&h);
   rc_obj_each(RC_KIND_CHILD, handover_one, &h);
   return h.count;
 }
@@ -787,7 +854,8 @@ int rc_child_handover_write(struct rc_strbuf *o)
 bool rc_child_handover_read(const char *kind, char *fields, uint32_t stack);
 bool rc_child_handover_read(const char *kind, char *fields, uint32_t stack)
 {
-  if (strcmp(kind, "child") != 0)
+  bool producer = strcmp(kind, "argchild") == 0;
+  if (!producer && strcmp(kind, "child") != 0)
     return false;
   char *p = fields;
   pid_t pid = (pid_t)strtol(p, &p, 10);
@@ -812,6 +880,8 @@ bool rc_child_handover_read(const char *kind, char *fields, uint32_t stack)
     o->t_ns = t_ns;
     o->stack_id = stack;
     o->flags |= RC_OBJF_ACROSS_EXEC | RC_OBJF_FOREIGN_STACK;
+    if (producer)
+      o->flags |= RC_CHILD_ARG_PRODUCER;
     o->data[0] = born_after;
     o->data[1] = born_before;
     rc_obj_publish(o);

@@ -157,7 +157,7 @@ long rc_vfork_parent(long r, uint64_t born_after)
   }
   /* No copy-on-write here (the child borrowed our memory), so the stack is
    * captured now, through vfork.S's CFI. */
-  struct rc_child_birth b = {born_after, rc_obj_capture()};
+  struct rc_child_birth b = {born_after, rc_obj_capture(), rc_fd_seq_now()};
   rc_child_acquired((pid_t)r, RC_FN_vfork, &b);
   return r;
 }

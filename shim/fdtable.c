@@ -66,10 +66,26 @@ static void set_state(struct rc_fd_entry *e, uint32_t s)
   __atomic_store_n(&e->state, s, __ATOMIC_RELEASE);
 }
 
+static uint32_t rc_fd_seq;
+
+uint32_t rc_fd_seq_now(void)
+{
+  return __atomic_load_n(&rc_fd_seq, __ATOMIC_RELAXED);
+}
+
+/* The next number: a plain increment, not a locked one (see fdtable.h). */
+static uint32_t next_seq(void)
+{
+  uint32_t s = __atomic_load_n(&rc_fd_seq, __ATOMIC_RELAXED) + 1;
+  __atomic_store_n(&rc_fd_seq, s, __ATOMIC_RELAXED);
+  return s;
+}
+
 static void write_entry(struct rc_fd_entry *e, unsigned fn, uint32_t stack, uint8_t flags,
-                        int32_t tid, uint64_t t_ns)
+                        int32_t tid, uint64_t t_ns, uint32_t seq)
 {
   set_state(e, RC_FD_BUSY);
+  e->seq = seq;
   e->fn = (uint8_t)fn;
   e->flags = flags;
   e->owner = rc_pid;
@@ -92,7 +108,7 @@ void rc_fd_acquired(int fd, unsigned fn)
     rc_note_acquired();
     if (e != NULL) {
       uint32_t stack = rc_stack_capture_app(mode);
-      write_entry(e, fn, stack, 0, rc_gettid(), rc_stamp_ns());
+      write_entry(e, fn, stack, 0, rc_gettid(), rc_stamp_ns(), next_seq());
     }
   }
   errno = saved;
@@ -113,10 +129,11 @@ void rc_fd_acquired2(const int fds[2], unsigned fn)
     uint32_t stack = rc_stack_capture_app(mode);
     int32_t tid = rc_gettid();
     uint64_t now = rc_stamp_ns();
+    uint32_t seq = next_seq();
     if (a)
-      write_entry(a, fn, stack, 0, tid, now);
+      write_entry(a, fn, stack, 0, tid, now, seq);
     if (b)
-      write_entry(b, fn, stack, 0, tid, now);
+      write_entry(b, fn, stack, 0, tid, now, seq);
   }
   errno = saved;
 }
@@ -164,7 +181,7 @@ void rc_fd_adopt(int fd, unsigned fn, int32_t tid, uint64_t t_ns, uint32_t forei
 {
   struct rc_fd_entry *e = entry_for(fd, true);
   if (e != NULL)
-    write_entry(e, fn, foreign_stack, RC_FDF_ACROSS_EXEC | RC_FDF_FOREIGN_STACK, tid, t_ns);
+    write_entry(e, fn, foreign_stack, RC_FDF_ACROSS_EXEC | RC_FDF_FOREIGN_STACK, tid, t_ns, 0);
 }
 
 RC_HOT bool rc_fd_lookup(int fd, struct rc_fd_entry *out)

@@ -31,7 +31,7 @@ struct rc_fd_entry {
   int32_t owner;     /* pid of the process that acquired it */
   int32_t tid;       /* acquiring thread */
   uint32_t stack_id; /* rc_stack id, or a handover stack index with FOREIGN_STACK */
-  uint32_t reserved2;
+  uint32_t seq;      /* rc_fd_seq_now() just after it was acquired; 0 if handed over */
   uint64_t t_ns;     /* CLOCK_MONOTONIC at acquisition */
 };
 
@@ -62,6 +62,12 @@ bool rc_fd_lookup(int fd, struct rc_fd_entry *out);
 bool rc_fd_registered(int fd);
 /* One past the highest fd number that has a chunk. */
 int rc_fd_limit(void);
+
+/* How many descriptors this process has acquired so far, counted without a
+ * lock (threads racing may share a number): enough to order a descriptor and
+ * a fork made by one thread, which is what it is for (the producers of an
+ * exec's arguments, handover.c).  A fork child counts on from its parent's. */
+uint32_t rc_fd_seq_now(void);
 
 /* Mark every open fd that has no entry as inherited (start-up, fork child). */
 void rc_fd_mark_open_as_inherited(void);

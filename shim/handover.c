@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -118,6 +119,22 @@ bool rc_handover_fd_is_argument(int fd)
     if (named_fd(*a) == fd)
       return true;
   return false;
+}
+
+int rc_handover_argument_pipes(uint32_t *seq, int max)
+{
+  int n = 0;
+  for (char *const *a = rc_exec_argv; a && *a && n < max; a++) {
+    int fd = named_fd(*a);
+    struct rc_fd_entry e;
+    struct stat st;
+    if (fd < 0 || !rc_fd_lookup(fd, &e) || e.state != RC_FD_LIVE || e.owner != rc_pid ||
+        e.seq == 0 || rc_syscall(SYS_fstat, fd, &st) != 0 ||
+        !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+      continue;
+    seq[n++] = e.seq;
+  }
+  return n;
 }
 
 

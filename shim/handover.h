@@ -34,6 +34,12 @@ char *const *rc_handover_prepare(char *const *argv, char *const *envp);
  * as a shell's process substitution `cmd <(producer)` does: the new
  * program's input, not this process's leak. */
 bool rc_handover_fd_is_argument(int fd);
+
+/* While a handover is written: the rc_fd_entry.seq of each pipe or socket
+ * this process made that the new program is given as an argument (at most
+ * max); returns how many.  The child family leaves out the producer of each
+ * (child_family.c). */
+int rc_handover_argument_pipes(uint32_t *seq, int max);
 void rc_handover_abort(char *const *newenv, char *const *envp);
 
 /* At start-up: adopt what the previous image handed over. */

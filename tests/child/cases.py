@@ -388,6 +388,54 @@ def across_exec():
 
 
 @case
+def exec_arg_producers():
+    """A shell's `cmd <(quick) <(slow)` run by exec: the producer of each pipe
+    the new program is given as an argument is its input, neither reported
+    (not as handed over, not as untracked) nor cleaned, whether it is a
+    zombie by then or outlives the program.  Children that are no producer,
+    forked before the first pipe and after the last producer, still are."""
+    res = run([prog("children"), "exec-producers"])
+    check_eq(res.status, 0, "exec-producers: exit status")
+    others = children_of(res)
+    m = re.search(r"^producers (\d+) (\d+)$", res.stdout, re.M)
+    check(m is not None and len(others) == 2, "exec-producers: ran: %r" % res.stdout)
+    if m is None or len(others) != 2:
+        return
+    quick, slow = int(m.group(1)), int(m.group(2))
+    try:
+        check_eq(re.findall(r"^read (\w+)$", res.stdout, re.M), ["quick", "ready"],
+                 "exec-producers: the new image read both producers")
+        want = [child(pid, "fork", "case_exec_producers", across_exec=True, cleanup="killed",
+                      cleanup_signal="SIGTERM") for pid in others]
+        check_leaks(res.leaks, want, "exec-producers: exactly the two other children")
+        check(pid_alive(slow), "exec-producers: the slow producer is left running, as natively")
+        for pid in others:
+            gone(pid, "exec-producers: child %d was cleaned" % pid)
+        check(quick not in [lk.get("pid") for lk in res.leaks],
+              "exec-producers: the quick producer's zombie is not reported")
+    finally:
+        os.kill(slow, signal.SIGKILL)
+
+
+@case
+def bash_process_substitution():
+    # real bash: its last command is exec'd with the producers as children
+    for script, out in (("cat <(echo a) <(echo b)", "a\nb\n"),
+                        ("diff <(echo x) <(echo x)", ""),
+                        ("env cat <(echo c)", "c\n")):
+        res = run(["bash", "-c", script])
+        check_eq((res.status, res.stdout), (0, out), "%s: ran" % script)
+        check_clean(res, script)
+    # the same leak as bash_background, in the image exec'd with a producer
+    res = run(["bash", "-c", 'sleep 30 & echo "child $!"; exec cat <(echo d)'])
+    pid = children_of(res)[0]
+    check_leaks(res.leaks, [{"kind": "child", "pid": pid, "acquired_by": "fork",
+                             "across_exec": True, "cleanup": "killed"}],
+                "a background child across the same exec is still reported")
+    gone(pid, "the background child was cleaned")
+
+
+@case
 def cleanup_off():
     res = run([prog("children"), "running"], options="cleanup=0")
     pid = children_of(res)[0]

@@ -452,6 +452,60 @@ static void case_exec(void)
 
 static void case_after_exec(void) { printf("exec'd\n"); }
 
+/* What a shell does for the last command of `bash -c 'cmd <(quick) <(slow)'`:
+ * a pipe and a fork for each producer, then exec of `cmd /dev/fd/N ...`.
+ * Around them, two children that are no producer: one forked before the
+ * first pipe, one after the last producer.  The quick producer has exited
+ * (a zombie) by the exec, the slow one (a sleeper writing "ready") outlives
+ * the new image. */
+static void case_exec_producers(void)
+{
+  fork_sleeper("sleep", false);
+  int quick[2], slow[2];
+  if (pipe(quick) != 0)
+    fail("pipe");
+  pid_t q = fork();
+  if (q == 0) {
+    (void)!write(quick[1], "quick\n", 6);
+    _exit(0);
+  }
+  close(quick[1]);
+  if (pipe(slow) != 0)
+    fail("pipe");
+  pid_t s = fork();
+  if (s == 0) {
+    close(slow[0]);
+    exec_sleeper(slow[1], "sleep");
+  }
+  close(slow[1]);
+  fork_sleeper("sleep", false);
+  wait_state(q, 'Z');
+  printf("producers %d %d\n", (int)q, (int)s);
+  fflush(stdout);
+  char self[PATH_MAX], a1[32], a2[48];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  self[n > 0 ? n : 0] = '\0';
+  snprintf(a1, sizeof a1, "/dev/fd/%d", quick[0]);
+  snprintf(a2, sizeof a2, "--input=/proc/self/fd/%d", slow[0]);
+  execl(self, self, "read-args", a1, a2, (char *)NULL);
+  fail("exec");
+}
+
+/* The new image: a line from each descriptor its arguments name. */
+static char **case_argv;
+static void case_read_args(void)
+{
+  for (char **a = case_argv + 2; *a; a++) {
+    const char *p = strstr(*a, "fd/");
+    char line[64];
+    ssize_t n = p ? read(atoi(p + 3), line, sizeof line - 1) : -1;
+    if (n <= 0)
+      fail("read-args");
+    line[n] = '\0';
+    printf("read %s", line);
+  }
+}
+
 /* ---- clean cases ---- */
 
 static pid_t quick_child(int code)
@@ -616,6 +670,7 @@ static const struct {
   {"sigchld-ignored", case_sigchld_ignored}, {"sa-nocldwait", case_sa_nocldwait},
   {"pid-reuse", case_pid_reuse}, {"doublefork-leak", case_doublefork_leak},
   {"daemon", case_daemon}, {"detached-exec", case_detached_exec},
+  {"exec-producers", case_exec_producers}, {"read-args", case_read_args},
 };
 
 int main(int argc, char **argv)
@@ -627,6 +682,7 @@ int main(int argc, char **argv)
   if (slash)
     *slash = '\0';
   snprintf(sleeper, sizeof sleeper, "%s/sleeper", self);
+  case_argv = argv;
   for (size_t i = 0; argc > 1 && i < sizeof cases / sizeof cases[0]; i++)
     if (strcmp(argv[1], cases[i].name) == 0) {
       cases[i].fn();
