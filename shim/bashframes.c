@@ -82,3 +82,49 @@ int rc_bash_capture(uintptr_t *out, int max)
   errno = saved;
   return n;
 }
+
+/* bash 5.1 and later keep the children of their process substitutions in
+ * `procsubs` (jobs.c): `cmd <(producer)`, `tee >(gzip >log.gz)`,
+ * `exec > >(tee log)`.  bash never waits for them before it exits; they
+ * finish on their own once it has (a consumer reads to the end of what the
+ * script wrote).  The layouts, unchanged since 5.1 (jobs.h):
+ * struct procchain {PROCESS *head, *end; int nproc;} and PROCESS
+ * {struct process *next; pid_t pid; WAIT status; int running; ...}, a list
+ * ended by NULL; one bash reaped (running PS_DONE, 0) stays until pruned,
+ * and its pid may be a new child's by now.  bash
+ * changes it with SIGCHLD blocked and frees a node only after unlinking it,
+ * so a walk from a signal handler meets linked nodes only; nproc bounds it. */
+struct rc_bash_process {
+  struct rc_bash_process *next;
+  int pid;
+  // cppcheck-suppress unusedStructMember
+  int status;
+  int running;
+};
+struct rc_bash_procchain {
+  struct rc_bash_process *head, *end;
+  int nproc;
+};
+#define RC_BASH_PROCSUBS_MAX 4096
+
+bool rc_bash_procsub(int pid)
+{
+  static const struct rc_bash_procchain *chain;
+  static bool looked;
+  if (!looked) {
+    if (rc_sf_detect() == RC_LANG_BASH)
+      chain = rc_sf_symbol("procsubs");
+    looked = true;
+  }
+  if (chain == NULL)
+    return false;
+  int n = chain->nproc;
+  const struct rc_bash_process *p = chain->head;
+  for (int i = 0; p != NULL && i < n && i < RC_BASH_PROCSUBS_MAX; i++, p = p->next) {
+    if (((uintptr_t)p & (sizeof(void *) - 1)) != 0)
+      return false;
+    if (p->pid == pid && p->running != 0)
+      return true;
+  }
+  return false;
+}

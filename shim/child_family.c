@@ -32,6 +32,7 @@
 #include "procfs.h"
 #include "rc.h"
 #include "real.h"
+#include "scriptframes.h"
 #include "strbuf.h"
 
 #ifndef P_PIDFD
@@ -424,7 +425,7 @@ static bool collect_tracked(struct rc_obj *o, void *arg)
     return true; /* reaped by a path no wrapper saw: released */
   if (seen(c, pid))
     return true;
-  if (o->flags & RC_CHILD_ARG_PRODUCER) {
+  if ((o->flags & RC_CHILD_ARG_PRODUCER) || rc_bash_procsub(pid)) {
     /* known, so not untracked either; not a leak (see pick_producer) */
     if (c->nseen < RC_CHILD_SEEN_MAX)
       c->seen[c->nseen++] = pid;
@@ -445,6 +446,8 @@ static void consider_untracked(struct collect_ctx *c, pid_t pid)
     return;
   struct rc_proc_stat st;
   if (!rc_proc_stat_read(pid, &st) || st.ppid != rc_pid)
+    return;
+  if (rc_bash_procsub(pid))
     return;
   struct rc_leak *lk = add_child(c, pid, &st);
   if (lk != NULL)
@@ -821,8 +824,11 @@ static bool handover_one(struct rc_obj *o, void *arg)
   if (o->owner != rc_pid)
     return true;
   /* A producer is handed over all the same, so that the new image knows it
-   * for what it is rather than finding it as an untracked child. */
-  bool producer = (o->flags & RC_CHILD_ARG_PRODUCER) || is_producer(h, (pid_t)o->key);
+   * for what it is rather than finding it as an untracked child; so is a
+   * process substitution of bash's that the new program writes to or reads
+   * from as a redirection (`exec > >(tee log)` before the last command). */
+  bool producer = (o->flags & RC_CHILD_ARG_PRODUCER) || is_producer(h, (pid_t)o->key) ||
+                  rc_bash_procsub((pid_t)o->key);
   rc_sb_puts(h->o, producer ? "argchild " : "child ");
   rc_sb_putu(h->o, o->key);
   rc_sb_putc(h->o, ' ');

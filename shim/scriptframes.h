@@ -83,4 +83,9 @@ int rc_py_capture(uintptr_t *out, int max);
 bool rc_bash_detect(const void *executing_line_number);
 int rc_bash_capture(uintptr_t *out, int max);
 
+/* Whether this process is bash (5.1 or later) and child `pid` is one of its
+ * process substitutions (bashframes.c): input or output of a command, not a
+ * leak.  Async-signal-safe (reads bash's list, no call). */
+bool rc_bash_procsub(int pid);
+
 #endif

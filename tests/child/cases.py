@@ -422,10 +422,37 @@ def bash_process_substitution():
     # real bash: its last command is exec'd with the producers as children
     for script, out in (("cat <(echo a) <(echo b)", "a\nb\n"),
                         ("diff <(echo x) <(echo x)", ""),
-                        ("env cat <(echo c)", "c\n")):
+                        ("env cat <(echo c)", "c\n"),
+                        # bash's own children: the command is a builtin, or is forked
+                        ("echo abc > >(cat)", "abc\n"),
+                        ("tee >(wc -l) <<< abc >/dev/null", "1\n")):
         res = run(["bash", "-c", script])
         check_eq((res.status, res.stdout), (0, out), "%s: ran" % script)
         check_clean(res, script)
+    # a script's log through tee: bash never waits for it, and killing it at
+    # exit would lose the log's end; as a file (bash exits with tee running)
+    # and as a command string (the last command exec'd, tee handed over as a
+    # redirection, not an argument)
+    d = tempfile.mkdtemp(prefix="rctest-procsub-")
+    try:
+        log, script = os.path.join(d, "log"), os.path.join(d, "s.sh")
+        body = 'exec > >(tee %s >/dev/null) 2>&1\nseq 20000\n' % log
+        with open(script, "w") as f:
+            f.write(body + "true\n")
+        for argv in (["bash", script], ["bash", "-c", body]):
+            os.unlink(log) if os.path.exists(log) else None
+            res = run(argv)
+            what = "exec > >(tee log), bash %s" % argv[1]
+            check_eq(res.status, 0, what + ": exit status")
+            check_clean(res, what)
+            tees = [r for r in res.reports.values() if r["cmdline"][0] == "tee"]
+            check_eq([(r["exit"], r["leaks"]) for r in tees],
+                     [({"reason": "exit", "status": 0}, [])],
+                     what + ": tee ended by itself, clean")
+            with open(log) as f:
+                check_eq(len(f.read().splitlines()), 20000, what + ": the whole log")
+    finally:
+        shutil.rmtree(d)
     # the same leak as bash_background, in the image exec'd with a producer
     res = run(["bash", "-c", 'sleep 30 & echo "child $!"; exec cat <(echo d)'])
     pid = children_of(res)[0]
