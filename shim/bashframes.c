@@ -102,7 +102,9 @@ struct rc_bash_process {
   int running;
 };
 struct rc_bash_procchain {
-  struct rc_bash_process *head, *end;
+  struct rc_bash_process *head;
+  // cppcheck-suppress unusedStructMember
+  struct rc_bash_process *end;
   int nproc;
 };
 #define RC_BASH_PROCSUBS_MAX 4096
