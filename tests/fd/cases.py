@@ -1122,6 +1122,25 @@ def ninja_default_suppressions():
 
 
 @case
+def jq_default_suppressions():
+    """jq closes each input file when it opens the next one: the last stays
+    open until it exits, from libjq's reader (a function rule)."""
+    if shutil.which("jq") is None:
+        print("# no jq: skipped")
+        return
+    d = tempfile.mkdtemp()
+    inputs = [os.path.join(d, n) for n in ("a.json", "b.json")]
+    for i, path in enumerate(inputs):
+        with open(path, "w") as f:
+            f.write('{"n": %d}\n' % i)
+    res = suppressed_by_default(["jq", "-c", ".n"] + inputs, "jq", suppressed=1)
+    check_eq(res.stdout, "0\n1\n", "jq read both")
+    check_leaks(res.leaks, [{"kind": "fd", "type": "file", "target": inputs[1],
+                             "acquired_by": "fopen"}],
+                "default_suppressions=0 shows the last input, and only it")
+
+
+@case
 def ctest_default_suppressions():
     """libuv makes its signal lock pipe once per process (uv_once, from the
     first uv_loop_init) and keeps it: ctest, which runs CMake projects'
