@@ -20,6 +20,7 @@
 struct rc_proc_stat {
   char state;          /* 'R', 'S', 'D', 'Z', 'T', 't', ... */
   pid_t ppid;
+  pid_t pgrp;          /* field 5 */
   pid_t session;       /* field 6 */
   uint32_t tty;        /* field 7: the controlling terminal, 0 if none */
   uint64_t start_time; /* field 22 */
@@ -68,6 +69,15 @@ void rc_child_reaped(pid_t pid, int killed_by);
  * report.  false past the last. */
 #define RC_KILLED_MAX 64
 bool rc_child_killed(uint32_t i, pid_t *pid, int *sig);
+
+/* Children this process asked to end (child_signaled.c): the kill, killpg
+ * and sigqueue wrappers note a terminating signal sent to `pid` (kill's
+ * meaning: > 0 a process, 0 our group, -1 all, < -1 a group) at `at`
+ * (rc_child_clock_now() before the call).  rc_child_asked_to_end: whether
+ * the child that `st` describes was among the targets once born.  Both
+ * async-signal-safe; errno preserved. */
+void rc_child_signaled(pid_t pid, int sig, uint64_t at);
+bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st);
 
 /* Daemons (daemon.c): children detached from us on purpose.
  * rc_daemon_detached: after a successful setsid().

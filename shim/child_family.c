@@ -92,17 +92,20 @@ bool rc_proc_stat_read(pid_t pid, struct rc_proc_stat *st)
   const char *p = close + 2;
   st->state = *p;
   st->ppid = 0;
+  st->pgrp = 0;
   st->session = 0;
   st->tty = 0;
   st->start_time = 0;
   /* p is at field 3 (state); fields are single-space separated from here */
   for (int field = 3; *p && field <= 22; field++) {
-    if (field == 4 || field == 6 || field == 7 || field == 22) {
+    if (field == 4 || field == 5 || field == 6 || field == 7 || field == 22) {
       uint64_t v = 0;
       for (const char *q = p; *q >= '0' && *q <= '9'; q++)
         v = v * 10 + (uint64_t)(*q - '0');
       if (field == 4)
         st->ppid = (pid_t)v;
+      else if (field == 5)
+        st->pgrp = (pid_t)v;
       else if (field == 6)
         st->session = (pid_t)v;
       else if (field == 7)
@@ -251,6 +254,7 @@ struct collect_ctx {
   char *self_cmdline; /* ours, to spot a child that has not exec'd yet */
   ssize_t self_len;
   uint64_t exec_deadline; /* CLOCK_MONOTONIC; 0 until a child needs it */
+  uint64_t end_deadline;  /* the same, for children asked to end */
 };
 
 static void nap_ms(long ms);
@@ -388,6 +392,28 @@ static void await_exec(struct collect_ctx *c, pid_t pid, uint64_t start_time)
   }
 }
 
+/* A child this process asked to end (child_signaled.c) that ends within the
+ * grace rcleak gives the children it ends itself (kill_grace_ms, shared by
+ * all of them): released, its zombie left for init as without rcleak. */
+static bool ends_as_asked(struct collect_ctx *c, pid_t pid, const struct rc_proc_stat *st0)
+{
+  if (!rc_child_asked_to_end(pid, st0))
+    return false;
+  struct rc_proc_stat st = *st0;
+  for (;;) {
+    if (st.state == 'Z' || st.state == 'X')
+      return true;
+    uint64_t now = rc_now_ns();
+    if (c->end_deadline == 0)
+      c->end_deadline = now + (uint64_t)rc_options.kill_grace_ms * 1000000u;
+    if (now >= c->end_deadline)
+      return false;
+    nap_ms(1);
+    if (!rc_proc_stat_read(pid, &st) || st.start_time != st0->start_time)
+      return true; /* gone: reaped by another thread meanwhile */
+  }
+}
+
 static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct rc_proc_stat *st0)
 {
   struct rc_proc_stat stb, *st = &stb;
@@ -425,7 +451,7 @@ static bool collect_tracked(struct rc_obj *o, void *arg)
     return true; /* reaped by a path no wrapper saw: released */
   if (seen(c, pid))
     return true;
-  if ((o->flags & RC_CHILD_ARG_PRODUCER) || rc_bash_procsub(pid)) {
+  if ((o->flags & RC_CHILD_ARG_PRODUCER) || rc_bash_procsub(pid) || ends_as_asked(c, pid, &st)) {
     /* known, so not untracked either; not a leak (see pick_producer) */
     if (c->nseen < RC_CHILD_SEEN_MAX)
       c->seen[c->nseen++] = pid;
@@ -447,7 +473,7 @@ static void consider_untracked(struct collect_ctx *c, pid_t pid)
   struct rc_proc_stat st;
   if (!rc_proc_stat_read(pid, &st) || st.ppid != rc_pid)
     return;
-  if (rc_bash_procsub(pid))
+  if (rc_bash_procsub(pid) || ends_as_asked(c, pid, &st))
     return;
   struct rc_leak *lk = add_child(c, pid, &st);
   if (lk != NULL)
@@ -554,8 +580,9 @@ RC_HOT static void child_collect(struct rc_leakset *ls)
   errno = saved;
   if (none)
     return;
-  struct collect_ctx c = {ls, rc_arena_alloc(RC_CHILD_SEEN_MAX * sizeof(pid_t)), 0,
-                          rc_arena_alloc(4096), 0, 0};
+  struct collect_ctx c = {.ls = ls,
+                          .seen = rc_arena_alloc(RC_CHILD_SEEN_MAX * sizeof(pid_t)),
+                          .self_cmdline = rc_arena_alloc(4096)};
   if (c.seen == NULL || c.self_cmdline == NULL)
     return;
   c.self_len = rc_read_file("/proc/self/cmdline", c.self_cmdline, 4096);

@@ -112,7 +112,8 @@
                              char **argv, void (*init)(void), void (*fini)(void), \
                              void (*rtld_fini)(void), void *stack_end))
 
-/* Children: fork, vfork, posix_spawn, popen, the wait family (child_*.c). */
+/* Children: fork, vfork, posix_spawn, popen, the wait family, the signals
+ * that end them (child_*.c). */
 #define RC_FUNCS_CHILD(X)                                                       \
   X(pid_t, fork, (void))                                                         \
   X(pid_t, vfork, (void))                                                        \
@@ -134,7 +135,10 @@
   X(pid_t, waitpid, (pid_t pid, int *status, int options))                       \
   X(int, waitid, (idtype_t idtype, id_t id, siginfo_t *info, int options))       \
   X(pid_t, wait3, (int *status, int options, struct rusage *ru))                 \
-  X(pid_t, wait4, (pid_t pid, int *status, int options, struct rusage *ru))
+  X(pid_t, wait4, (pid_t pid, int *status, int options, struct rusage *ru))     \
+  X(int, kill, (pid_t pid, int sig))                                             \
+  X(int, killpg, (pid_t pgrp, int sig))                                          \
+  X(int, sigqueue, (pid_t pid, int sig, const union sigval value))
 
 /* Signal dispositions: signal, sigaction, bsd_signal, sysv_signal (signal_hook.c). */
 #define RC_FUNCS_SIGNAL(X)                                                      \

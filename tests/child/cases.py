@@ -418,6 +418,54 @@ def exec_arg_producers():
 
 
 @case
+def asked_to_end():
+    """A child the program sent a terminating signal to (kill, killpg on its
+    group, sigqueue) and exited without reaping has been released: neither
+    reported nor signalled again, its zombie left for init.  One that
+    ignores the signal, and one sent a signal that does not end it, are
+    leaks, cleaned as usual."""
+    res = run([prog("children"), "asked-to-end"])
+    check_eq(res.status, 0, "asked-to-end: exit status unchanged")
+    m = re.search(r"^asked (\d+) (\d+) (\d+)$", res.stdout, re.M)
+    leaked = children_of(res)
+    check(m is not None and len(leaked) == 2, "asked-to-end: ran: %r" % res.stdout)
+    if m is None or len(leaked) != 2:
+        return
+    ignoring, continued = leaked
+    check_leaks(res.leaks,
+                [child(ignoring, "fork", "quiet_sleeper", command=SLEEPER + " ignore-term",
+                       cleanup="killed", cleanup_signal="SIGKILL"),
+                 child(continued, "fork", "quiet_sleeper", cleanup="killed",
+                       cleanup_signal="SIGTERM")],
+                "asked-to-end: exactly the one ignoring SIGTERM and the one sent SIGCONT")
+    want = {int(m.group(1)): "SIGTERM", int(m.group(2)): "SIGTERM", int(m.group(3)): "SIGHUP"}
+    got = {pid: (res.reports[pid]["exit"] if pid in res.reports else None) for pid in want}
+    check_eq(got, {pid: {"reason": "signal", "signal": sig} for pid, sig in want.items()},
+             "asked-to-end: each ended by the program's own signal, not rcleak's")
+    for pid in list(want) + leaked:
+        gone(pid, "asked-to-end: child %d is gone" % pid)
+
+
+@case
+def bash_kill_at_exit():
+    # CI scripts end their servers with kill, without waiting
+    # each waits until the child sleeps in sleep (clock_nanosleep, 230 on
+    # x86_64), its rcleak hooks set, so that sleep's report says how it died
+    execd = 'until read -r n x < /proc/$!/syscall; [ "$n" = 230 ]; do :; done; '
+    for script in ('sleep 30 & echo "child $!"; %skill $!',
+                   'trap "kill \$(jobs -p)" EXIT; sleep 30 & echo "child $!"; %s',
+                   'set -m; sleep 30 & echo "child $!"; %skill -- -$!'):
+        script %= execd
+        res = run(["bash", "-c", script])
+        check_eq(res.status, 0, "%s: exit status" % script)
+        check_clean(res, script)
+        pid = children_of(res)[0]
+        rep = res.reports.get(pid)
+        check(rep is not None and rep["exit"] == {"reason": "signal", "signal": "SIGTERM"},
+              "%s: the sleep died by the script's SIGTERM" % script)
+
+
+@case
 def bash_process_substitution():
     # real bash: its last command is exec'd with the producers as children
     for script, out in (("cat <(echo a) <(echo b)", "a\nb\n"),

@@ -491,6 +491,47 @@ static void case_exec_producers(void)
   fail("exec");
 }
 
+/* Fork a sleeper in `mode` (in a process group of its own if `group`) and
+ * wait until it is ready; not announced. */
+static pid_t quiet_sleeper(const char *mode, bool group)
+{
+  int p[2];
+  if (pipe(p) != 0)
+    fail("pipe");
+  pid_t pid = fork();
+  if (pid < 0)
+    fail("fork");
+  if (pid == 0) {
+    close(p[0]);
+    if (group && setpgid(0, 0) != 0)
+      _exit(3);
+    exec_sleeper(p[1], mode);
+  }
+  close(p[1]);
+  await_ready(p[0]);
+  return pid;
+}
+
+/* Children asked to end and left unreaped, as `kill $server` at the end of a
+ * script: by kill, by killpg on the child's own group, by sigqueue with a
+ * signal whose default is to end.  Reported: one that ignores SIGTERM (so
+ * still running after the grace), and one sent a signal that does not end
+ * it (SIGCONT). */
+static void case_asked_to_end(void)
+{
+  pid_t byKill = quiet_sleeper("sleep", false), byGroup = quiet_sleeper("sleep", true);
+  pid_t byQueue = quiet_sleeper("sleep", false), ignoring = quiet_sleeper("ignore-term", false);
+  pid_t continued = quiet_sleeper("sleep", false);
+  union sigval v = {.sival_int = 0};
+  if (kill(byKill, SIGTERM) != 0 || killpg(byGroup, SIGTERM) != 0 ||
+      sigqueue(byQueue, SIGHUP, v) != 0 || kill(ignoring, SIGTERM) != 0 ||
+      kill(continued, SIGCONT) != 0)
+    fail("signal");
+  printf("asked %d %d %d\n", (int)byKill, (int)byGroup, (int)byQueue);
+  announce(ignoring);
+  announce(continued);
+}
+
 /* The new image: a line from each descriptor its arguments name. */
 static char **case_argv;
 static void case_read_args(void)
@@ -671,6 +712,7 @@ static const struct {
   {"pid-reuse", case_pid_reuse}, {"doublefork-leak", case_doublefork_leak},
   {"daemon", case_daemon}, {"detached-exec", case_detached_exec},
   {"exec-producers", case_exec_producers}, {"read-args", case_read_args},
+  {"asked-to-end", case_asked_to_end},
 };
 
 int main(int argc, char **argv)
