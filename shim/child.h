@@ -88,6 +88,8 @@ enum rc_daemon_why {
   RC_DAEMON_CHILD_DETACHED, /* leads a session of its own, no terminal */
   RC_DAEMON_SELF_DETACHED,  /* this process detached itself (double fork) */
   RC_DAEMON_NOHUP,          /* ignores SIGHUP (nohup) */
+  RC_DAEMON_BASH_DISOWNED,  /* bash's `disown` took it out of the job table */
+  RC_DAEMON_BASH_SUBSHELL,  /* run in the background by `( cmd & )`, `$(cmd &)` */
 };
 void rc_daemon_detached(void);
 bool rc_daemon_self(void);

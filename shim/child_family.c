@@ -414,7 +414,8 @@ static bool ends_as_asked(struct collect_ctx *c, pid_t pid, const struct rc_proc
   }
 }
 
-static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct rc_proc_stat *st0)
+static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct rc_proc_stat *st0,
+                                 bool own)
 {
   struct rc_proc_stat stb, *st = &stb;
   *st = *st0;
@@ -429,6 +430,10 @@ static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct 
                    : rc_daemon_self()      ? RC_DAEMON_SELF_DETACHED
                    : ignores_sighup(pid)   ? RC_DAEMON_NOHUP
                                            : RC_NOT_DAEMON;
+  if (daemon == RC_NOT_DAEMON && st->state != 'Z') {
+    int how = rc_bash_detached(pid, own, c->ls->by_signal);
+    daemon = how == 1 ? RC_DAEMON_BASH_DISOWNED : how == 2 ? RC_DAEMON_BASH_SUBSHELL : daemon;
+  }
   struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_CHILD);
   if (lk == NULL)
     return NULL;
@@ -457,7 +462,7 @@ static bool collect_tracked(struct rc_obj *o, void *arg)
       c->seen[c->nseen++] = pid;
     return true;
   }
-  struct rc_leak *lk = add_child(c, pid, &st);
+  struct rc_leak *lk = add_child(c, pid, &st, !(o->flags & RC_OBJF_ACROSS_EXEC));
   if (lk == NULL)
     return c->ls->n < c->ls->cap; /* stop only when the set is full */
   rc_fam_fill(lk, o);
@@ -475,7 +480,7 @@ static void consider_untracked(struct collect_ctx *c, pid_t pid)
     return;
   if (rc_bash_procsub(pid) || ends_as_asked(c, pid, &st))
     return;
-  struct rc_leak *lk = add_child(c, pid, &st);
+  struct rc_leak *lk = add_child(c, pid, &st, false);
   if (lk != NULL)
     lk->flags |= RC_LEAK_UNTRACKED;
   if (c->nseen < RC_CHILD_SEEN_MAX)
@@ -772,6 +777,10 @@ static void child_describe(struct rc_strbuf *o, const struct rc_leak *lk)
                   "own; left running)");
   else if (lk->u.child.daemon == RC_DAEMON_NOHUP)
     rc_sb_puts(o, " (a daemon: it ignores SIGHUP, as nohup leaves it; left running)");
+  else if (lk->u.child.daemon == RC_DAEMON_BASH_DISOWNED)
+    rc_sb_puts(o, " (a daemon: bash's disown let it go; left running)");
+  else if (lk->u.child.daemon == RC_DAEMON_BASH_SUBSHELL)
+    rc_sb_puts(o, " (a daemon: a bash subshell, ( cmd & ), left it in the background; left running)");
 }
 
 const struct rc_family rc_family_child = {

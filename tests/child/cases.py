@@ -617,5 +617,44 @@ def setsid_background():
     launched_daemon("setsid", "(a daemon: it detached into a session of its own; left running)")
 
 
+@case
+def bash_disown():
+    """`cmd & disown` lets the command go, on purpose: a daemon, left running
+    (a plain `cmd &` left behind is cleaned: bash_background)."""
+    left_running("disown",
+                 ["bash", "-c", 'sleep 30 </dev/null >/dev/null 2>&1 & echo "child $!"; disown'],
+                 lambda pid: {"kind": "child", "pid": pid, "state": "running",
+                              "command": "sleep 30", "acquired_by": "fork", "daemon": True,
+                              "cleanup": "none"},
+                 "(a daemon: bash's disown let it go; left running)")
+
+
+@case
+def bash_subshell_background():
+    """`( cmd & )` and `$(cmd &)`: a subshell starts the command in the
+    background and ends without waiting, the shell's double fork: a daemon of
+    the subshell, left running; the script itself has nothing."""
+    bg = 'sleep 30 </dev/null >/dev/null 2>&1 & echo "child $!"'
+    for script in ("(%s)" % bg, 'x=$(%s); echo "$x"' % bg):
+        res = run(["bash", "-c", script])
+        check_eq(res.status, 0, "%s: exit status" % script)
+        pid = children_of(res)[0]
+        try:
+            check_eq(res.report["leaks"], [], "%s: the script itself has no leak" % script)
+            subs = [r for p, r in res.reports.items() if p not in (res.pid, pid)]
+            check_eq(len(subs), 1, "%s: the subshell wrote a report" % script)
+            if subs:
+                check_leaks(subs[0]["leaks"],
+                            [{"kind": "child", "pid": pid, "state": "running",
+                              "command": "sleep 30", "acquired_by": "fork", "daemon": True,
+                              "cleanup": "none"}],
+                            "%s: the subshell's one leak: the sleep, a daemon" % script)
+            check(pid_alive(pid), "%s: the sleep is still running" % script)
+            check("(a daemon: a bash subshell, ( cmd & ), left it in the background; left running)"
+                  in res.stderr, "%s: the text report says why" % script)
+        finally:
+            kill_daemon(pid)
+
+
 if __name__ == "__main__":
     main()
