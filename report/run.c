@@ -291,6 +291,29 @@ static char *join_argv(char **argv, int argc)
 	return sb_steal(&b);
 }
 
+/*
+ * Why a process that outlived its parent left no report. A signal the shim
+ * does not report on (SIGPIPE: `yes | head -1`, a producer of `<(...)`)
+ * ends it before rcleak can say anything: that is the answer, not a guess at
+ * a static binary. Without --signals the shim reports on its default four.
+ */
+static char *orphan_reason(int status, const char *signals)
+{
+	if (!WIFSIGNALED(status))
+		return xasprintf("no report: exited %d after its parent had (statically linked or "
+				 "LD_PRELOAD cleared?)", WEXITSTATUS(status));
+	int sig = WTERMSIG(status);
+	const char *abbrev = sigabbrev_np(sig);
+	bool reported = !signals && (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT);
+	if (abbrev == NULL)
+		return xasprintf("no report: killed by signal %d after its parent exited", sig);
+	if (reported)
+		return xasprintf("no report: killed by SIG%s after its parent exited (statically "
+				 "linked or LD_PRELOAD cleared?)", abbrev);
+	return xasprintf("no report: killed by SIG%s after its parent exited, a signal rcleak "
+			 "reports on only when --signals names it", abbrev);
+}
+
 int cmd_run(const struct options *o)
 {
 	_cleanup_free_ char *lib = find_library();
@@ -372,12 +395,7 @@ int cmd_run(const struct options *o)
 						       "after CMD exited" :
 						       "no report yet: still running after CMD exited");
 		} else if (!report_find_pid(&r, orphans[i].pid)) {
-			_cleanup_free_ char *why = xasprintf(
-				"no report; outlived its parent, %s %d (statically linked or "
-				"LD_PRELOAD cleared?)",
-				WIFSIGNALED(orphans[i].status) ? "killed by signal" : "exit",
-				WIFSIGNALED(orphans[i].status) ? WTERMSIG(orphans[i].status) :
-								 WEXITSTATUS(orphans[i].status));
+			_cleanup_free_ char *why = orphan_reason(orphans[i].status, o->signals);
 			report_add_not_covered(&r, orphans[i].pid, 0, orphans[i].comm, why);
 		}
 		free(orphans[i].comm);

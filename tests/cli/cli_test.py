@@ -979,6 +979,41 @@ def run_not_covered():
 
 
 @case
+def run_orphan_reasons():
+    """A process that outlived its parent and left no report: the tree says
+    how it ended.  Killed by a signal the shim does not report on (SIGPIPE,
+    as `yes` in `yes | head -1` dies), that is the reason; one that exited,
+    only a guess at why it had no rcleak."""
+    need_shim()
+    with TempDir() as d:
+        script = os.path.join(d, "orphan.sh")
+        with open(script, "w") as f:
+            # the middle sh, without the shim, starts the orphan and exits at
+            # once; the orphan ends itself; the script waits until rcleak, its
+            # subreaper, has reaped it
+            f.write('env -u LD_PRELOAD sh -c \'sh -c "echo \\$\\$ > $1; $2" & exit\' sh "$1" "$2"\n'
+                    'until [ -s "$1" ]; do sleep 0.01; done\n'
+                    'while kill -0 "$(cat "$1")" 2>/dev/null; do sleep 0.01; done\n')
+        for i, (end, reason) in enumerate((
+                ("kill -PIPE $$", "no report: killed by SIGPIPE after its parent exited, "
+                                          "a signal rcleak reports on only when --signals names it"),
+                ("exit 3", "no report: exited 3 after its parent had (statically linked or "
+                           "LD_PRELOAD cleared?)"))):
+            pidfile = os.path.join(d, "orphan%d" % i)
+            r, m = run_json("--", "sh", script, pidfile, end)
+            with open(pidfile) as f:
+                orphan = int(f.read())
+            eq(r.returncode, 0, f"{end}: exit status; stderr {r.stderr}")
+            eq([(e["pid"], e["reason"]) for e in m["not_covered"]], [(orphan, reason)],
+               f"{end}: not covered, and why")
+            os.unlink(pidfile)
+            r = rcleak("run", "--", "sh", script, pidfile, end)
+            with open(pidfile) as f:
+                orphan = int(f.read())
+            check(f"\n  pid {orphan}: sh [not covered: {reason}]\n" in r.stderr, r.stderr)
+
+
+@case
 def run_killed_child():
     """A descendant killed by SIGKILL writes no report; its parent reaped it,
     so no leak names it, but the parent's report lists it, and the tree says
