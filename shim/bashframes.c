@@ -131,31 +131,17 @@ bool rc_bash_procsub(int pid)
   return false;
 }
 
-/* The shell's two idioms, besides nohup and setsid, for a command meant to
- * outlive the script: `cmd & disown`, and `( cmd & )`.  For the first, bash
- * exports get_job_by_pid(pid, block, procp), the lookup its `wait` and
- * `disown` builtins make (bash 4 takes two arguments; a third is ignored
- * there); for the second, subshell_environment says what kind of subshell
- * this process is (shell.h flags, the same since bash 4). */
-#define RC_BASH_SUBSHELL_PAREN 0x02
-#define RC_BASH_SUBSHELL_COMSUB 0x04
-
-int rc_bash_detached(int pid, bool own, bool in_signal)
+/* `cmd & disown`: bash exports get_job_by_pid(pid, block, procp), the
+ * lookup its `wait` and `disown` builtins make (bash 4 takes two arguments;
+ * a third is ignored there). */
+bool rc_bash_disowned(int pid, bool own)
 {
-  static const int *subshell;
   static int (*job_of)(int pid, int block, void *procp);
   static bool looked;
   if (!looked) {
-    if (rc_sf_detect() == RC_LANG_BASH) {
-      subshell = rc_sf_symbol("subshell_environment");
+    if (rc_sf_detect() == RC_LANG_BASH)
       job_of = (int (*)(int, int, void *))(uintptr_t)rc_sf_symbol("get_job_by_pid");
-    }
     looked = true;
   }
-  if (subshell != NULL && rc_fork_child &&
-      (*subshell & (RC_BASH_SUBSHELL_PAREN | RC_BASH_SUBSHELL_COMSUB)))
-    return 2;
-  if (own && !in_signal && job_of != NULL && job_of(pid, 0, NULL) < 0)
-    return 1;
-  return 0;
+  return own && job_of != NULL && job_of(pid, 0, NULL) < 0;
 }

@@ -89,7 +89,7 @@ enum rc_daemon_why {
   RC_DAEMON_SELF_DETACHED,  /* this process detached itself (double fork) */
   RC_DAEMON_NOHUP,          /* ignores SIGHUP (nohup) */
   RC_DAEMON_BASH_DISOWNED,  /* bash's `disown` took it out of the job table */
-  RC_DAEMON_BASH_SUBSHELL,  /* run in the background by `( cmd & )`, `$(cmd &)` */
+  RC_DAEMON_FORK_MIDDLE,    /* left by a fork child that never exec'd: `( cmd & )` */
 };
 void rc_daemon_detached(void);
 bool rc_daemon_self(void);

@@ -431,8 +431,10 @@ static struct rc_leak *add_child(struct collect_ctx *c, pid_t pid, const struct 
                    : ignores_sighup(pid)   ? RC_DAEMON_NOHUP
                                            : RC_NOT_DAEMON;
   if (daemon == RC_NOT_DAEMON && st->state != 'Z') {
-    int how = rc_bash_detached(pid, own, c->ls->by_signal);
-    daemon = how == 1 ? RC_DAEMON_BASH_DISOWNED : how == 2 ? RC_DAEMON_BASH_SUBSHELL : daemon;
+    if (rc_fork_child)
+      daemon = RC_DAEMON_FORK_MIDDLE;
+    else if (!c->ls->by_signal && rc_bash_disowned(pid, own))
+      daemon = RC_DAEMON_BASH_DISOWNED;
   }
   struct rc_leak *lk = rc_leak_add(c->ls, RC_KIND_CHILD);
   if (lk == NULL)
@@ -779,8 +781,9 @@ static void child_describe(struct rc_strbuf *o, const struct rc_leak *lk)
     rc_sb_puts(o, " (a daemon: it ignores SIGHUP, as nohup leaves it; left running)");
   else if (lk->u.child.daemon == RC_DAEMON_BASH_DISOWNED)
     rc_sb_puts(o, " (a daemon: bash's disown let it go; left running)");
-  else if (lk->u.child.daemon == RC_DAEMON_BASH_SUBSHELL)
-    rc_sb_puts(o, " (a daemon: a bash subshell, ( cmd & ), left it in the background; left running)");
+  else if (lk->u.child.daemon == RC_DAEMON_FORK_MIDDLE)
+    rc_sb_puts(o, " (a daemon: a fork child that never exec'd left it, the middle of a double "
+                  "fork such as a shell's ( cmd & ); left running)");
 }
 
 const struct rc_family rc_family_child = {

@@ -21,7 +21,14 @@
  *     (the middle of a double fork, or a daemon winding down): the children
  *     it leaves are the detached work's;
  *   - or it ignores SIGHUP, as nohup leaves the command it runs: made to
- *     outlive the terminal and the shell that started it.
+ *     outlive the terminal and the shell that started it;
+ *   - or the exiting process is a fork child that never exec'd: the middle
+ *     of a double fork without setsid(), as a shell's `( cmd & )` or
+ *     `$(cmd &)` is (a subshell that starts the command and ends without
+ *     waiting), or C's fork-fork-_exit to start a process no one must reap.
+ *     Killing that work broke programs (`( echo x > fifo & ); cat fifo`
+ *     hung: the writer was SIGTERMed);
+ *   - or bash let it go with `disown` (bashframes.c).
  * The parent of a daemon typically exits right after its fork, before the
  * child has reached setsid(): the exit hook gives a child still running the
  * program's own image a moment to exec or detach (await_exec). */

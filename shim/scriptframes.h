@@ -88,12 +88,10 @@ int rc_bash_capture(uintptr_t *out, int max);
  * leak.  Async-signal-safe (reads bash's list, no call). */
 bool rc_bash_procsub(int pid);
 
-/* Whether this process is bash and detached its child `pid` on purpose:
- * 1 for `disown` (no job holds it any more), 2 for a subshell `( cmd & )` or
- * `$(cmd &)` that ends without waiting for its background command; 0 if
- * not.  `own`: the child is one this image made (one handed across exec was
- * never in its job table).  `in_signal`: only what is async-signal-safe
- * (the subshell test; the job table is bash's, changed under no lock). */
-int rc_bash_detached(int pid, bool own, bool in_signal);
+/* Whether this process is bash and let its child `pid` go with `disown`
+ * (no job holds it any more).  `own`: the child is one this image made (one
+ * handed across exec was never in its job table).  Not asked in a signal's
+ * report: the job table is bash's, changed under no lock. */
+bool rc_bash_disowned(int pid, bool own);
 
 #endif

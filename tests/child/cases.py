@@ -630,30 +630,52 @@ def bash_disown():
 
 
 @case
-def bash_subshell_background():
-    """`( cmd & )` and `$(cmd &)`: a subshell starts the command in the
-    background and ends without waiting, the shell's double fork: a daemon of
-    the subshell, left running; the script itself has nothing."""
+def subshell_background():
+    """`( cmd & )` and `$(cmd &)`, in bash and in sh: a subshell starts the
+    command in the background and ends without waiting, the shell's double
+    fork.  The command is a daemon of the subshell (a fork child that never
+    exec'd), left running; the script itself has nothing."""
     bg = 'sleep 30 </dev/null >/dev/null 2>&1 & echo "child $!"'
-    for script in ("(%s)" % bg, 'x=$(%s); echo "$x"' % bg):
-        res = run(["bash", "-c", script])
-        check_eq(res.status, 0, "%s: exit status" % script)
-        pid = children_of(res)[0]
-        try:
-            check_eq(res.report["leaks"], [], "%s: the script itself has no leak" % script)
-            subs = [r for p, r in res.reports.items() if p not in (res.pid, pid)]
-            check_eq(len(subs), 1, "%s: the subshell wrote a report" % script)
-            if subs:
-                check_leaks(subs[0]["leaks"],
-                            [{"kind": "child", "pid": pid, "state": "running",
-                              "command": "sleep 30", "acquired_by": "fork", "daemon": True,
-                              "cleanup": "none"}],
-                            "%s: the subshell's one leak: the sleep, a daemon" % script)
-            check(pid_alive(pid), "%s: the sleep is still running" % script)
-            check("(a daemon: a bash subshell, ( cmd & ), left it in the background; left running)"
-                  in res.stderr, "%s: the text report says why" % script)
-        finally:
-            kill_daemon(pid)
+    for shell in ("bash", "sh"):
+        for script in ("(%s)" % bg, 'x=$(%s); echo "$x"' % bg):
+            what = "%s -c '%s'" % (shell, script)
+            res = run([shell, "-c", script])
+            check_eq(res.status, 0, "%s: exit status" % what)
+            pid = children_of(res)[0]
+            try:
+                check_eq(res.report["leaks"], [], "%s: the script itself has no leak" % what)
+                subs = [r for p, r in res.reports.items() if p not in (res.pid, pid)]
+                check_eq(len(subs), 1, "%s: the subshell wrote a report" % what)
+                if subs:
+                    check_leaks(subs[0]["leaks"],
+                                [{"kind": "child", "pid": pid, "state": "running",
+                                  "command": "sleep 30", "acquired_by": "fork", "daemon": True,
+                                  "cleanup": "none"}],
+                                "%s: the subshell's one leak: the sleep, a daemon" % what)
+                check(pid_alive(pid), "%s: the sleep is still running" % what)
+                check("(a daemon: a fork child that never exec'd left it, the middle of a double "
+                      "fork such as a shell's ( cmd & ); left running)" in res.stderr,
+                      "%s: the text report says why" % what)
+            finally:
+                kill_daemon(pid)
+
+
+@case
+def subshell_background_fifo():
+    """`( echo x > fifo & ); cat fifo`: killing the writer the subshell left
+    (as rcleak did) made cat wait for ever."""
+    d = tempfile.mkdtemp(prefix="rctest-fifo-")
+    try:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        res = run(["sh", "-c", "(echo x > %s &); cat %s" % (fifo, fifo)], timeout=60)
+        check_eq((res.status, res.stdout), (0, "x\n"), "cat read what the writer wrote")
+        check_eq(res.report["leaks"], [], "the script itself has no leak")
+        left = [lk for pid, r in res.reports.items() if pid != res.pid for lk in r["leaks"]]
+        check_eq([(lk["kind"], lk.get("daemon"), lk["cleanup"]) for lk in left],
+                 [("child", True, "none")], "the subshell's writer: a daemon, left running")
+    finally:
+        shutil.rmtree(d)
 
 
 if __name__ == "__main__":
