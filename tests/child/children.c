@@ -78,10 +78,12 @@ static void wait_state(pid_t pid, char want)
 
 /* ---- leaking cases ---- */
 
-/* Fork a sleeper (in a session of its own if `session`), wait until it is
- * ready, announce it.  Inlined, so the fork's caller is the case that
- * called this. */
-static inline __attribute__((always_inline)) void fork_sleeper(const char *mode, bool session)
+/* Fork a sleeper in `mode`, in a session (SESSION) or a process group
+ * (GROUP) of its own or neither, and wait until it is ready.  Inlined, so
+ * the fork's caller is the function that called this. */
+enum detach { STAY, SESSION, GROUP };
+static inline __attribute__((always_inline)) pid_t start_sleeper(const char *mode,
+                                                                 enum detach how)
 {
   int p[2];
   if (pipe(p) != 0)
@@ -91,13 +93,19 @@ static inline __attribute__((always_inline)) void fork_sleeper(const char *mode,
     fail("fork");
   if (pid == 0) {
     close(p[0]);
-    if (session && setsid() < 0)
+    if ((how == SESSION && setsid() < 0) || (how == GROUP && setpgid(0, 0) != 0))
       _exit(3);
     exec_sleeper(p[1], mode);
   }
   close(p[1]);
   await_ready(p[0]);
-  announce(pid);
+  return pid;
+}
+
+/* The same, announced (in a session of its own if `session`). */
+static inline __attribute__((always_inline)) void fork_sleeper(const char *mode, bool session)
+{
+  announce(start_sleeper(mode, session ? SESSION : STAY));
 }
 
 static void leak_fork(const char *mode)
@@ -110,16 +118,7 @@ static void case_ignoreterm(void) { leak_fork("ignore-term"); }
 
 static void case_stopped(void)
 {
-  int p[2];
-  if (pipe(p) != 0)
-    fail("pipe");
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    exec_sleeper(p[1], "sleep");
-  }
-  close(p[1]);
-  await_ready(p[0]);
+  pid_t pid = start_sleeper("sleep", STAY);
   kill(pid, SIGSTOP);
   int st;
   /* a stop reported by waitpid is not a release */
@@ -299,16 +298,7 @@ static void case_clone(void)
 static void daemonize(int out)
 {
   setsid();
-  int p[2];
-  if (pipe(p) != 0)
-    fail("pipe");
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    exec_sleeper(p[1], "sleep");
-  }
-  close(p[1]);
-  await_ready(p[0]);
+  pid_t pid = start_sleeper("sleep", STAY);
   dprintf(out, "%d\n", (int)pid);
   close(out);
   _exit(0);
@@ -491,25 +481,10 @@ static void case_exec_producers(void)
   fail("exec");
 }
 
-/* Fork a sleeper in `mode` (in a process group of its own if `group`) and
- * wait until it is ready; not announced. */
+/* A sleeper not announced (in a process group of its own if `group`). */
 static pid_t quiet_sleeper(const char *mode, bool group)
 {
-  int p[2];
-  if (pipe(p) != 0)
-    fail("pipe");
-  pid_t pid = fork();
-  if (pid < 0)
-    fail("fork");
-  if (pid == 0) {
-    close(p[0]);
-    if (group && setpgid(0, 0) != 0)
-      _exit(3);
-    exec_sleeper(p[1], mode);
-  }
-  close(p[1]);
-  await_ready(p[0]);
-  return pid;
+  return start_sleeper(mode, group ? GROUP : STAY);
 }
 
 /* Children asked to end and left unreaped, as `kill $server` at the end of a
