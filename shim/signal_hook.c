@@ -22,7 +22,6 @@
  * sigaction is, and programs call it from handlers): their critical section
  * blocks every signal in the calling thread before taking a spin lock, so a
  * handler can never spin on a lock held by the code it interrupted. */
-#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "inflight.h"
 #include "options.h"
 #include "rc.h"
 #include "real.h"
@@ -92,8 +92,11 @@ static bool fatal_by_default(int sig)
 
 /* The kernel's struct for rt_sigaction (not glibc's struct sigaction). */
 struct rc_ksigaction {
+  // cppcheck-suppress unusedStructMember
   void *handler;
+  // cppcheck-suppress unusedStructMember
   unsigned long flags;
+  // cppcheck-suppress unusedStructMember
   void *restorer;
   uint64_t mask;
 };
@@ -127,64 +130,14 @@ static uintptr_t interrupted_pc(const void *ucontext)
 #endif
 }
 
-/* System calls whose result is a new descriptor (x86_64 numbers, as far as
- * this libc's headers know them). */
-static bool makes_descriptor(unsigned nr)
-{
-  static const unsigned calls[] = {
-    SYS_open, SYS_creat, SYS_openat, SYS_socket, SYS_accept, SYS_accept4, SYS_dup, SYS_dup2,
-    SYS_dup3, SYS_fcntl, SYS_epoll_create, SYS_epoll_create1, SYS_eventfd, SYS_eventfd2,
-    SYS_signalfd, SYS_signalfd4, SYS_timerfd_create, SYS_inotify_init, SYS_inotify_init1,
-    SYS_fanotify_init, SYS_perf_event_open, SYS_open_by_handle_at, SYS_mq_open,
-#ifdef SYS_memfd_create
-    SYS_memfd_create,
-#endif
-#ifdef SYS_userfaultfd
-    SYS_userfaultfd,
-#endif
-#ifdef SYS_pidfd_open
-    SYS_pidfd_open,
-#endif
-#ifdef SYS_pidfd_getfd
-    SYS_pidfd_getfd,
-#endif
-#ifdef SYS_openat2
-    SYS_openat2,
-#endif
-  };
-  for (size_t i = 0; i < RC_ARRAY_SIZE(calls); i++)
-    if (calls[i] == nr)
-      return true;
-  return false;
-}
-
-/* The descriptor a system call had just made when the signal came, or -1.
- * The kernel delivers a signal on the way out of a system call, so a process
- * killed while it opens files (an interpreter importing modules) is often
- * caught with the new descriptor in rax and its wrapper not yet returned:
- * not recorded by rcleak's wrapper, or libc's own work in flight.  Known by
- * the instructions just before the interrupted one: glibc's wrappers load
- * the number with "mov $NR, %eax" right before "syscall" (b8 NR 0f 05).  They
- * are read only when they lie in the page of the interrupted instruction,
- * which the thread was executing (x86 has execute-only pages only through
- * protection keys, which no loader uses): read directly, no system call
- * (one more in every signal's report could be one a seccomp filter kills
- * for). */
+/* The descriptor a system call had just made when the signal came, or -1
+ * (inflight.c). */
 static int in_flight_fd(const void *ucontext)
 {
 #if defined(__x86_64__)
   const ucontext_t *uc = ucontext;
-  uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  long long rax = uc->uc_mcontext.gregs[REG_RAX];
-  unsigned char code[7];
-  if (rax < 0 || rax > INT_MAX || (rip & 4095) < sizeof code)
-    return -1;
-  memcpy(code, (const void *)(rip - sizeof code), sizeof code);
-  unsigned nr = (unsigned)code[1] | (unsigned)code[2] << 8 | (unsigned)code[3] << 16 |
-                (unsigned)code[4] << 24;
-  return code[0] == 0xb8 && code[5] == 0x0f && code[6] == 0x05 && makes_descriptor(nr)
-             ? (int)rax
-             : -1;
+  return rc_in_flight_fd((uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
+                         uc->uc_mcontext.gregs[REG_RAX]);
 #else
   (void)ucontext;
   return -1;

@@ -1,0 +1,19 @@
+/* The descriptor a system call had just made when a signal came (used by
+ * the signal hook, signal_hook.c). */
+#ifndef RCLEAK_INFLIGHT_H
+#define RCLEAK_INFLIGHT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The thread was interrupted at `rip` with `rax`: if it was on its way out
+ * of a system call that makes a descriptor, that descriptor (rax), else -1.
+ * Reads code bytes only within rip's page.  Async-signal-safe; x86_64 only
+ * (-1 elsewhere). */
+int rc_in_flight_fd(uintptr_t rip, long long rax);
+
+/* Whether system call `nr` (this architecture's number) returns a new
+ * descriptor. */
+bool rc_makes_descriptor(unsigned nr);
+
+#endif
