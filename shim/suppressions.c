@@ -192,8 +192,8 @@ static const struct {
   {RC_KIND_FD, false, NULL, "Popen._launch", "/multiprocessing/"},
   {RC_KIND_FD, false, NULL, "ForkServer.connect_to_new_process", "/multiprocessing/"},
   /* CPython's import system reading a module's source or bytecode or
-   * listing a sys.path directory, site reading a .pth file, runpy reading a
-   * script: each closes its file or directory before returning, so one
+   * listing a sys.path directory, site listing a site directory or reading
+   * a .pth file, runpy reading a script: each closes its file or directory before returning, so one
    * still open is a process ended in the middle of an import (a Pool worker
    * terminated while it starts up) */
   {RC_KIND_FD, false, NULL, "FileLoader.get_data", "importlib._bootstrap_external"},
@@ -202,6 +202,8 @@ static const struct {
   {RC_KIND_FD, false, NULL, "FileFinder._fill_cache", "importlib/_bootstrap_external.py"},
   {RC_KIND_FD, false, NULL, "addpackage", "<frozen site>"},
   {RC_KIND_FD, false, NULL, "addpackage", "/site.py"},
+  {RC_KIND_FD, false, NULL, "addsitedir", "<frozen site>"},
+  {RC_KIND_FD, false, NULL, "addsitedir", "/site.py"},
   /* runpy.run_path reading the script it runs: multiprocessing's spawn and
    * forkserver children run the parent's main script through it */
   {RC_KIND_FD, false, NULL, "_get_code_from_file", "<frozen runpy>"},
