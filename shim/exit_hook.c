@@ -29,6 +29,7 @@
 #include "rc.h"
 #include "real.h"
 #include "report.h"
+#include "stacks.h"
 
 static int rc_stderr_keep = -1; /* -2: fd 2 is no stderr */
 
@@ -70,7 +71,7 @@ RC_HOT int rc_report_stderr(void)
 static int rc_exit_status;
 static int (*rc_real_main)(int, char **, char **);
 
-RC_HOT static int rc_main(int argc, char **argv, char **envp)
+RC_HOT int rc_main(int argc, char **argv, char **envp)
 {
   int r = rc_real_main(argc, argv, envp);
   rc_exit_status = r;

@@ -127,3 +127,18 @@ int rc_in_flight_fd(uintptr_t rip, long long rax)
   return -1;
 #endif
 }
+
+bool rc_syscall_unfinished(uintptr_t rip, long long rax)
+{
+#if defined(__x86_64__)
+  uintptr_t in_page = rip & (RC_PAGE - 1);
+  const unsigned char *p = (const unsigned char *)rip;
+  if (in_page >= 2 && p[-2] == 0x0f && p[-1] == 0x05 && rax < 0)
+    return true;
+  return in_page <= RC_PAGE - 2 && p[0] == 0x0f && p[1] == 0x05;
+#else
+  (void)rip;
+  (void)rax;
+  return false;
+#endif
+}

@@ -12,6 +12,14 @@
  * (-1 elsewhere). */
 int rc_in_flight_fd(uintptr_t rip, long long rax);
 
+/* Whether the thread, stopped at `rip` with `rax`, is in a system call that
+ * has made nothing: back from one that failed or was interrupted (rax < 0
+ * right after "syscall"), or about to make one again (at "syscall": the
+ * kernel restarts a call interrupted under SA_RESTART that way).  So a
+ * wrapper blocked in waitpid, accept or a FIFO's open has no descriptor in
+ * flight.  x86_64 only (false elsewhere). */
+bool rc_syscall_unfinished(uintptr_t rip, long long rax);
+
 /* Whether system call `nr` (this architecture's number) returns a new
  * descriptor. */
 bool rc_makes_descriptor(unsigned nr);

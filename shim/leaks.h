@@ -70,7 +70,7 @@ struct rc_leakset {
   uint32_t suppressed;
   uint64_t now_ns; /* CLOCK_MONOTONIC at the end of the process */
   bool by_signal;          /* the report of a process a signal is ending */
-  bool interrupted_rcleak; /* a signal's report, from inside rcleak's own code */
+  bool interrupted_rcleak; /* a signal's report, from inside rcleak or its wrapper's call */
   int in_flight_fd;        /* a signal's report: see struct rc_exit; -1 */
 };
 

@@ -17,8 +17,9 @@
 struct rc_exit {
   bool by_signal;
   bool in_signal_handler; /* forbids everything that is not async-signal-safe */
-  /* The signal interrupted rcleak's own code: a wrapper may hold a
-   * descriptor the real call made and the registry has not recorded yet. */
+  /* The signal interrupted rcleak's own code or a call one of its wrappers
+   * made (signal_hook.c): a wrapper may hold a descriptor the real call
+   * made and the registry has not recorded yet. */
   bool interrupted_rcleak;
   /* A signal's report: the descriptor a system call had just made when the
    * signal came (signal_hook.c), which no wrapper has recorded yet; -1. */

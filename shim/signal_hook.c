@@ -116,20 +116,6 @@ static void die_by(int sig)
   (void)rc_syscall(SYS_exit_group, 128 + sig); /* not reached */
 }
 
-/* The instruction the signal interrupted. */
-static uintptr_t interrupted_pc(const void *ucontext)
-{
-  const ucontext_t *uc = ucontext;
-#if defined(__x86_64__)
-  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-  return (uintptr_t)uc->uc_mcontext.pc;
-#else
-  (void)uc;
-  return 0;
-#endif
-}
-
 /* The descriptor a system call had just made when the signal came, or -1
  * (inflight.c). */
 static int in_flight_fd(const void *ucontext)
@@ -144,16 +130,44 @@ static int in_flight_fd(const void *ucontext)
 #endif
 }
 
+/* Whether the signal interrupted librcleak, or a call one of its wrappers
+ * made (libc's opendir after its openat, the dynamic loader during the
+ * capture that records the result): a descriptor may then exist that the
+ * wrapper has not recorded yet.  Not when the thread is in a system call
+ * that has made nothing (a wrapper blocked in waitpid or accept), nor when
+ * the descriptor in flight is known (`in_flight`, the one a system call has
+ * just returned): then only that one is the wrapper's. */
+static bool interrupted_rcleak(const void *ucontext, int in_flight)
+{
+#if defined(__x86_64__)
+  const ucontext_t *uc = ucontext;
+  uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  if (rc_pc_in_rcleak(rip))
+    return true;
+  if (in_flight >= 0 || rc_syscall_unfinished(rip, uc->uc_mcontext.gregs[REG_RAX]))
+    return false;
+  return rc_stack_in_rcleak(rip, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
+                            (uintptr_t)uc->uc_mcontext.gregs[REG_RBP]);
+#elif defined(__aarch64__)
+  (void)in_flight;
+  return rc_pc_in_rcleak((uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.pc);
+#else
+  (void)ucontext, (void)in_flight;
+  return false;
+#endif
+}
+
 static void rc_signal_handler(int sig, siginfo_t *si, void *ucontext)
 {
   (void)si;
   /* A vfork child shares our memory; the child of a raw fork or clone still
    * has the parent's rc_pid: neither may write a report or touch state. */
   if (rc_tls_mode != RC_MODE_VFORK && (pid_t)rc_syscall(SYS_getpid) == rc_pid) {
+    int in_flight = in_flight_fd(ucontext);
     struct rc_exit ex = {.by_signal = true,
                          .in_signal_handler = true,
-                         .interrupted_rcleak = rc_pc_in_rcleak(interrupted_pc(ucontext)),
-                         .in_flight_fd = in_flight_fd(ucontext),
+                         .interrupted_rcleak = interrupted_rcleak(ucontext, in_flight),
+                         .in_flight_fd = in_flight,
                          .status = sig};
     (void)rc_report_run(&ex);
   }

@@ -517,6 +517,30 @@ bool rc_pc_in_rcleak(uintptr_t pc)
   return pc >= rc_self_lo && pc < rc_self_hi;
 }
 
+#define RC_INTERRUPTED_DEPTH 16
+
+bool rc_stack_in_rcleak(uintptr_t pc, uintptr_t sp, uintptr_t bp)
+{
+  if (rc_pc_in_rcleak(pc))
+    return true;
+  if (!rc_own_walker)
+    return false;
+  struct rc_unwind_regs regs = {pc, sp, bp};
+  uintptr_t pcs[RC_INTERRUPTED_DEPTH];
+  int n = rc_unwind_walk(&regs, pcs, RC_INTERRUPTED_DEPTH, 0, 0, NULL);
+  for (int i = 0; i < n; i++) {
+    uintptr_t start;
+    if (!rc_pc_in_rcleak(pcs[i]))
+      continue;
+    if (rc_unwind_caller_start(pcs[i], &start) &&
+        (start == (uintptr_t)rc_main || start == (uintptr_t)rc_thread_start ||
+         start == (uintptr_t)rc_thread_start_c11))
+      return false; /* the program's own code runs above: no wrapper's call */
+    return true;
+  }
+  return false;
+}
+
 const struct rc_stack *rc_stack_get(uint32_t id)
 {
   return rc_stack_store_get(rc_stack_resolve(id));

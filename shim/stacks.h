@@ -78,6 +78,20 @@ void rc_stacks_thread_end(void);
 /* Whether pc lies in librcleak.so's own mapping. */
 bool rc_pc_in_rcleak(uintptr_t pc);
 
+/* Whether a thread stopped at pc with these rsp and rbp (a signal's
+ * context) is inside librcleak or a call made from it: pc or one of its
+ * callers (up to 16, by rcleak's own walker; pc alone without it) in
+ * librcleak's mapping.  Async-signal-safe. */
+bool rc_stack_in_rcleak(uintptr_t pc, uintptr_t sp, uintptr_t bp);
+
+/* rcleak's functions that run the program's own code: main under
+ * __libc_start_main's wrapper (exit_hook.c), a thread's start routine under
+ * the trampoline (thread_interpose.c).  A frame of theirs is the bottom of
+ * the program's stack, not a wrapper's call in progress. */
+int rc_main(int argc, char **argv, char **envp);
+void *rc_thread_start(void *p);
+int rc_thread_start_c11(void *p);
+
 /* Called once from rc_init: whether the walker can run, our own mapped range. */
 void rc_stacks_init(void);
 

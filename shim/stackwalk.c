@@ -729,6 +729,12 @@ int rc_unwind_walk_copy(const struct rc_unwind_regs *regs, uintptr_t *pcs, int m
   return walk(regs, pcs, max, skip_lo, skip_hi, NULL, copy);
 }
 
+bool rc_unwind_caller_start(uintptr_t ret, uintptr_t *start)
+{
+  struct cie cie;
+  return ret != 0 && find_fde(ret - 1, &cie, start) != NULL;
+}
+
 uint32_t rc_unwind_generation(void) { return __atomic_load_n(&rc_generation, __ATOMIC_ACQUIRE); }
 
 void rc_unwind_code_unmapped(void)
@@ -771,6 +777,11 @@ int rc_unwind_walk_copy(const struct rc_unwind_regs *regs, uintptr_t *pcs, int m
   return -1;
 }
 uint32_t rc_unwind_generation(void) { return 0; }
+bool rc_unwind_caller_start(uintptr_t ret, uintptr_t *start)
+{
+  (void)ret, (void)start;
+  return false;
+}
 void rc_unwind_code_unmapped(void) {}
 bool rc_unwind_init(void) { return false; }
 bool rc_unwind_object_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)

@@ -113,6 +113,10 @@ void rc_unwind_code_unmapped(void);
  * Called once from rc_stacks_init. */
 bool rc_unwind_init(void);
 
+/* The start of the function that return address `ret` returns into (its
+ * FDE's), after rc_unwind_init.  Async-signal-safe. */
+bool rc_unwind_caller_start(uintptr_t ret, uintptr_t *start);
+
 /* The mapped range of the object containing addr (after rc_unwind_init). */
 bool rc_unwind_object_range(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 

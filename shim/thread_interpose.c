@@ -66,7 +66,7 @@ static void thread_begin(struct rc_thr *s)
   rc_stacks_thread_begin(s->idx);
 }
 
-static void *rc_thread_start(void *p)
+void *rc_thread_start(void *p)
 {
   struct rc_thr *s = p;
   thread_begin(s);
@@ -82,7 +82,7 @@ static void *rc_thread_start(void *p)
 /* The same for thrd_create, whose start routine returns int (glibc calls
  * this one as such, as it would have called the program's).  thrd_exit is
  * pthread_exit underneath: the cleanup handler runs for it too. */
-static int rc_thread_start_c11(void *p)
+int rc_thread_start_c11(void *p)
 {
   struct rc_thr *s = p;
   thread_begin(s);

@@ -437,6 +437,63 @@ def untracked_in_flight_at_signal():
 
 
 @case
+def untracked_inside_wrapper_at_signal():
+    """A signal that comes inside a call an rcleak wrapper made, after the
+    descriptor exists and before the wrapper records it (here in libc's
+    opendir, at the malloc after its openat: a debugger delivers SIGTERM
+    there) finds an untracked descriptor that is the wrapper's, in flight:
+    not reported.  A wrapper blocked in a system call that made nothing
+    (waitpid) is not that: the program's untracked /dev/null and its child
+    are reported."""
+    need_tools("gdb")
+    d = tempfile.mkdtemp()
+    try:
+        def under_gdb(argv, options):
+            opts = ["json_path=%s/r.%%p.json" % d] + ([options] if options else [])
+            return subprocess.run(
+                ["gdb", "-q", "-batch", "-nx", "-ex", "set startup-with-shell off",
+                 "-ex", "set environment LD_PRELOAD=%s" % SHIM,
+                 "-ex", "set environment RCLEAK_OPTIONS=%s" % ":".join(opts),
+                 "-ex", "handle SIGTERM nostop noprint pass",
+                 "-ex", "break rc_test_marker", "-ex", "run",
+                 "-ex", "break malloc", "-ex", "continue",
+                 "-ex", "info symbol $pc", "-ex", "signal SIGTERM", "--args"] + argv,
+                capture_output=True, text=True, timeout=120)
+        r = under_gdb([prog("programs"), "opendir_after_marker", d], None)
+        reports = [n for n in os.listdir(d) if n.startswith("r.")]
+        if "malloc" not in r.stdout or len(reports) != 1:
+            print("# gdb could not stop it at malloc here: skipped\n# %s" %
+                  (r.stdout + r.stderr)[-600:].replace("\n", "\n# "))
+            sys.exit(77)
+        with open(os.path.join(d, reports[0])) as f:
+            rep = json.load(f)
+        check_eq(rep["exit"], {"reason": "signal", "signal": "SIGTERM"},
+                 "ended by the SIGTERM delivered inside opendir")
+        check_eq(rep["leaks"], [], "the directory being opened is not reported")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+    def term_in_wait4(p):
+        for _ in range(30000):
+            try:
+                with open("/proc/%d/syscall" % p.pid) as f:
+                    if f.read().split()[0] == "61":  # wait4
+                        break
+            except (OSError, IndexError):
+                pass
+            time.sleep(0.001)
+        p.send_signal(signal.SIGTERM)
+    res = run([prog("programs"), "waitpid_blocked"], on_start=term_in_wait4)
+    check_eq(res.status, -signal.SIGTERM, "ended by SIGTERM in waitpid")
+    fds = leaked_fds(res)
+    child = int(re.search(r"^child (\d+)$", res.stdout, re.M).group(1))
+    check_leaks(res.leaks,
+                [{"kind": "fd", "fd": fds[0], "untracked": True, "target": "/dev/null"},
+                 {"kind": "child", "pid": child, "cleanup": "killed"}],
+                "blocked in waitpid: the untracked /dev/null and the child")
+
+
+@case
 def untracked_any_table():
     # rcleak asks the descriptor table itself when it has 64 or 128 entries
     # and reads /proc/self/fd when it is larger: a raw-syscall descriptor is

@@ -283,6 +283,46 @@ static void signal_in_open(const char *dir)
   printf("not reached: %d\n", fd); /* SIGTERM ends the process first */
 }
 
+/* Where the test's debugger stops before the opendir whose middle it
+ * signals (programs_in_wrapper in cases.py). */
+__attribute__((noinline, used)) void rc_test_marker(void)
+{
+  __asm__ volatile("" ::: "memory");
+}
+
+/* opendir through rcleak's wrapper, once to resolve it and once after the
+ * marker: the test sends SIGTERM from inside libc's opendir, after its
+ * openat, where the wrapper has not recorded the directory yet. */
+static void opendir_after_marker(const char *dir)
+{
+  DIR *warm = opendir(dir);
+  if (warm == NULL)
+    exit(3);
+  closedir(warm);
+  rc_test_marker();
+  DIR *d = opendir(dir);
+  printf("not reached: %p\n", (void *)d); /* SIGTERM ends the process first */
+}
+
+/* A raw-syscall /dev/null (untracked) and a sleeping child, then waitpid
+ * for it through rcleak's wrapper, where the test's SIGTERM finds it: a
+ * wrapper blocked in a system call that has made nothing, so both are
+ * reported. */
+static void waitpid_blocked(void)
+{
+  leaked((int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY));
+  pid_t child = fork();
+  if (child == 0) {
+    for (;;)
+      pause();
+  }
+  printf("child %d\n", (int)child);
+  fflush(stdout);
+  int st;
+  waitpid(child, &st, 0);
+  printf("not reached\n");
+}
+
 /* A raw-syscall descriptor at a chosen number: the number decides how large
  * the kernel's descriptor table is at exit (64 entries, then powers of two),
  * and so whether rcleak reads the open set from the table or from /proc. */
@@ -706,6 +746,8 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "untracked_then_signal")) untracked_then(argv + 2, true);
   else if (!strcmp(c, "untracked_then_exit")) untracked_then(argv + 2, false);
   else if (!strcmp(c, "signal_in_open")) signal_in_open(argv[2]);
+  else if (!strcmp(c, "opendir_after_marker")) opendir_after_marker(argv[2]);
+  else if (!strcmp(c, "waitpid_blocked")) waitpid_blocked();
   else if (!strcmp(c, "opath_at")) opath_at(atoi(argv[2]));
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();

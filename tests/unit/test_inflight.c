@@ -94,6 +94,27 @@ static void copies(void)
   ok(at(p, 7, 5) == -1, "the syscall's instruction in the page before: not read");
 }
 
+/* A thread in a system call that made nothing: back from one with an error
+ * (or interrupted: -EINTR), or at the syscall instruction (the restart of
+ * one interrupted under SA_RESTART). */
+static void unfinished(void)
+{
+  const unsigned char *p = place(300, open64_code, sizeof open64_code);
+  ok(rc_syscall_unfinished((uintptr_t)(p + 7), -4) &&
+     !rc_syscall_unfinished((uintptr_t)(p + 7), 5),
+     "after the syscall: unfinished with -EINTR, not with a descriptor");
+  ok(rc_syscall_unfinished((uintptr_t)(p + 5), 257), "at the syscall (a restart): unfinished");
+  ok(!rc_syscall_unfinished((uintptr_t)(p + 24), -4) &&
+     !rc_syscall_unfinished((uintptr_t)(p + 0), 257),
+     "anywhere else: not (whatever rax holds)");
+  p = place(4096 - 6, open64_code, sizeof open64_code); /* 0f in one page, 05 in the next */
+  ok(!rc_syscall_unfinished((uintptr_t)(p + 7), -4),
+     "the syscall's bytes in the page before: not read");
+  p = place(4096 - 1 - 5, open64_code, sizeof open64_code);
+  ok(!rc_syscall_unfinished((uintptr_t)(p + 5), 257),
+     "a syscall instruction running into the next page: not read");
+}
+
 /* This libc's own wrapper for `name`: the syscall of `nr`, its check, and as
  * a pc the end of the syscall and every byte from the check's end to the
  * first ret (some are inside instructions, which no pc is: no harm). */
@@ -129,6 +150,7 @@ int main(void)
   if (pages == NULL)
     return 1;
   copies();
+  unfinished();
   real("open64", SYS_openat);
   real("socket", SYS_socket);
   free(pages);
