@@ -330,7 +330,9 @@ static bool is_shared_object(const char *path)
  * untracked ones are reported. */
 static bool in_flight_system_file(const struct rc_leakset *ls, const struct rc_leak *lk)
 {
-  static const char *const dirs[] = {"/usr/", "/etc/", "/proc/", "/sys/", "/lib"};
+  /* "/dev/shm/sem.": the file of a POSIX named semaphore, which glibc's
+   * sem_open opens, maps and closes (Python's multiprocessing locks) */
+  static const char *const dirs[] = {"/usr/", "/etc/", "/proc/", "/sys/", "/lib", "/dev/shm/sem."};
   if (!ls->by_signal || !(lk->flags & RC_LEAK_UNTRACKED) || lk->target == NULL)
     return false;
   for (size_t i = 0; i < RC_ARRAY_SIZE(dirs); i++)

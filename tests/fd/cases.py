@@ -386,18 +386,20 @@ def untracked_at_signal():
     """A signal may end a process in the middle of libc's own work (a
     locale, nsswitch.conf, /proc) or of the dynamic loader's (a library
     being mapped), through opens no interposer sees: in the report a signal
-    causes, an untracked descriptor of a system file or of a shared object
-    is that work in flight and is left out; one of the program's own files
-    (named like a library, but not one: "libx.sonic") is still reported, and
-    at exit all are."""
+    causes, an untracked descriptor of a system file, of a shared object or
+    of a named semaphore's file is that work in flight and is left out; one
+    of the program's own files (named like a library, but not one:
+    "libx.sonic") is still reported, and at exit all are."""
     d = tempfile.mkdtemp()
     own = os.path.join(d, "data")
     lib = os.path.join(d, "_ext.cpython-311-x86_64-linux-gnu.so")
     versioned = os.path.join(d, "libfoo.so.1.2")
     not_lib = os.path.join(d, "libx.sonic")
-    for p in (own, lib, versioned, not_lib):
+    # glibc's sem_open opens, maps and closes a named semaphore's file
+    sem = "/dev/shm/sem.rctest-%d" % os.getpid()
+    for p in (own, lib, versioned, not_lib, sem):
         open(p, "w").close()
-    paths = ["/etc/hostname", "/proc/self/status", own, lib, versioned, not_lib]
+    paths = ["/etc/hostname", "/proc/self/status", own, lib, versioned, not_lib, sem]
     res = run([prog("programs"), "untracked_then_signal"] + paths)
     check_eq(res.status, -signal.SIGTERM, "ended by SIGTERM")
     check_leaks(res.leaks, [{"kind": "fd", "untracked": True, "type": "file", "target": own},
@@ -407,9 +409,11 @@ def untracked_at_signal():
     check_eq(res.status, 0, "exited")
     check_leaks(res.leaks, [{"kind": "fd", "untracked": True, "target": "/etc/hostname"},
                             {"kind": "fd", "untracked": True, "target": "/proc/%d/status" % res.pid}] +
-                [{"kind": "fd", "untracked": True, "target": p} for p in (own, lib, versioned, not_lib)],
-                "exit: all six")
+                [{"kind": "fd", "untracked": True, "target": p}
+                 for p in (own, lib, versioned, not_lib, sem)],
+                "exit: all seven")
     shutil.rmtree(d, ignore_errors=True)
+    os.unlink(sem)
 
 
 @case
