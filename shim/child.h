@@ -73,8 +73,9 @@ bool rc_child_killed(uint32_t i, pid_t *pid, int *sig);
 /* Children this process asked to end (child_signaled.c): the kill, killpg
  * and sigqueue wrappers note a terminating signal sent to `pid` (kill's
  * meaning: > 0 a process, 0 our group, -1 all, < -1 a group) at `at`
- * (rc_child_clock_now() before the call).  rc_child_asked_to_end: whether
- * the child that `st` describes was among the targets once born.  Both
+ * (rc_child_clock_now() before the call; 0 notes nothing).
+ * rc_child_asked_to_end: whether the child that `st` describes was among
+ * the targets once born.  Both
  * async-signal-safe; errno preserved. */
 void rc_child_signaled(pid_t pid, int sig, uint64_t at);
 bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st);

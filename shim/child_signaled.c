@@ -69,7 +69,7 @@ static void note(struct rc_signaled *ring, uint32_t *next, uint32_t cap, pid_t t
 
 void rc_child_signaled(pid_t pid, int sig, uint64_t at)
 {
-  if (!terminating(sig) || rc_tls_mode == RC_MODE_VFORK)
+  if (at == 0 || !terminating(sig) || rc_tls_mode == RC_MODE_VFORK)
     return;
   int saved = errno;
   if (pid > 0) {
@@ -104,9 +104,16 @@ bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st)
 
 /* ---- the wrappers ---- */
 
+/* The clock only for a signal that can end a process: `kill(pid, 0)`, the
+ * liveness check some programs make in a loop, costs one compare more. */
+static uint64_t clock_if_terminating(int sig)
+{
+  return terminating(sig) ? rc_child_clock_now() : 0;
+}
+
 RC_EXPORT int kill(pid_t pid, int sig)
 {
-  uint64_t at = rc_child_clock_now();
+  uint64_t at = clock_if_terminating(sig);
   int r = REAL(kill)(pid, sig);
   if (r == 0)
     rc_child_signaled(pid, sig, at);
@@ -115,7 +122,7 @@ RC_EXPORT int kill(pid_t pid, int sig)
 
 RC_EXPORT int killpg(pid_t pgrp, int sig)
 {
-  uint64_t at = rc_child_clock_now();
+  uint64_t at = clock_if_terminating(sig);
   int r = REAL(killpg)(pgrp, sig);
   if (r == 0)
     rc_child_signaled(pgrp == 0 ? 0 : -pgrp, sig, at);
@@ -124,7 +131,7 @@ RC_EXPORT int killpg(pid_t pgrp, int sig)
 
 RC_EXPORT int sigqueue(pid_t pid, int sig, const union sigval value)
 {
-  uint64_t at = rc_child_clock_now();
+  uint64_t at = clock_if_terminating(sig);
   int r = REAL(sigqueue)(pid, sig, value);
   if (r == 0)
     rc_child_signaled(pid, sig, at);
