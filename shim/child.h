@@ -80,6 +80,11 @@ bool rc_child_killed(uint32_t i, pid_t *pid, int *sig);
 void rc_child_signaled(pid_t pid, int sig, uint64_t at);
 bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st);
 
+/* Whether the process has a handler of its own for `sig` (the kernel's
+ * disposition: neither default nor ignored).  Async-signal-safe
+ * (signal_hook.c). */
+bool rc_signal_handled(int sig);
+
 /* Daemons (daemon.c): children detached from us on purpose.
  * rc_daemon_detached: after a successful setsid().
  * rc_daemon_self: this process detached itself as a fork child (the middle

@@ -1,13 +1,17 @@
 /* Children this process asked to end (child.h: rc_child_signaled).
  *
  * `kill $server` at the end of a CI script, `trap 'kill $(jobs -p)' EXIT`,
- * Python's Popen.terminate() with no wait after it: the program ends the
- * child and exits before the kernel's notice of the child's death has come
- * back to be reaped.  The child was released; only its zombie is left, and
- * init reaps that once the parent is gone.  So a child this process sent a
+ * Node's `child.kill()` before `process.exit()`: the program ends the child
+ * and exits before the kernel's notice of the child's death has come back
+ * to its SIGCHLD handler, which reaps every child that ends (bash's
+ * waitchld, libuv's).  For such a program the zombie is the exit's race
+ * with its handler, not a child it forgot: a child this process sent a
  * terminating signal to, that has ended by the report (within the grace
  * rcleak itself gives a child it ends), is no leak.  One still running then
- * ignored or outlived the request, and is reported and cleaned as any other.
+ * ignored or outlived the request, and is reported and cleaned as any
+ * other.  A program without a SIGCHLD handler reaps only by waiting, so a
+ * child it killed and never waited for is a zombie never reaped, a leak as
+ * any other (Python's Popen.terminate() without wait()).
  *
  * The wrappers of kill, killpg and sigqueue note the target: a pid, a
  * process group (kill(-pgrp), kill(0) for our own, killpg) or everything
@@ -93,6 +97,8 @@ static bool matches(const struct rc_signaled *s, pid_t target, const struct rc_p
 
 bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st)
 {
+  if (!rc_signal_handled(SIGCHLD))
+    return false;
   for (uint32_t i = 0; i < RC_SIGNALED_MAX; i++)
     if (matches(&rc_signaled_pids[i], pid, st))
       return true;

@@ -92,7 +92,6 @@ static bool fatal_by_default(int sig)
 
 /* The kernel's struct for rt_sigaction (not glibc's struct sigaction). */
 struct rc_ksigaction {
-  // cppcheck-suppress unusedStructMember
   void *handler;
   // cppcheck-suppress unusedStructMember
   unsigned long flags;
@@ -106,6 +105,15 @@ struct rc_ksigaction {
  * blocked); it is delivered on the way out of rt_sigprocmask.  Raw system
  * calls only: this also runs in a vfork child, which must not touch
  * rcleak's state, nor call anything that might. */
+bool rc_signal_handled(int sig)
+{
+  struct rc_ksigaction k;
+  int saved = errno;
+  long r = rc_syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof k.mask);
+  errno = saved;
+  return r == 0 && k.handler != SIG_DFL && k.handler != SIG_IGN;
+}
+
 static void die_by(int sig)
 {
   struct rc_ksigaction dfl = {SIG_DFL, 0, NULL, 0};

@@ -487,13 +487,34 @@ static pid_t quiet_sleeper(const char *mode, bool group)
   return start_sleeper(mode, group ? GROUP : STAY);
 }
 
+/* A SIGCHLD handler that reaps every child that ends, as bash's and
+ * libuv's do. */
+static void reap_all(int sig)
+{
+  (void)sig;
+  int saved = errno;
+  while (waitpid(-1, NULL, WNOHANG) > 0)
+    ;
+  errno = saved;
+}
+
 /* Children asked to end and left unreaped, as `kill $server` at the end of a
  * script: by kill, by killpg on the child's own group, by sigqueue with a
- * signal whose default is to end.  Reported: one that ignores SIGTERM (so
- * still running after the grace), and one sent a signal that does not end
- * it (SIGCONT). */
-static void case_asked_to_end(void)
+ * signal whose default is to end.  With a SIGCHLD handler that reaps
+ * (`handler`), kept blocked here so that the exit always wins the race with
+ * it: those three are released.  Without one they are zombies never reaped
+ * (announced once they are).  Reported either way: one that ignores SIGTERM
+ * (so still running after the grace), and one sent a signal that does not
+ * end it (SIGCONT). */
+static void asked_to_end(bool handler)
 {
+  if (handler) {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    signal(SIGCHLD, reap_all);
+  }
   pid_t byKill = quiet_sleeper("sleep", false), byGroup = quiet_sleeper("sleep", true);
   pid_t byQueue = quiet_sleeper("sleep", false), ignoring = quiet_sleeper("ignore-term", false);
   pid_t continued = quiet_sleeper("sleep", false);
@@ -503,9 +524,17 @@ static void case_asked_to_end(void)
       kill(continued, SIGCONT) != 0)
     fail("signal");
   printf("asked %d %d %d\n", (int)byKill, (int)byGroup, (int)byQueue);
+  if (!handler) {
+    wait_state(byKill, 'Z');
+    wait_state(byGroup, 'Z');
+    wait_state(byQueue, 'Z');
+  }
   announce(ignoring);
   announce(continued);
 }
+
+static void case_asked_to_end(void) { asked_to_end(true); }
+static void case_asked_no_handler(void) { asked_to_end(false); }
 
 /* The new image: a line from each descriptor its arguments name. */
 static char **case_argv;
@@ -687,7 +716,7 @@ static const struct {
   {"pid-reuse", case_pid_reuse}, {"doublefork-leak", case_doublefork_leak},
   {"daemon", case_daemon}, {"detached-exec", case_detached_exec},
   {"exec-producers", case_exec_producers}, {"read-args", case_read_args},
-  {"asked-to-end", case_asked_to_end},
+  {"asked-to-end", case_asked_to_end}, {"asked-no-handler", case_asked_no_handler},
 };
 
 int main(int argc, char **argv)
