@@ -95,10 +95,8 @@ static bool matches(const struct rc_signaled *s, pid_t target, const struct rc_p
          rc_child_born_within(st->start_time, 1, s->at); /* born before it */
 }
 
-bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st)
+static bool among_targets(pid_t pid, const struct rc_proc_stat *st)
 {
-  if (!rc_signal_handled(SIGCHLD))
-    return false;
   for (uint32_t i = 0; i < RC_SIGNALED_MAX; i++)
     if (matches(&rc_signaled_pids[i], pid, st))
       return true;
@@ -106,6 +104,13 @@ bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st)
     if (st->pgrp > 0 && matches(&rc_signaled_groups[i], st->pgrp, st))
       return true;
   return matches(&rc_signaled_all, 1, st);
+}
+
+/* The rings first: the common report, with no child asked to end, makes
+ * no system call here. */
+bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st)
+{
+  return among_targets(pid, st) && rc_signal_handled(SIGCHLD);
 }
 
 /* ---- the wrappers ---- */
