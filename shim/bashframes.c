@@ -109,12 +109,22 @@ struct rc_bash_procchain {
 };
 #define RC_BASH_PROCSUBS_MAX 4096
 
+/* Whether this bash is one whose list is read here: 5.1 (which added it)
+ * to 5.x (dist_version, "5.2"); another major version may have changed it,
+ * and a pointer read wrong would crash the program at its exit. */
+static bool procsubs_known(void)
+{
+  const char *const *dv = rc_sf_symbol("dist_version");
+  const char *v = dv != NULL ? *dv : NULL;
+  return v != NULL && v[0] == '5' && v[1] == '.' && v[2] >= '1' && v[2] <= '9';
+}
+
 bool rc_bash_procsub(int pid)
 {
   static const struct rc_bash_procchain *chain;
   static bool looked;
   if (!looked) {
-    if (rc_sf_detect() == RC_LANG_BASH)
+    if (rc_sf_detect() == RC_LANG_BASH && procsubs_known())
       chain = rc_sf_symbol("procsubs");
     looked = true;
   }
