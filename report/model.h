@@ -58,6 +58,7 @@ struct proc {
 	struct proc *parent;
 	struct proc **children;
 	size_t nchildren, cap_children;
+	bool shown; /* render_text: a line of its own in a pruned tree */
 };
 
 struct site {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The text report, for people: the process tree (each process with pid,
- * command, exit and its leaks), then the leak sites, most frequent first,
+ * command, exit and its leaks; pruned to the processes with leaks when
+ * large), then the leak sites, most frequent first,
  * each with its stack, then one SUMMARY line. A clean run prints nothing
  * (as LeakSanitizer), and one whose leaks were all suppressed only the
  * SUMMARY line, unless verbose.
@@ -111,6 +112,76 @@ static void print_proc(const struct proc *p, int depth, void *ud)
 	}
 }
 
+/*
+ * A large tree (a test suite's run makes hundreds of processes) is shown
+ * pruned unless verbose: the processes with leaks or not covered, with
+ * their ancestors for the path to them, and for each shown parent one line
+ * counting the children's subtrees left out, all without leaks. A tree of
+ * up to FULL_TREE_MAX processes is shown whole.
+ */
+#define FULL_TREE_MAX 40
+
+static bool needs_line(const struct proc *p)
+{
+	if (!p->covered)
+		return true;
+	for (size_t i = 0; i < p->nleaks; i++)
+		if (!p->leaks[i].suppressed)
+			return true;
+	return false;
+}
+
+static size_t subtree_size(const struct proc *p)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < p->nchildren; i++)
+		n += subtree_size(p->children[i]);
+	return n;
+}
+
+static void print_left_out(FILE *out, int depth, size_t n)
+{
+	if (n)
+		fprintf(out, "%*s(%zu more %s without leaks; -v lists them)\n", 2 + 2 * depth, "", n,
+			n == 1 ? "process" : "processes");
+}
+
+static void print_pruned(const struct proc *p, int depth, struct tree_ctx *c)
+{
+	print_proc(p, depth, c);
+	size_t left_out = 0;
+	for (size_t i = 0; i < p->nchildren; i++) {
+		if (p->children[i]->shown)
+			print_pruned(p->children[i], depth + 1, c);
+		else
+			left_out += subtree_size(p->children[i]);
+	}
+	print_left_out(c->out, depth + 1, left_out);
+}
+
+static void print_tree(const struct report *r, bool whole, struct tree_ctx *c)
+{
+	if (whole || r->nprocs <= FULL_TREE_MAX) {
+		report_walk(r, print_proc, c);
+		return;
+	}
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (needs_line(r->procs[i]))
+			for (struct proc *q = r->procs[i]; q && !q->shown; q = q->parent)
+				q->shown = true;
+	size_t left_out = 0;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct proc *p = r->procs[i];
+		if (p->parent)
+			continue;
+		if (p->shown)
+			print_pruned(p, 0, c);
+		else
+			left_out += subtree_size(p);
+	}
+	print_left_out(c->out, 0, left_out);
+}
+
 int render_text(FILE *out, const struct report *r, const struct render_opts *o)
 {
 	if (!o->verbose && r->leaks == 0 && r->not_covered == 0 && r->nbad == 0) {
@@ -126,7 +197,7 @@ int render_text(FILE *out, const struct report *r, const struct render_opts *o)
 
 	fputs("rcleak: process tree\n", out);
 	struct tree_ctx c = { out, r };
-	report_walk(r, print_proc, &c);
+	print_tree(r, o->verbose, &c);
 
 	if (r->nsites)
 		fputs("rcleak: leak sites, most frequent first\n", out);

@@ -792,6 +792,32 @@ def run_fd_leak():
 
 
 @case
+def run_large_tree():
+    """A tree of more than 40 processes is shown pruned: the processes with
+    leaks (and their ancestors), and one line counting the children left
+    out; -v shows every one.  A tree of 40 is shown whole."""
+    need_shim()
+    loop = "i=0; while [ $i -lt %d ]; do /bin/true; i=$((i+1)); done; exec 3</etc/hostname; exec /bin/true"
+    r = rcleak("run", "--", "sh", "-c", loop % 45)
+    eq(r.returncode, 23, f"exit status; stderr {r.stderr}")
+    tree = r.stderr.split("rcleak: leak sites")[0].splitlines()
+    eq(len(tree), 4, f"the tree: its heading, the root, its leak, one line for the rest: {tree}")
+    check(re.fullmatch(r"  pid \d+: /bin/true \[exit 0\], 1 leak", tree[1]), tree)
+    check(re.fullmatch(r"      fd 3: file /etc/hostname \(open(64)?\), across exec -> site 1", tree[2]),
+          tree)
+    eq(tree[3], "    (45 more processes without leaks; -v lists them)", "the children left out")
+    check(r.stderr.splitlines()[-1].startswith("SUMMARY: rcleak: 1 leak (1 fd) in 1 of 46 processes;"),
+          r.stderr)
+    r = rcleak("run", "-v", "--", "sh", "-c", loop % 45)
+    eq(len(re.findall(r"^    pid \d+: /bin/true \[exit 0\], no leaks$", r.stderr, re.M)), 45,
+       "-v: every child")
+    r = rcleak("run", "--", "sh", "-c", loop % 39)
+    eq(len(re.findall(r"^    pid \d+: /bin/true \[exit 0\], no leaks$", r.stderr, re.M)), 39,
+       "40 processes: the whole tree")
+    check("more processes without leaks" not in r.stderr, r.stderr)
+
+
+@case
 def run_sarif_file_line():
     """SARIF from a run of a -g program carries its file:line."""
     need_shim()
