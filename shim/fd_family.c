@@ -19,6 +19,7 @@
 #include "procfs.h"
 #include "rc.h"
 #include "real.h"
+#include "report.h"
 
 enum rc_fd_type {
   RC_FT_FILE, RC_FT_DIR, RC_FT_CHARDEV, RC_FT_BLOCKDEV, RC_FT_SOCKET, RC_FT_PIPE,
@@ -341,6 +342,16 @@ static bool in_flight_system_file(const struct rc_leakset *ls, const struct rc_l
   return is_shared_object(lk->target);
 }
 
+/* Asked once, and only for a signal's report that finds an untracked
+ * descriptor: the walk of the interrupted thread is not made otherwise. */
+static bool in_wrapper_call(struct rc_leakset *ls)
+{
+  if (ls->in_wrapper_call < 0)
+    ls->in_wrapper_call =
+        ls->ucontext != NULL && rc_signal_in_wrapper_call(ls->ucontext, ls->in_flight_fd);
+  return ls->in_wrapper_call > 0;
+}
+
 RC_HOT static void collect_one(int fd, void *arg)
 {
   struct rc_leakset *ls = arg;
@@ -351,9 +362,10 @@ RC_HOT static void collect_one(int fd, void *arg)
   if (known && e.state == RC_FD_INTERNAL)
     return;
   /* A descriptor the interrupted wrapper's real call has just made is not
-   * recorded yet: from inside rcleak, no untracked one can be told from it;
-   * from a system call's return, it is the one the call returned. */
-  if (!known && (ls->interrupted_rcleak || fd == ls->in_flight_fd))
+   * recorded yet: from inside rcleak or a call its wrapper made, no
+   * untracked one can be told from it; from a system call's return, it is
+   * the one the call returned. */
+  if (!known && (ls->interrupted_rcleak || fd == ls->in_flight_fd || in_wrapper_call(ls)))
     return;
   bool inherited = known && (e.state == RC_FD_INHERITED || e.owner != rc_pid);
   if ((inherited || fd <= 2) && !rc_options.report_inherited)

@@ -70,8 +70,10 @@ struct rc_leakset {
   uint32_t suppressed;
   uint64_t now_ns; /* CLOCK_MONOTONIC at the end of the process */
   bool by_signal;          /* the report of a process a signal is ending */
-  bool interrupted_rcleak; /* a signal's report, from inside rcleak or its wrapper's call */
+  bool interrupted_rcleak; /* a signal's report, from inside rcleak's own code */
   int in_flight_fd;        /* a signal's report: see struct rc_exit; -1 */
+  const void *ucontext;    /* a signal's report: see struct rc_exit; NULL */
+  int8_t in_wrapper_call;  /* rc_signal_in_wrapper_call, once asked; -1 before */
 };
 
 /* Append a zeroed record of `kind`; NULL when the set is full. */

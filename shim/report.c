@@ -363,6 +363,8 @@ RC_HOT static int report_once(const struct rc_exit *ex)
   ls.by_signal = ex->by_signal;
   ls.interrupted_rcleak = ex->interrupted_rcleak;
   ls.in_flight_fd = ex->by_signal ? ex->in_flight_fd : -1;
+  ls.ucontext = ex->by_signal ? ex->ucontext : NULL;
+  ls.in_wrapper_call = -1;
   ls.cap = RC_MAX_LEAKS; /* ls.v: at the first leak (rc_leak_add) */
   for (size_t i = 0; i < RC_ARRAY_SIZE(rc_families); i++)
     if (rc_families[i]->collect)

@@ -138,27 +138,28 @@ static int in_flight_fd(const void *ucontext)
 #endif
 }
 
-/* Whether the signal interrupted librcleak, or a call one of its wrappers
- * made (libc's opendir after its openat, the dynamic loader during the
- * capture that records the result): a descriptor may then exist that the
- * wrapper has not recorded yet.  Not when the thread is in a system call
- * that has made nothing (a wrapper blocked in waitpid or accept), nor when
- * the descriptor in flight is known (`in_flight`, the one a system call has
- * just returned): then only that one is the wrapper's. */
-static bool interrupted_rcleak(const void *ucontext, int in_flight)
+/* Whether the signal interrupted librcleak's own code. */
+static bool in_rcleak(const void *ucontext)
+{
+#if defined(__x86_64__)
+  return rc_pc_in_rcleak((uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+  return rc_pc_in_rcleak((uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.pc);
+#else
+  (void)ucontext;
+  return false;
+#endif
+}
+
+bool rc_signal_in_wrapper_call(const void *ucontext, int in_flight)
 {
 #if defined(__x86_64__)
   const ucontext_t *uc = ucontext;
   uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  if (rc_pc_in_rcleak(rip))
-    return true;
   if (in_flight >= 0 || rc_syscall_unfinished(rip, uc->uc_mcontext.gregs[REG_RAX]))
     return false;
   return rc_stack_in_rcleak(rip, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
                             (uintptr_t)uc->uc_mcontext.gregs[REG_RBP]);
-#elif defined(__aarch64__)
-  (void)in_flight;
-  return rc_pc_in_rcleak((uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.pc);
 #else
   (void)ucontext, (void)in_flight;
   return false;
@@ -171,11 +172,11 @@ static void rc_signal_handler(int sig, siginfo_t *si, void *ucontext)
   /* A vfork child shares our memory; the child of a raw fork or clone still
    * has the parent's rc_pid: neither may write a report or touch state. */
   if (rc_tls_mode != RC_MODE_VFORK && (pid_t)rc_syscall(SYS_getpid) == rc_pid) {
-    int in_flight = in_flight_fd(ucontext);
     struct rc_exit ex = {.by_signal = true,
                          .in_signal_handler = true,
-                         .interrupted_rcleak = interrupted_rcleak(ucontext, in_flight),
-                         .in_flight_fd = in_flight,
+                         .interrupted_rcleak = in_rcleak(ucontext),
+                         .in_flight_fd = in_flight_fd(ucontext),
+                         .ucontext = ucontext,
                          .status = sig};
     (void)rc_report_run(&ex);
   }
