@@ -459,7 +459,9 @@ static bool collect_tracked(struct rc_obj *o, void *arg)
   if (seen(c, pid))
     return true;
   if ((o->flags & RC_CHILD_ARG_PRODUCER) || rc_bash_procsub(pid) || ends_as_asked(c, pid, &st)) {
-    /* known, so not untracked either; not a leak (see pick_producer) */
+    /* an exec's argument producer (pick_producer), bash's process
+     * substitution, a child that ended as the program asked: not a leak,
+     * and known, so not an untracked one either */
     if (c->nseen < RC_CHILD_SEEN_MAX)
       c->seen[c->nseen++] = pid;
     return true;
