@@ -91,9 +91,9 @@ int rc_bash_capture(uintptr_t *out, int max)
  * struct procchain {PROCESS *head, *end; int nproc;} and PROCESS
  * {struct process *next; pid_t pid; WAIT status; int running; ...}, a list
  * ended by NULL; one bash reaped (running PS_DONE, 0) stays until pruned,
- * and its pid may be a new child's by now.  bash
- * changes it with SIGCHLD blocked and frees a node only after unlinking it,
- * so a walk from a signal handler meets linked nodes only; nproc bounds it. */
+ * and its pid may be a new child's by now.  bash changes it with SIGCHLD
+ * blocked and frees a node only after unlinking it, so a walk from a signal
+ * handler meets linked nodes only; nproc bounds it. */
 struct rc_bash_process {
   struct rc_bash_process *next;
   int pid;
@@ -109,25 +109,37 @@ struct rc_bash_procchain {
 };
 #define RC_BASH_PROCSUBS_MAX 4096
 
-/* Whether this bash is one whose list is read here: 5.1 (which added it)
- * to 5.x (dist_version, "5.2"); another major version may have changed it,
- * and a pointer read wrong would crash the program at its exit. */
-static bool procsubs_known(void)
+/* bash's job-control state, looked up at the first question (a report,
+ * a handover), not at start-up: `procsubs` only in a bash whose layout is
+ * the one above, 5.1 (which added it) to 5.x (dist_version, "5.2"), since
+ * another major version may have changed it and a pointer read wrong would
+ * crash the program at its exit; get_job_by_pid(pid, block, procp), the
+ * lookup bash's `wait` and `disown` builtins make (bash 4 takes two
+ * arguments; a third is ignored there). */
+static struct {
+  bool looked;
+  const struct rc_bash_procchain *procsubs;
+  int (*job_of)(int pid, int block, void *procp);
+} rc_bash_jobs;
+
+static void jobs_lookup(void)
 {
-  const char *const *dv = rc_sf_symbol("dist_version");
-  const char *v = dv != NULL ? *dv : NULL;
-  return v != NULL && v[0] == '5' && v[1] == '.' && v[2] >= '1' && v[2] <= '9';
+  if (rc_bash_jobs.looked)
+    return;
+  if (rc_sf_detect() == RC_LANG_BASH) {
+    const char *const *dv = rc_sf_symbol("dist_version");
+    const char *v = dv != NULL ? *dv : NULL;
+    if (v != NULL && v[0] == '5' && v[1] == '.' && v[2] >= '1' && v[2] <= '9')
+      rc_bash_jobs.procsubs = rc_sf_symbol("procsubs");
+    rc_bash_jobs.job_of = (int (*)(int, int, void *))(uintptr_t)rc_sf_symbol("get_job_by_pid");
+  }
+  rc_bash_jobs.looked = true;
 }
 
 bool rc_bash_procsub(int pid)
 {
-  static const struct rc_bash_procchain *chain;
-  static bool looked;
-  if (!looked) {
-    if (rc_sf_detect() == RC_LANG_BASH && procsubs_known())
-      chain = rc_sf_symbol("procsubs");
-    looked = true;
-  }
+  jobs_lookup();
+  const struct rc_bash_procchain *chain = rc_bash_jobs.procsubs;
   if (chain == NULL)
     return false;
   int n = chain->nproc;
@@ -141,17 +153,9 @@ bool rc_bash_procsub(int pid)
   return false;
 }
 
-/* `cmd & disown`: bash exports get_job_by_pid(pid, block, procp), the
- * lookup its `wait` and `disown` builtins make (bash 4 takes two arguments;
- * a third is ignored there). */
+/* `cmd & disown`: a child of ours that no job holds any more. */
 bool rc_bash_disowned(int pid, bool own)
 {
-  static int (*job_of)(int pid, int block, void *procp);
-  static bool looked;
-  if (!looked) {
-    if (rc_sf_detect() == RC_LANG_BASH)
-      job_of = (int (*)(int, int, void *))(uintptr_t)rc_sf_symbol("get_job_by_pid");
-    looked = true;
-  }
-  return own && job_of != NULL && job_of(pid, 0, NULL) < 0;
+  jobs_lookup();
+  return own && rc_bash_jobs.job_of != NULL && rc_bash_jobs.job_of(pid, 0, NULL) < 0;
 }

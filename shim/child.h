@@ -75,15 +75,10 @@ bool rc_child_killed(uint32_t i, pid_t *pid, int *sig);
  * meaning: > 0 a process, 0 our group, -1 all, < -1 a group) at `at`
  * (rc_child_clock_now() before the call; 0 notes nothing).
  * rc_child_asked_to_end: whether the child that `st` describes was among
- * the targets once born.  Both
- * async-signal-safe; errno preserved. */
+ * the targets once born, in a program that reaps from a SIGCHLD handler.
+ * Both async-signal-safe; errno preserved. */
 void rc_child_signaled(pid_t pid, int sig, uint64_t at);
 bool rc_child_asked_to_end(pid_t pid, const struct rc_proc_stat *st);
-
-/* Whether the process has a handler of its own for `sig` (the kernel's
- * disposition: neither default nor ignored).  Async-signal-safe
- * (signal_hook.c). */
-bool rc_signal_handled(int sig);
 
 /* Daemons (daemon.c): children detached from us on purpose.
  * rc_daemon_detached: after a successful setsid().

@@ -26,6 +26,7 @@
 #include "child.h"
 #include "rc.h"
 #include "real.h"
+#include "signal_hook.h"
 
 #define RC_SIGNALED_MAX 64
 #define RC_SIGNALED_GROUPS 16

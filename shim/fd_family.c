@@ -19,7 +19,7 @@
 #include "procfs.h"
 #include "rc.h"
 #include "real.h"
-#include "report.h"
+#include "signal_hook.h"
 
 enum rc_fd_type {
   RC_FT_FILE, RC_FT_DIR, RC_FT_CHARDEV, RC_FT_BLOCKDEV, RC_FT_SOCKET, RC_FT_PIPE,

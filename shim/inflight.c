@@ -33,7 +33,9 @@
 
 #include "rc.h"
 
-bool rc_makes_descriptor(unsigned nr)
+/* Whether system call `nr` (this architecture's number) returns a new
+ * descriptor. */
+static bool makes_descriptor(unsigned nr)
 {
   static const unsigned calls[] = {
 #if defined(__x86_64__)
@@ -75,7 +77,7 @@ static bool mov_syscall(const unsigned char *p)
 {
   unsigned nr = (unsigned)p[1] | (unsigned)p[2] << 8 | (unsigned)p[3] << 16 |
                 (unsigned)p[4] << 24;
-  return p[0] == 0xb8 && p[5] == 0x0f && p[6] == 0x05 && rc_makes_descriptor(nr);
+  return p[0] == 0xb8 && p[5] == 0x0f && p[6] == 0x05 && makes_descriptor(nr);
 }
 
 /* ... followed by glibc's check of the result and its jump to the error
@@ -83,9 +85,9 @@ static bool mov_syscall(const unsigned char *p)
  * else p + RC_CHECKED + RC_EPILOGUE_MAX), or 0 if the code is not that. */
 static uintptr_t success_end(const unsigned char *p, uintptr_t limit)
 {
-  static const unsigned char cmp[] = {0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff};
-  if (!(p[9] == 0x00 || p[9] == 0x01) || memcmp(p + 7, cmp, 2) != 0 ||
-      memcmp(p + 10, cmp + 3, 3) != 0 || !mov_syscall(p))
+  static const unsigned char cmp_high[] = {0xf0, 0xff, 0xff}; /* of $-4096 or $-4095 */
+  if (p[7] != 0x48 || p[8] != 0x3d || (p[9] != 0x00 && p[9] != 0x01) ||
+      memcmp(p + 10, cmp_high, sizeof cmp_high) != 0 || !mov_syscall(p))
     return 0;
   uintptr_t at = (uintptr_t)(p + RC_CHECKED), target;
   if (at + 2 <= limit && (p[13] == 0x73 || p[13] == 0x77)) { /* jae, ja rel8 */

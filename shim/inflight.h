@@ -20,8 +20,4 @@ int rc_in_flight_fd(uintptr_t rip, long long rax);
  * flight.  x86_64 only (false elsewhere). */
 bool rc_syscall_unfinished(uintptr_t rip, long long rax);
 
-/* Whether system call `nr` (this architecture's number) returns a new
- * descriptor. */
-bool rc_makes_descriptor(unsigned nr);
-
 #endif

@@ -24,8 +24,8 @@ struct rc_exit {
    * signal came (signal_hook.c), which no wrapper has recorded yet; -1. */
   int in_flight_fd;
   /* A signal's report: the interrupted context, for the question whether a
-   * call one of rcleak's wrappers made was interrupted
-   * (rc_signal_in_wrapper_call), asked only when an untracked descriptor
+   * call one of rcleak's wrappers made was interrupted (signal_hook.h:
+   * rc_signal_in_wrapper_call), asked only when an untracked descriptor
    * needs the answer; NULL otherwise. */
   const void *ucontext;
   int status;             /* exit status, or the signal number */
@@ -35,16 +35,6 @@ struct rc_exit {
  * during exit) wait for the first and return its result.  Returns the number
  * of unsuppressed leaks. */
 int rc_report_run(const struct rc_exit *ex);
-
-/* Whether the signal whose context is `ucontext` came inside a call one of
- * rcleak's wrappers made (libc's opendir after its openat, the dynamic
- * loader during the capture that records the result), so that a descriptor
- * may exist that the wrapper has not recorded yet.  Not when the thread is
- * in a system call that has made nothing (a wrapper blocked in waitpid or
- * accept), nor when the descriptor in flight is known (`in_flight` >= 0):
- * then only that one is the wrapper's.  Walks the interrupted thread's
- * callers (signal_hook.c); async-signal-safe. */
-bool rc_signal_in_wrapper_call(const void *ucontext, int in_flight);
 
 /* Where the text report and rcleak's messages go: the program's stderr as
  * its exit began (exit_hook.c), else fd 2; -1 when fd 2 is not a stderr

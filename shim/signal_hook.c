@@ -35,6 +35,7 @@
 #include "real.h"
 #include "stacks.h"
 #include "report.h"
+#include "signal_hook.h"
 
 #define RC_NSIG 65 /* signal numbers 1..64 */
 
@@ -105,15 +106,6 @@ struct rc_ksigaction {
  * blocked); it is delivered on the way out of rt_sigprocmask.  Raw system
  * calls only: this also runs in a vfork child, which must not touch
  * rcleak's state, nor call anything that might. */
-bool rc_signal_handled(int sig)
-{
-  struct rc_ksigaction k;
-  int saved = errno;
-  long r = rc_syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof k.mask);
-  errno = saved;
-  return r == 0 && k.handler != SIG_DFL && k.handler != SIG_IGN;
-}
-
 static void die_by(int sig)
 {
   struct rc_ksigaction dfl = {SIG_DFL, 0, NULL, 0};
@@ -124,46 +116,45 @@ static void die_by(int sig)
   (void)rc_syscall(SYS_exit_group, 128 + sig); /* not reached */
 }
 
-/* The descriptor a system call had just made when the signal came, or -1
- * (inflight.c). */
-static int in_flight_fd(const void *ucontext)
+bool rc_signal_handled(int sig)
 {
-#if defined(__x86_64__)
-  const ucontext_t *uc = ucontext;
-  return rc_in_flight_fd((uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
-                         uc->uc_mcontext.gregs[REG_RAX]);
-#else
-  (void)ucontext;
-  return -1;
-#endif
+  struct rc_ksigaction k;
+  int saved = errno;
+  long r = rc_syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof k.mask);
+  errno = saved;
+  return r == 0 && k.handler != SIG_DFL && k.handler != SIG_IGN;
 }
 
-/* Whether the signal interrupted librcleak's own code. */
-static bool in_rcleak(const void *ucontext)
+/* What the report asks of the interrupted thread: where it was, and on
+ * x86_64 the registers the in-flight checks read (inflight.c). */
+struct interrupted {
+  uintptr_t pc, sp, bp;
+  long long ax;
+};
+
+static struct interrupted interrupted(const void *ucontext)
 {
+  const ucontext_t *uc = ucontext;
+  struct interrupted r = {0, 0, 0, -1};
 #if defined(__x86_64__)
-  return rc_pc_in_rcleak((uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP]);
+  r.pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  r.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+  r.bp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+  r.ax = uc->uc_mcontext.gregs[REG_RAX];
 #elif defined(__aarch64__)
-  return rc_pc_in_rcleak((uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.pc);
+  r.pc = (uintptr_t)uc->uc_mcontext.pc;
 #else
-  (void)ucontext;
-  return false;
+  (void)uc;
 #endif
+  return r;
 }
 
 bool rc_signal_in_wrapper_call(const void *ucontext, int in_flight)
 {
-#if defined(__x86_64__)
-  const ucontext_t *uc = ucontext;
-  uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  if (in_flight >= 0 || rc_syscall_unfinished(rip, uc->uc_mcontext.gregs[REG_RAX]))
+  struct interrupted r = interrupted(ucontext);
+  if (in_flight >= 0 || rc_syscall_unfinished(r.pc, r.ax))
     return false;
-  return rc_stack_in_rcleak(rip, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
-                            (uintptr_t)uc->uc_mcontext.gregs[REG_RBP]);
-#else
-  (void)ucontext, (void)in_flight;
-  return false;
-#endif
+  return rc_stack_in_rcleak(r.pc, r.sp, r.bp);
 }
 
 static void rc_signal_handler(int sig, siginfo_t *si, void *ucontext)
@@ -172,10 +163,11 @@ static void rc_signal_handler(int sig, siginfo_t *si, void *ucontext)
   /* A vfork child shares our memory; the child of a raw fork or clone still
    * has the parent's rc_pid: neither may write a report or touch state. */
   if (rc_tls_mode != RC_MODE_VFORK && (pid_t)rc_syscall(SYS_getpid) == rc_pid) {
+    struct interrupted r = interrupted(ucontext);
     struct rc_exit ex = {.by_signal = true,
                          .in_signal_handler = true,
-                         .interrupted_rcleak = in_rcleak(ucontext),
-                         .in_flight_fd = in_flight_fd(ucontext),
+                         .interrupted_rcleak = rc_pc_in_rcleak(r.pc),
+                         .in_flight_fd = rc_in_flight_fd(r.pc, r.ax),
                          .ucontext = ucontext,
                          .status = sig};
     (void)rc_report_run(&ex);
