@@ -343,7 +343,7 @@ static void say_stats(const struct rc_leakset *ls)
   rc_sb_puts(&b, " leaks, ");
   rc_sb_putu(&b, ls->suppressed);
   rc_sb_puts(&b, " suppressed; ");
-  rc_sb_putu(&b, rc_stack_count());
+  rc_sb_putu(&b, rc_stack_distinct());
   rc_sb_puts(&b, " distinct stacks in ");
   rc_sb_putu(&b, rc_stack_bytes());
   rc_sb_puts(&b, " bytes, ");

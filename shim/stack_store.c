@@ -41,7 +41,8 @@ struct rc_stack_store {
   uint32_t *offsets; /* id -> offset of its record in arena (ids from RC_STACK_FIRST_IDS) */
   char *arena;       /* the reservation itself: the header is its first bytes */
   uint64_t arena_used;
-  uint32_t nids;
+  uint32_t nids;      /* ids published, including a race's unused ones */
+  uint32_t ndistinct; /* ids a hash slot holds: the distinct stacks */
   uint32_t first[RC_STACK_FIRST_IDS]; /* id -> offset, the first ids */
 };
 
@@ -153,8 +154,10 @@ static uint32_t intern(struct rc_stack_store *s, void *const *pcs, int n)
       if (fresh == 0 && (fresh = publish(s, pcs, n, h)) == 0)
         return 0;
       if (__atomic_compare_exchange_n(&s->slots[slot], &id, fresh, false,
-                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        __atomic_add_fetch(&s->ndistinct, 1, __ATOMIC_RELAXED);
         return fresh;
+      }
       /* Another thread filled this slot: look at what it put there. */
     }
     const struct rc_stack *r = record_at(s, id);
@@ -185,6 +188,12 @@ uint32_t rc_stack_count(void)
 {
   struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
   return s ? __atomic_load_n(&s->nids, __ATOMIC_ACQUIRE) : 0;
+}
+
+uint32_t rc_stack_distinct(void)
+{
+  struct rc_stack_store *s = atomic_load_explicit(&rc_store, memory_order_acquire);
+  return s ? __atomic_load_n(&s->ndistinct, __ATOMIC_RELAXED) : 0;
 }
 
 uint64_t rc_stack_bytes(void)

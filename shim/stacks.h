@@ -53,8 +53,13 @@ uint32_t rc_stack_capture_app(int mode);
 /* The stack with this id, or NULL for 0 or an id not (yet) published. */
 const struct rc_stack *rc_stack_get(uint32_t id);
 
-/* Highest id published so far. */
+/* Highest id published so far: the bound for tables indexed by id.  Two
+ * threads that intern the same new stack at once each publish a record and
+ * one of them goes unused, so this may exceed rc_stack_distinct(). */
 uint32_t rc_stack_count(void);
+
+/* Distinct stacks stored (for verbosity): ids some hash slot holds. */
+uint32_t rc_stack_distinct(void);
 
 /* Stack walks done so far (for verbosity): a capture that replays a
  * cached walk, or a deferred copy never needed, does not walk. */
