@@ -928,7 +928,7 @@ def start_sleeper(out):
     """rcleak run LEAKY sleep, with the forwarded signals at their defaults (a
     background job of a non-interactive shell would inherit SIGINT ignored)."""
     def defaults():
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(s, signal.SIG_DFL)
     p = subprocess.Popen([RCLEAK, "run", "--format=json", "--output", out, "--", LEAKY, "sleep"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

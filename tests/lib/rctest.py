@@ -60,6 +60,15 @@ def prog(name):
     return os.path.join(PROGS, name)
 
 
+def default_signals():
+    """In the child before exec: the signals tests send at their defaults.  A
+    background job of a non-interactive shell inherits SIGINT and SIGQUIT
+    ignored, and meson resets only SIGINT (it catches it): a program then
+    survives the SIGQUIT a test sends it, with or without rcleak."""
+    for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def run(argv, options=None, env=None, timeout=60, input=None, json=True, preload=True,
         on_start=None):
     """Run argv under the shim; returns a Result.
@@ -86,7 +95,8 @@ def run(argv, options=None, env=None, timeout=60, input=None, json=True, preload
     if env:
         e.update(env)
     p = subprocess.Popen(argv, env=e, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir,
+                         preexec_fn=default_signals)
     if on_start:
         on_start(p)
     out, err = p.communicate(input=input.encode() if isinstance(input, str) else input,
