@@ -170,7 +170,8 @@ static unsigned program_kinds(void)
 static const struct {
   unsigned kind;
   bool unless_python;  /* only for a stack without Python frames */
-  const char *target;  /* NULL: any, and `frame` is the innermost Python function */
+  const char *target;  /* NULL: any, and `frame` is the innermost Python function;
+                        * "*SUFFIX": a target ending so */
   const char *frame;
   const char *in_file; /* Python rules: a part of that frame's file name */
 } rc_held_rules[] = {
@@ -178,6 +179,10 @@ static const struct {
    * keeps both open in a static, opened through libjava's fileOpen */
   {RC_KIND_FD, false, "/dev/random", "libjava.so", NULL},
   {RC_KIND_FD, false, "/dev/urandom", "libjava.so", NULL},
+  /* Java's class loaders: each jar of the class path (and every jar a
+   * URLClassLoader reads) stays open for the loader's life, the VM's for the
+   * built-in ones (45 of them in `mvn --version`) */
+  {RC_KIND_FD, false, "*.jar", "libjava.so", NULL},
   /* CPython multiprocessing: every child it starts replaces sys.stdin with
    * os.open(os.devnull) wrapped with closefd=False, never closed (the first
    * rule where Python frames are not read: 3.10, 3.14) */
@@ -223,6 +228,14 @@ static bool frame_is(const struct rc_frame *f, const char *name)
          (f->module && strcmp(rc_supp_basename(f->module), name) == 0);
 }
 
+static bool target_is(const char *target, const char *rule)
+{
+  if (rule[0] != '*')
+    return strcmp(target, rule) == 0;
+  size_t n = strlen(target), m = strlen(rule + 1);
+  return n >= m && memcmp(target + n - m, rule + 1, m) == 0;
+}
+
 static bool has_python(const struct rc_frame *fr, uint32_t n)
 {
   for (uint32_t j = 0; j < n; j++)
@@ -238,7 +251,7 @@ static bool held_by_runtime(const struct rc_leak *lk)
   for (size_t i = 0; i < RC_ARRAY_SIZE(rc_held_rules); i++) {
     const char *target = rc_held_rules[i].target, *in_file = rc_held_rules[i].in_file;
     if (rc_held_rules[i].kind != lk->kind ||
-        (target && (lk->target == NULL || strcmp(target, lk->target) != 0)))
+        (target && (lk->target == NULL || !target_is(lk->target, target))))
       continue;
     if (fr == NULL && (fr = rc_leak_frames_unlined(lk, &n)) == NULL)
       return false;

@@ -1389,6 +1389,35 @@ def java_securerandom_devices():
 
 
 @case
+def java_classpath_jars():
+    """Java's class loaders keep every jar of the class path open for the
+    VM's life (Maven: 45 of them): a built-in rule on a target ending in
+    .jar and libjava's open.  A jar the program itself opens and keeps
+    open goes through the same open and is hidden too (they cannot be told
+    apart: the Java frames above are not symbolized); a file of another
+    name is still reported."""
+    need_tools("javac", "java", "jar")
+    d = tempfile.mkdtemp()
+    with open(os.path.join(d, "K.java"), "w") as f:
+        f.write("public class K { static java.io.FileInputStream kept;"
+                " public static void main(String[] a) throws Exception {"
+                " kept = new java.io.FileInputStream(\"/etc/hostname\"); kept.read();"
+                " System.out.println(\"k\"); } }\n")
+    subprocess.run(["javac", "-d", d, os.path.join(d, "K.java")], check=True, timeout=120)
+    jar = os.path.join(d, "k.jar")
+    subprocess.run(["jar", "cf", jar, "-C", d, "K.class"], check=True, timeout=120)
+    os.unlink(os.path.join(d, "K.class"))
+    own = {"kind": "fd", "type": "file", "target": "/etc/hostname", "top": "handleOpen"}
+    res = run(["java", "-cp", jar, "K"], timeout=120)
+    check_eq((res.status, res.stdout), (0, "k\n"), "java ran K from the jar")
+    check_leaks(res.leaks, [own], "exactly the program's own file")
+    res = run(["java", "-cp", jar, "K"], options="default_suppressions=0", timeout=120)
+    check_leaks([lk for lk in res.leaks if lk.get("target") in (jar, "/etc/hostname")],
+                [{"kind": "fd", "type": "file", "target": jar, "top": "handleOpen"}, own],
+                "default_suppressions=0: the class path's jar, opened by libjava, and the file")
+
+
+@case
 def python_multiprocessing_stdin():
     """Every child CPython's multiprocessing starts replaces sys.stdin with
     os.open(os.devnull) wrapped with closefd=False, never closed: a built-in

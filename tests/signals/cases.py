@@ -3,7 +3,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -83,14 +82,13 @@ def own_handler():
 @case
 def query():
     # the program sees exactly what it sees without rcleak, step by step
-    native = subprocess.run([prog("sigprog"), "query"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, timeout=60)
+    native = run([prog("sigprog"), "query"], preload=False, json=False)
     res = run([prog("sigprog"), "query"])
-    check_eq(native.returncode, -signal.SIGTERM, "query: natively the program dies by SIGTERM")
+    check_eq(native.status, -signal.SIGTERM, "query: natively the program dies by SIGTERM")
     check_eq(res.status, -signal.SIGTERM, "query: traced too")
     check("raising" in res.stdout and "still alive" not in res.stdout,
           "query: the program walked every step")
-    a, b = native.stdout.decode().splitlines(), res.stdout.splitlines()
+    a, b = native.stdout.splitlines(), res.stdout.splitlines()
     for x, y in zip(a, b):
         if x != y:
             print("# native: %s\n# traced: %s" % (x, y))
@@ -109,11 +107,10 @@ MANY_SIGNALS = "signals=SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1,SIGALRM"
 
 @case
 def many_signals():
-    native = subprocess.run([prog("sigprog"), "query"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, timeout=60)
+    native = run([prog("sigprog"), "query"], preload=False, json=False)
     res = run([prog("sigprog"), "query"], options=MANY_SIGNALS)
     check_eq(res.status, -signal.SIGTERM, "six signals, query: death by SIGTERM")
-    check_eq(res.stdout.splitlines(), native.stdout.decode().splitlines(),
+    check_eq(res.stdout.splitlines(), native.stdout.splitlines(),
              "six signals, query: every disposition the program sees is its own")
     check_eq(res.report["exit"], {"reason": "signal", "signal": "SIGTERM"},
              "six signals, query: reported")
