@@ -126,6 +126,9 @@ static const struct {
    * (it frees its coder only in debug builds) */
   {RC_K(RC_KIND_FD) | RC_K(RC_KIND_THREAD), "bin/xz"},
   {RC_K(RC_KIND_FD), "bin/gpg"},        /* GnuPG: the trust database, open until exit */
+  /* GDB (`gdb -batch -ex bt` in CI): its event pipes and its worker threads,
+   * left to the exit */
+  {RC_K(RC_KIND_FD) | RC_K(RC_KIND_THREAD), "bin/gdb"},
   {RC_K(RC_KIND_FD), "ld.bfd"},         /* binutils */
   {RC_K(RC_KIND_FD), "ld.gold"},        /* binutils */
   {RC_K(RC_KIND_FD) | RC_K(RC_KIND_THREAD), "bin/lld"}, /* LLVM (ld.lld links to it) */

@@ -1174,6 +1174,32 @@ def wrapper_default_suppressions():
 
 
 @case
+def gdb_default_suppressions():
+    """GDB leaves its event pipes and its worker threads (as many as the
+    machine has CPUs) to the exit: a program rule, so that the `gdb -batch
+    -ex bt` of a CI script's crash handling reports clean.  The program it
+    runs is still traced, and clean."""
+    need_tools("gdb")
+    argv = ["gdb", "-nx", "-batch", "-ex", "run", "--args", prog("programs"), "nothing"]
+    res = run(argv, timeout=120)
+    check_eq(res.status, 0, "gdb ran the program")
+    inferior = [r for pid, r in res.reports.items()
+                if pid != res.pid and r["cmdline"][-2:] == [prog("programs"), "nothing"]]
+    check_eq([r["leaks"] for r in inferior], [[]], "the program gdb ran: traced, and clean")
+    check_eq([r["leaks"] for r in res.reports.values() if r["leaks"]], [],
+             "gdb and its children (iconv): nothing reported")
+    check_eq(res.stderr, "", "gdb: nothing printed")
+    hidden = res.report["summary"].get("suppressed")
+    res = run(argv, options="default_suppressions=0", timeout=120)
+    leaks = res.report["leaks"]
+    kinds = collections.Counter((lk["kind"], lk.get("type") or lk.get("state")) for lk in leaks)
+    check(kinds[("fd", "pipe")] >= 2 and kinds[("thread", "running")] >= 1 and
+          sum(kinds.values()) == kinds[("fd", "pipe")] + kinds[("thread", "running")],
+          "default_suppressions=0: pipes and running threads only: %s" % dict(kinds))
+    check_eq(hidden, len(leaks), "all of them were counted as suppressed")
+
+
+@case
 def ninja_default_suppressions():
     """ninja keeps .ninja_log and .ninja_deps open until it exits: matched by
     their names, whatever the build directory."""
