@@ -108,7 +108,8 @@ static bool setup_environment(const struct options *o, const char *lib, const ch
 	if (user && *user)
 		sb_add(&opts, user);
 	_cleanup_free_ char *json = xasprintf("%s/rcleak.%%p.json", dir);
-	bool ok = add_option(&opts, "json_path", json) && add_option(&opts, "text_report", "0");
+	bool ok = add_option(&opts, "json_path", json) && add_option(&opts, "text_report", "0") &&
+		  add_option(&opts, "json_optional", "1");
 	_cleanup_free_ char *supp = o->suppressions ? realpath(o->suppressions, NULL) : NULL;
 	if (ok && o->suppressions) {
 		if (!supp) {

@@ -205,6 +205,8 @@ static bool apply(const char *k, size_t kl, const char *v, size_t vl)
     return parse_bool(v, vl, &o->report_inherited);
   if (word_eq(k, kl, "text_report"))
     return parse_bool(v, vl, &o->text_report);
+  if (word_eq(k, kl, "json_optional"))
+    return parse_bool(v, vl, &o->json_optional);
   if (word_eq(k, kl, "report_on__exit"))
     return parse_bool(v, vl, &o->report_on__exit);
   if (word_eq(k, kl, "default_suppressions"))
@@ -221,7 +223,7 @@ static bool known_key(const char *k, size_t kl)
   static const char *const keys[] = {
     "log_path", "json_path", "suppressions", "stack_depth", "exitcode", "verbosity",
     "kill_grace_ms", "report_inherited", "text_report", "report_on__exit", "cleanup",
-    "default_suppressions",
+    "default_suppressions", "json_optional",
     "signals",
   };
   for (size_t i = 0; i < RC_ARRAY_SIZE(keys); i++)

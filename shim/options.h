@@ -24,6 +24,7 @@ struct rc_options {
   unsigned cleanup_kinds;      /* bit per enum rc_kind: which survivors to clean */
   bool report_inherited;       /* report descriptors open when rcleak started */
   bool text_report;            /* write the text report at all (rcleak run sets 0) */
+  bool json_optional;          /* a JSON report whose directory is gone is dropped quietly */
   bool report_on__exit;        /* also report from _exit/_Exit */
   bool default_suppressions;   /* apply rcleak's built-in suppressions */
 };

@@ -290,6 +290,16 @@ static bool publish_json(const char *tmp, const char *path)
   return false;
 }
 
+/* Why the JSON report could not be written, unless json_optional says that
+ * its directory being gone is no news: `rcleak run` removes its directory
+ * when the command ends, and a daemon that outlives the run, ending later,
+ * has nowhere to write and no one to read it. */
+static void complain_json(const char *path, int err)
+{
+  if (!(rc_options.json_optional && err == ENOENT))
+    complain_path("the JSON report", path, err);
+}
+
 /* Whole or nothing: write a temporary file beside the target, then rename. */
 RC_HOT static void write_json(const struct rc_leakset *ls, const struct rc_exit *ex)
 {
@@ -305,13 +315,13 @@ RC_HOT static void write_json(const struct rc_leakset *ls, const struct rc_exit 
   rc_sb_cstr(&tb);
   int fd = rc_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
-    complain_path("the JSON report", path, errno);
+    complain_json(path, errno);
     return;
   }
   bool ok = rc_report_json(fd, ls, ex);
   rc_sys_close(fd);
   if (!ok || !publish_json(tmp, path)) {
-    complain_path("the JSON report", path, errno);
+    complain_json(path, errno);
     (void)rc_syscall(SYS_unlink, tmp);
   }
 }

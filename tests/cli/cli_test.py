@@ -909,7 +909,8 @@ def run_env_preserved():
             preload, opts = f.read().splitlines()
         eq(preload, "libc.so.6:" + os.path.realpath(SHIM), "LD_PRELOAD")
         check(re.fullmatch(r"verbosity=0:json_path=" + re.escape(tmp) +
-                           r"/rcleak\.[^/:]+/rcleak\.%p\.json:text_report=0:stack_depth=7", opts), opts)
+                           r"/rcleak\.[^/:]+/rcleak\.%p\.json:text_report=0:json_optional=1:stack_depth=7", opts),
+              opts)
         eq(os.listdir(tmp), [], "the temporary report directory is removed")
 
 
@@ -1084,6 +1085,25 @@ def run_daemon():
     finally:
         if daemon:
             os.kill(daemon, signal.SIGKILL)
+
+
+@case
+def run_daemon_outlives_run():
+    """A daemon that ends after the run has removed its report directory has
+    nowhere to write its report: it says nothing (json_optional=1), where it
+    used to print "cannot write the JSON report" into the daemon's stderr."""
+    need_shim("setsid")
+    if shutil.which("setsid") is None:
+        print("SKIP: no setsid")
+        sys.exit(SKIP)
+    with TempDir() as d:
+        done = os.path.join(d, "done")
+        # the daemon keeps rcleak's stderr pipe: the run returns when it ends
+        r = rcleak("run", "--format=json", "--output", os.path.join(d, "m.json"), "--",
+                   "setsid", "-f", "sh", "-c", f"sleep 0.3; echo x > {done}", timeout=60)
+        eq(r.returncode, 23, "exit status: the daemon is a leak of setsid")
+        check(os.path.exists(done), "the daemon ran to its end")
+        eq(r.stderr, "", "nothing printed, by the run or by the daemon after it")
 
 
 @case

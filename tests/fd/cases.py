@@ -613,6 +613,27 @@ def json_name_taken():
         check_eq(json.load(f).get("pid"), res2.pid, "a fixed json_path is replaced")
 
 
+@case
+def json_dir_missing():
+    """A JSON report that cannot be written is said in one line naming the
+    path and why; with json_optional=1 (what `rcleak run` sets) a directory
+    that is gone is no news, and the program's own output and status are
+    untouched either way."""
+    gone = os.path.join(tempfile.mkdtemp(), "gone", "r.%p.json")
+    for optional in (False, True):
+        opts = "json_path=" + gone + (":json_optional=1" if optional else "")
+        res = run([prog("programs"), "nothing"], options=opts, json=False)
+        want = [] if optional else [
+            "rcleak: cannot write the JSON report to %s: no such file or directory"
+            % gone.replace("%p", str(res.pid))]
+        check_eq([l for l in res.stderr.splitlines() if l], want,
+                 "json_optional=%d: %s" % (optional, "nothing said" if optional else "one line"))
+        check_eq(res.status, 0, "json_optional=%d: the program's status" % optional)
+    # a directory that exists is written as ever
+    res = run([prog("programs"), "open_in_loop"], options="json_optional=1")
+    check_eq(len(res.leaks), 5, "json_optional=1 with the directory there: the report")
+
+
 STATS_RE = (r"^rcleak: pid %d: (\d+) leaks, (\d+) suppressed; (\d+) distinct stacks in \d+ bytes, "
             r"(\d+) walks")
 
