@@ -2,7 +2,8 @@
 # Installs what rcleak needs to build and test on Debian/Ubuntu (as root, or via sudo).
 set -euo pipefail
 pkgs=(gcc g++ make meson ninja-build pkg-config binutils libunwind-dev libdw-dev libelf-dev
-      libjson-c-dev python3 bash procps valgrind strace coreutils util-linux bsdutils gpg gpg-agent jq gdb)
+      libjson-c-dev python3 bash procps valgrind strace coreutils util-linux bsdutils gpg gpg-agent jq gdb
+      postgresql)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,6 +20,7 @@ __thread int rc_tls_mode __attribute__((tls_model("initial-exec")));
 __thread pid_t rc_tls_tid __attribute__((tls_model("initial-exec")));
 __thread pid_t rc_tls_tid_pid __attribute__((tls_model("initial-exec")));
 pid_t rc_pid;
+int rc_start_argc;
 pid_t rc_ppid;
 int rc_acquired_here;
 bool rc_fork_child;
@@ -151,7 +152,12 @@ RC_HOT void rc_init(void)
 RC_HOT void rc_fini(void);
 RC_HOT void rc_fini(void) {}
 
-__attribute__((constructor)) RC_HOT static void rc_constructor(void)
+/* glibc calls the functions of .init_array with (argc, argv, envp), a
+ * preloaded library's too. */
+__attribute__((constructor)) RC_HOT static void rc_constructor(int argc, char **argv, char **envp)
 {
+  (void)argv;
+  (void)envp;
+  rc_start_argc = argc > 0 ? argc : 0;
   rc_init();
 }

@@ -148,6 +148,8 @@ static inline void rc_leave(int old) { rc_tls_mode = old; }
 /* This process: pid cached (glibc's getpid() is a syscall), refreshed in the
  * fork child; ppid as it was when the process started. */
 extern pid_t rc_pid;
+/* argc as this image started (glibc passes it to constructors); 0 if unknown */
+extern int rc_start_argc;
 extern pid_t rc_ppid;
 
 /* Whether this process acquired anything itself (set, never cleared, but

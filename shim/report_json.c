@@ -186,10 +186,21 @@ static void put_leak(struct rc_strbuf *o, const struct rc_leakset *ls, const str
   rc_sb_putc(o, '}');
 }
 
+/* The arguments as /proc shows them now.  A process that set its title over
+ * its arguments (PostgreSQL, nginx, sshd, Python's setproctitle) pads the
+ * rest of that memory with NULs, which read as dozens of empty arguments:
+ * with more arguments than it started with, the trailing empty ones are
+ * that padding and are left out. */
 static void put_cmdline(struct rc_strbuf *o)
 {
   static char buf[65536] RC_LARGE;
   ssize_t n = rc_read_file("/proc/self/cmdline", buf, sizeof buf);
+  int pieces = 0;
+  for (ssize_t i = 0; i < n; i++)
+    pieces += buf[i] == '\0';
+  if (rc_start_argc > 0 && pieces > rc_start_argc)
+    while (n > 1 && buf[n - 1] == '\0' && buf[n - 2] == '\0')
+      n--;
   rc_sb_putc(o, '[');
   bool first = true;
   for (ssize_t i = 0; i < n;) {

@@ -126,6 +126,11 @@ static const struct {
    * (it frees its coder only in debug builds) */
   {RC_K(RC_KIND_FD) | RC_K(RC_KIND_THREAD), "bin/xz"},
   {RC_K(RC_KIND_FD), "bin/gpg"},        /* GnuPG: the trust database, open until exit */
+  /* PostgreSQL's server processes (initdb and pg_ctl run them; test
+   * fixtures start one per run): the relation files its file cache keeps
+   * open, each process's latch signalfd and epoll set, and the interval
+   * timer of its timeouts, all left to the exit by design */
+  {RC_K(RC_KIND_FD) | RC_K(RC_KIND_ITIMER), "bin/postgres"},
   /* GDB (`gdb -batch -ex bt` in CI): its event pipes and its worker threads,
    * left to the exit */
   {RC_K(RC_KIND_FD) | RC_K(RC_KIND_THREAD), "bin/gdb"},

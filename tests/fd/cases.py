@@ -614,6 +614,22 @@ def json_name_taken():
 
 
 @case
+def cmdline_retitled():
+    """A process that sets its title over its arguments (PostgreSQL, nginx,
+    setproctitle) leaves NULs to the end of their memory: its cmdline is the
+    title, not the title and dozens of empty arguments.  A program that was
+    given empty arguments keeps them."""
+    res = run([prog("programs"), "retitle", "x" * 40, "y" * 40])
+    check_eq(res.report["cmdline"], ["programs: retitled "], "the title alone")
+    fd = int(res.stdout.split()[1])
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fd, "target": "/dev/null"}], "its leak")
+    res = run([prog("programs"), "nothing", "", ""])
+    check_eq(res.report["cmdline"], [prog("programs"), "nothing", "", ""],
+             "empty arguments it was given are kept")
+    check_clean(res, "nothing")
+
+
+@case
 def json_dir_missing():
     """A JSON report that cannot be written is said in one line naming the
     path and why; with json_optional=1 (what `rcleak run` sets) a directory
@@ -1281,6 +1297,69 @@ def git_default_suppressions():
     res = suppressed_by_default(git + ["rev-list", "--all"], "git rev-list", suppressed=1)
     check_leaks(res.leaks, [{"kind": "fd", "type": "file", "target": packs[0]}],
                 "default_suppressions=0 shows the pack, and only it")
+
+
+def _initdb_reports(initdb, as_user, options):
+    """initdb (as `as_user`, if given) under rcleak: {pid: report} of its tree."""
+    rdir, data = tempfile.mkdtemp(), tempfile.mkdtemp()
+    os.chmod(rdir, 0o777)
+    argv = [initdb, "-D", os.path.join(data, "d"), "-A", "trust", "-U", "postgres", "-N"]
+    if as_user:
+        os.chown(data, as_user.pw_uid, as_user.pw_gid)
+        argv = ["setpriv", "--reuid=%d" % as_user.pw_uid, "--regid=%d" % as_user.pw_gid,
+                "--clear-groups", "--"] + argv
+    opts = "json_path=%s/r.%%p.json" % rdir + (":" + options if options else "")
+    res = run(argv, options=opts, json=False, timeout=300)
+    check_eq(res.status, 0, "initdb ran (%s): %s" % (options or "defaults", res.stderr[-300:]))
+    reports = {}
+    for name in os.listdir(rdir):
+        with open(os.path.join(rdir, name)) as f:
+            rep = json.load(f)
+        reports[rep["pid"]] = rep
+    return reports, os.path.join(data, "d")
+
+
+@case
+def postgres_default_suppressions():
+    """PostgreSQL's server processes leave to the exit the relation files its
+    file cache keeps open, their latch signalfd and epoll set and the
+    interval timer of their timeouts: a program rule.  initdb runs the
+    server twice (bootstrap and single-user) and is clean itself."""
+    initdb = shutil.which("initdb") or next(iter(sorted(glob.glob(
+        "/usr/lib/postgresql/*/bin/initdb"))), None)
+    if initdb is None:
+        print("# no PostgreSQL: skipped")
+        sys.exit(77)
+    as_user = None
+    if os.geteuid() == 0:  # the server refuses to run as root
+        import pwd
+        try:
+            as_user = pwd.getpwnam("postgres")
+        except KeyError:
+            print("# root, and no postgres user: skipped")
+            sys.exit(77)
+        need_tools("setpriv")
+    reports, _ = _initdb_reports(initdb, as_user, None)
+    servers = [r for r in reports.values() if r["exe"].endswith("/postgres")]
+    check(len(servers) >= 2, "the server ran as its own processes (%d)" % len(servers))
+    check_eq({r["pid"]: r["leaks"] for r in reports.values() if r["leaks"]}, {},
+             "no leak reported in the whole tree")
+    check(all(r["summary"].get("suppressed", 0) == 0 for r in reports.values()
+              if r not in servers), "only the server's are suppressed")
+    check(sum(r["summary"].get("suppressed", 0) for r in servers) > 10,
+          "the server's are suppressed")
+    reports, data = _initdb_reports(initdb, as_user, "default_suppressions=0")
+    servers = [r for r in reports.values() if r["exe"].endswith("/postgres")]
+    leaks = [lk for r in servers for lk in r["leaks"]]
+    others = [lk for r in reports.values() if r not in servers for lk in r["leaks"]]
+    check_eq(others, [], "default_suppressions=0: initdb and its shells are clean")
+    kinds = collections.Counter(
+        "data file" if (lk.get("target") or "").startswith(data + "/") else
+        lk.get("type") if lk["kind"] == "fd" else lk["kind"] for lk in leaks)
+    check(kinds["data file"] > 10 and kinds["signalfd"] >= 2 and kinds["epoll"] >= 2 and
+          set(kinds) <= {"data file", "signalfd", "epoll", "itimer"},
+          "default_suppressions=0: the server's data files, latch descriptors and "
+          "timers: %s" % dict(kinds))
 
 
 @case

@@ -724,6 +724,16 @@ static void thread_tids(void)
   pthread_join(t[3], NULL);
 }
 
+/* Sets a process title over its arguments as PostgreSQL does (the title,
+ * then NULs to the end of the arguments' memory), and leaks a descriptor. */
+static void retitle(int argc, char **argv)
+{
+  char *end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+  memset(argv[0], 0, (size_t)(end - argv[0]));
+  strcpy(argv[0], "programs: retitled ");
+  printf("fd %d\n", open("/dev/null", O_RDONLY));
+}
+
 int main(int argc, char **argv)
 {
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -751,6 +761,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "opath_at")) opath_at(atoi(argv[2]));
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
+  else if (!strcmp(c, "retitle")) retitle(argc, argv);
   else if (!strcmp(c, "closes_stderr")) return closes_stderr(argv[2]);
   else if (!strcmp(c, "stderr_fd2")) return stderr_fd2(argv[2], argv[3]);
   else if (!strcmp(c, "aged")) aged();
