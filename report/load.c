@@ -318,12 +318,15 @@ static bool all_blank(const char *s, size_t n)
 	return true;
 }
 
-static void load_file(struct report *r, const char *file)
+/* in_dir: a file found in a directory, which others may be able to write to
+ * (`rcleak run`'s): read only as a regular file, never through a link. */
+static void load_file(struct report *r, const char *file, bool in_dir)
 {
 	size_t len = 0;
-	_cleanup_free_ char *text = read_file(file, &len);
+	_cleanup_free_ char *text = in_dir ? read_regular_file(file, &len) : read_file(file, &len);
 	if (!text) {
-		report_add_bad(r, file, strerror(errno));
+		report_add_bad(r, file, in_dir && (errno == EINVAL || errno == ELOOP) ?
+						"not a regular file" : strerror(errno));
 		return;
 	}
 	if (all_blank(text, len)) {
@@ -410,9 +413,9 @@ static void load_dir(struct report *r, const char *dir)
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		struct stat st;
-		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode))
-			load_file(r, names[i]);
+		struct stat st; /* links and other files are not reports: skipped */
+		if (lstat(names[i], &st) == 0 && S_ISREG(st.st_mode))
+			load_file(r, names[i], true);
 		free(names[i]);
 	}
 	free(names);
@@ -428,5 +431,5 @@ void report_add_path(struct report *r, const char *path)
 	if (S_ISDIR(st.st_mode))
 		load_dir(r, path);
 	else
-		load_file(r, path);
+		load_file(r, path, false);
 }

@@ -131,10 +131,23 @@ static bool setup_environment(const struct options *o, const char *lib, const ch
 	return ok;
 }
 
+/*
+ * A directory rcleak makes for the reports is writable by every user, sticky,
+ * and not listable by them (01733, a mail spool's mode): a process of the tree
+ * that drops its privileges (nginx's workers, PostgreSQL under su or setpriv,
+ * any daemon started as root) writes its report there too, where with 0700 it
+ * was lost without a trace. What others may plant there is read only as
+ * regular files, never through a link (load.c), and the shim never opens a
+ * name it did not make (report.c).
+ */
+#define REPORT_DIR_MODE 01733
+
 static char *make_report_dir(const struct options *o)
 {
 	if (o->report_dir) {
-		if (mkdir(o->report_dir, 0700) < 0 && errno != EEXIST) {
+		if (mkdir(o->report_dir, 0700) == 0)
+			(void)chmod(o->report_dir, REPORT_DIR_MODE);
+		else if (errno != EEXIST) {
 			warnx("%s: %s", o->report_dir, strerror(errno));
 			return NULL;
 		}
@@ -149,6 +162,7 @@ static char *make_report_dir(const struct options *o)
 		warnx("%s: %s", templ, strerror(errno));
 		return NULL;
 	}
+	(void)chmod(templ, REPORT_DIR_MODE);
 	char *p = realpath(templ, NULL);
 	return p ? p : xstrdup(templ);
 }

@@ -153,11 +153,33 @@ char *sb_steal(struct strbuf *b)
 	return s;
 }
 
+static char *read_fd(int fd, size_t *len);
+
 char *read_file(const char *path, size_t *len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? NULL : read_fd(fd, len);
+}
+
+char *read_regular_file(const char *path, size_t *len)
+{
+	/* O_NONBLOCK: a FIFO swapped in after a check opens without a writer
+	 * and reads as empty, rather than blocking for ever. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return read_fd(fd, len);
+}
+
+static char *read_fd(int fd, size_t *len)
+{
 	struct strbuf b = { 0 };
 	char chunk[65536];
 	for (;;) {

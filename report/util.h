@@ -47,6 +47,9 @@ char *sb_steal(struct strbuf *b); /* never NULL */
 
 /* Read a whole file; NULL with errno set on error. *len gets the size. */
 char *read_file(const char *path, size_t *len);
+/* The same for a regular file only, never through a symbolic link (EINVAL or
+ * ELOOP otherwise): for the files of a report directory others can write to. */
+char *read_regular_file(const char *path, size_t *len);
 
 bool str_has_suffix(const char *s, const char *suffix);
 const char *path_basename(const char *p);

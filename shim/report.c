@@ -313,7 +313,14 @@ RC_HOT static void write_json(const struct rc_leakset *ls, const struct rc_exit 
   rc_sb_puts(&tb, ".tmp.");
   rc_sb_putu(&tb, (unsigned)rc_pid);
   rc_sb_cstr(&tb);
-  int fd = rc_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  /* Made here, never opened through a name someone else put there: `rcleak
+   * run`'s directory is writable by every user (a process that dropped its
+   * privileges writes there too), so a link planted at this name must not be
+   * followed.  A file left by an earlier process of this pid is replaced. */
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = rc_sys_open(tmp, flags, 0644);
+  if (fd < 0 && errno == EEXIST && rc_syscall(SYS_unlink, tmp) == 0)
+    fd = rc_sys_open(tmp, flags, 0644);
   if (fd < 0) {
     complain_json(path, errno);
     return;

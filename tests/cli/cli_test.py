@@ -1107,6 +1107,49 @@ def run_daemon_outlives_run():
 
 
 @case
+def run_privileges_dropped():
+    """A process of the tree that drops its privileges (a server's workers,
+    PostgreSQL under su) writes its report into the run's directory too: it
+    used to be lost, without a line in the tree.  The directory is removed
+    afterwards, the other user's report included."""
+    need_shim()
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        print("SKIP: needs root and setpriv")
+        sys.exit(SKIP)
+    with TempDir() as d:
+        tmp = os.path.join(d, "tmp")
+        os.mkdir(tmp)
+        os.chmod(d, 0o755)
+        log = "/dev/null"  # a file nobody may open
+        # the shell (root) reaps it: only its own report can say it existed
+        r, m = run_json("--", "sh", "-c", f"setpriv --reuid=65534 --regid=65534 --clear-groups "
+                        f"-- {LEAKY} fd {log}; true", env={"TMPDIR": tmp})
+        eq(r.returncode, 23, f"exit status: its leak; stderr {r.stderr}")
+        eq([(p["cmdline"][0], l["kind"], l.get("target")) for p, l in leaks_of(m)],
+           [(LEAKY, "fd", log)], "the leak of the process running as nobody")
+        eq(m["not_covered"], [], "nothing else is missing")
+        eq(os.listdir(tmp), [], "the report directory is removed")
+
+
+@case
+def report_dir_planted():
+    """What another user may plant in a report directory is not read through:
+    a link to a report elsewhere is not a report of this run (it used to be
+    read as one), and a FIFO is skipped, not waited on."""
+    with TempDir() as d:
+        rd = os.path.join(d, "reports")
+        os.mkdir(rd)
+        shutil.copy(fixture("clean", "rcleak.200.json"), rd)
+        os.symlink(fixture("tree", "rcleak.102.json"), os.path.join(rd, "rcleak.102.json"))
+        os.mkfifo(os.path.join(rd, "rcleak.103.json"))
+        r = rcleak("report", "--format=json", rd, timeout=30)
+        m = json.loads(r.stdout)
+        eq([p["pid"] for p in m["processes"]], [200], "the regular report alone")
+        eq(m["summary"]["total"], 0, "no leak from the linked report")
+        eq(r.returncode, 0, f"exit status; stderr {r.stderr}")
+
+
+@case
 def run_shell_child():
     """bash -c 'sleep 30 & exit' reports the sleep (and it is killed); exit 23."""
     need_shim("fork")

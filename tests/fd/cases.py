@@ -614,6 +614,24 @@ def json_name_taken():
 
 
 @case
+def json_tmp_link_planted():
+    """A link planted at the name of the report's temporary file (by another
+    user, in `rcleak run`'s directory, which all may write to) is not
+    followed: the file it points to keeps its content, and the report is
+    written whole."""
+    precious = os.path.join(tempfile.mkdtemp(), "precious")
+    with open(precious, "w") as f:
+        f.write("precious\n")
+    res = run([prog("programs"), "plant_tmp_link", precious])
+    with open(precious) as f:
+        check_eq(f.read(), "precious\n", "the linked file is untouched")
+    fd = int(res.stdout.split()[1])
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fd, "target": "/dev/null"}], "the report, whole")
+    check("cannot write" not in res.stderr and "symlink" not in res.stderr,
+          "nothing said but the report")
+
+
+@case
 def cmdline_retitled():
     """A process that sets its title over its arguments (PostgreSQL, nginx,
     setproctitle) leaves NULs to the end of their memory: its cmdline is the

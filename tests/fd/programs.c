@@ -724,6 +724,19 @@ static void thread_tids(void)
   pthread_join(t[3], NULL);
 }
 
+/* Plants a link at the name of the temporary file this process's JSON report
+ * will be written to (json_path=$RCTEST_WORKDIR/r.%p.json), as another user
+ * could in `rcleak run`'s directory, then leaks a descriptor. */
+static void plant_tmp_link(const char *target)
+{
+  char path[4096];
+  int pid = (int)getpid();
+  snprintf(path, sizeof path, "%s/r.%d.json.tmp.%d", getenv("RCTEST_WORKDIR"), pid, pid);
+  if (symlink(target, path) != 0)
+    perror("symlink");
+  printf("fd %d\n", open("/dev/null", O_RDONLY));
+}
+
 /* Sets a process title over its arguments as PostgreSQL does (the title,
  * then NULs to the end of the arguments' memory), and leaks a descriptor. */
 static void retitle(int argc, char **argv)
@@ -762,6 +775,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
   else if (!strcmp(c, "retitle")) retitle(argc, argv);
+  else if (!strcmp(c, "plant_tmp_link")) plant_tmp_link(argv[2]);
   else if (!strcmp(c, "closes_stderr")) return closes_stderr(argv[2]);
   else if (!strcmp(c, "stderr_fd2")) return stderr_fd2(argv[2], argv[3]);
   else if (!strcmp(c, "aged")) aged();
