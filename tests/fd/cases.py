@@ -1503,6 +1503,22 @@ def java_default_suppressions():
          for lk in vm], "default_suppressions=0: and exactly these others")
 
 
+# Java statements that open /etc/hostname and keep it open in a static.
+JAVA_KEEP_HOSTNAME = 'kept = new java.io.FileInputStream("/etc/hostname"); kept.read();'
+
+
+def javac_class(name, main):
+    """Class NAME (with a static `kept` stream) whose main runs `main`,
+    compiled: the directory of its .class."""
+    d = tempfile.mkdtemp()
+    src = os.path.join(d, name + ".java")
+    with open(src, "w") as f:
+        f.write("public class %s { static java.io.FileInputStream kept;"
+                " public static void main(String[] a) throws Exception { %s } }\n" % (name, main))
+    subprocess.run(["javac", "-d", d, src], check=True, timeout=120)
+    return d
+
+
 @case
 def java_securerandom_devices():
     """Java's NativePRNG (behind SecureRandom, UUID.randomUUID and
@@ -1511,13 +1527,8 @@ def java_securerandom_devices():
     libjava's open.  A file the program itself leaks through the same open
     is still reported."""
     need_tools("javac", "java")
-    d = tempfile.mkdtemp()
-    with open(os.path.join(d, "R.java"), "w") as f:
-        f.write("public class R { static java.io.FileInputStream kept;"
-                " public static void main(String[] a) throws Exception {"
-                " System.out.println(java.util.UUID.randomUUID().toString().length());"
-                " kept = new java.io.FileInputStream(\"/etc/hostname\"); kept.read(); } }\n")
-    subprocess.run(["javac", "-d", d, os.path.join(d, "R.java")], check=True, timeout=120)
+    d = javac_class("R", "System.out.println(java.util.UUID.randomUUID().toString().length());"
+                    + JAVA_KEEP_HOSTNAME)
     own = {"kind": "fd", "type": "file", "target": "/etc/hostname", "top": "handleOpen"}
     res = run(["java", "-cp", d, "R"], timeout=120)
     check_eq((res.status, res.stdout), (0, "36\n"), "java ran")
@@ -1541,13 +1552,7 @@ def java_classpath_jars():
     apart: the Java frames above are not symbolized); a file of another
     name is still reported."""
     need_tools("javac", "java", "jar")
-    d = tempfile.mkdtemp()
-    with open(os.path.join(d, "K.java"), "w") as f:
-        f.write("public class K { static java.io.FileInputStream kept;"
-                " public static void main(String[] a) throws Exception {"
-                " kept = new java.io.FileInputStream(\"/etc/hostname\"); kept.read();"
-                " System.out.println(\"k\"); } }\n")
-    subprocess.run(["javac", "-d", d, os.path.join(d, "K.java")], check=True, timeout=120)
+    d = javac_class("K", JAVA_KEEP_HOSTNAME + " System.out.println(\"k\");")
     jar = os.path.join(d, "k.jar")
     subprocess.run(["jar", "cf", jar, "-C", d, "K.class"], check=True, timeout=120)
     os.unlink(os.path.join(d, "K.class"))
