@@ -224,6 +224,15 @@ static const struct {
   {RC_KIND_FD, false, NULL, "addpackage", "/site.py"},
   {RC_KIND_FD, false, NULL, "addsitedir", "<frozen site>"},
   {RC_KIND_FD, false, NULL, "addsitedir", "/site.py"},
+  /* multiprocessing's manager server (Manager()): its listener and each
+   * client's connection, served by daemon threads until the server process
+   * exits (the connection and socket plumbing above them is skipped) */
+  {RC_KIND_FD, false, NULL, "Server.__init__", "/multiprocessing/managers.py"},
+  {RC_KIND_FD, false, NULL, "Server.accepter", "/multiprocessing/managers.py"},
+  /* linecache reading a source file for a traceback (through tokenize.open,
+   * skipped as plumbing), closed at once: one still open is a daemon thread
+   * formatting an exception when the process ended (a Manager's server) */
+  {RC_KIND_FD, false, NULL, "updatecache", "/linecache.py"},
   /* runpy.run_path reading the script it runs: multiprocessing's spawn and
    * forkserver children run the parent's main script through it */
   {RC_KIND_FD, false, NULL, "_get_code_from_file", "<frozen runpy>"},
@@ -242,6 +251,25 @@ static bool target_is(const char *target, const char *rule)
     return strcmp(target, rule) == 0;
   size_t n = strlen(target), m = strlen(rule + 1);
   return n >= m && memcmp(target + n - m, rule + 1, m) == 0;
+}
+
+/* Python frames that only open on their caller's behalf: socket.socket,
+ * multiprocessing's Listener, tokenize.open.  A rule on "the innermost
+ * Python function" looks past them, to the code that asked: the program's
+ * own socket is still the program's. */
+static bool python_plumbing(const struct rc_frame *f)
+{
+  static const char *const files[] = {"/socket.py", "/multiprocessing/connection.py",
+                                      "/tokenize.py"};
+  if (f->file == NULL)
+    return false;
+  size_t n = strlen(f->file);
+  for (size_t i = 0; i < RC_ARRAY_SIZE(files); i++) {
+    size_t m = strlen(files[i]);
+    if (n >= m && memcmp(f->file + n - m, files[i], m) == 0)
+      return true;
+  }
+  return false;
 }
 
 static bool has_python(const struct rc_frame *fr, uint32_t n)
@@ -266,7 +294,7 @@ static bool held_by_runtime(const struct rc_leak *lk)
     if (rc_held_rules[i].unless_python && has_python(fr, n))
       continue;
     for (uint32_t j = 0; j < n; j++) {
-      if (target == NULL && fr[j].lang != RC_LANG_PYTHON)
+      if (target == NULL && (fr[j].lang != RC_LANG_PYTHON || python_plumbing(&fr[j])))
         continue;
       if (frame_is(&fr[j], rc_held_rules[i].frame) &&
           (in_file == NULL || (fr[j].file && strstr(fr[j].file, in_file))))

@@ -374,6 +374,19 @@ def untracked():
     check_eq(res.report["summary"]["total"], 1, "untracked counts in summary")
 
 
+@case
+def untracked_threaded():
+    """With another thread alive at the exit, the report pauses once for a
+    descriptor some thread may be recording, and still reports the one no
+    wrapper saw: exactly it and the thread."""
+    res = run([prog("programs"), "untracked_threaded"])
+    fds = leaked_fds(res)
+    check_leaks(res.leaks, [{"kind": "fd", "fd": fds[0], "untracked": True, "acquired_by": None,
+                             "type": "chardev", "target": "/dev/null"},
+                            {"kind": "thread", "state": "running", "acquired_by": "pthread_create"}],
+                "the raw syscall's descriptor and the thread")
+
+
 def small_fd_tables():
     """Children forked from now on get a descriptor table sized by this
     process's highest open descriptor: close what the test runner may have

@@ -253,6 +253,24 @@ static void untracked(void)
   leaked(fd);
 }
 
+static void *wait_forever(void *arg)
+{
+  (void)arg;
+  for (;;)
+    pause();
+  return NULL;
+}
+
+/* The same with a second thread alive at the exit: the report pauses for
+ * other threads that may be recording a descriptor, then still reports
+ * the one no wrapper saw (and the thread). */
+static void untracked_threaded(void)
+{
+  pthread_t t;
+  pthread_create(&t, NULL, wait_forever, NULL);
+  untracked();
+}
+
 /* Raw-syscall descriptors of each path given, then SIGTERM (default
  * action) or, with "exit" first, a normal exit. */
 static void untracked_then(char **paths, bool by_signal)
@@ -775,6 +793,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "errno")) errno_case();
   else if (!strcmp(c, "open_in_loop")) open_in_loop();
   else if (!strcmp(c, "retitle")) retitle(argc, argv);
+  else if (!strcmp(c, "untracked_threaded")) untracked_threaded();
   else if (!strcmp(c, "plant_tmp_link")) plant_tmp_link(argv[2]);
   else if (!strcmp(c, "closes_stderr")) return closes_stderr(argv[2]);
   else if (!strcmp(c, "stderr_fd2")) return stderr_fd2(argv[2], argv[3]);

@@ -206,6 +206,58 @@ if __name__ == "__main__":
 
 
 
+def py_caller(leak):
+    """The innermost Python function of the leak past socket.py,
+    multiprocessing's connection.py and tokenize.py, which open on their
+    callers' behalf."""
+    for function, file, _ in py_frames(leak):
+        if not (file or "").endswith(("/socket.py", "/multiprocessing/connection.py",
+                                      "/tokenize.py")):
+            return function
+    return None
+
+
+@case
+def multiprocessing_manager_server():
+    """A Manager's server process exits with its listener and every client's
+    connection open, served by daemon threads: built-in rules on the
+    manager's Server.__init__ and Server.accepter, found past the socket and
+    Listener frames that opened them.  The program's own socket, opened
+    through the same socket.py, is still reported."""
+    d = tempfile.mkdtemp()
+    src = script(d, "mgr.py", """\
+import multiprocessing as mp, socket
+def put(d, i): d[i] = i
+if __name__ == "__main__":
+    ctx = mp.get_context("fork")
+    with ctx.Manager() as m:
+        d = m.dict()
+        ps = [ctx.Process(target=put, args=(d, i)) for i in range(2)]
+        for p in ps: p.start()
+        for p in ps: p.join()
+        print(len(d))
+    kept = socket.socket(socket.AF_UNIX).detach()
+""")
+    for ver, py in interpreters():
+        res = run([py, src], timeout=120)
+        check_eq((res.status, res.stdout), (0, "2\n"), "%s: ran" % ver)
+        left = [(r["pid"], lk["kind"], lk.get("type"), py_caller(lk))
+                for r in res.reports.values() for lk in r["leaks"]]
+        check_eq(left, [(res.pid, "fd", "socket", "<module>")],
+                 "%s: the program's own socket alone, in its own process" % ver)
+        res = run([py, src], options="default_suppressions=0", timeout=120)
+        server = [{py_caller(lk) for lk in r["leaks"] if lk["kind"] == "fd"}
+                  for r in res.reports.values() if r["pid"] != res.pid]
+        server = [c for c in server if "Server.accepter" in c]
+        # besides: the /dev/null stdin of every child, and what a daemon thread
+        # of the server was reading as it exited (a module, a traceback's source)
+        check(len(server) == 1 and {"Server.__init__", "Server.accepter"} <= server[0] <=
+              {"Server.__init__", "Server.accepter", "_close_stdin", "FileLoader.get_data",
+               "updatecache"},
+              "%s: default_suppressions=0: the server's listener and connections: %s"
+              % (ver, server))
+
+
 def reading(pid, path):
     """Whether process pid is blocked in read(2) on a descriptor of path (by
     /proc/PID/syscall, whose first fields are the call's number and its
