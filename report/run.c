@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -266,12 +267,14 @@ static int reap(pid_t cmd, bool nonblock, struct orphan **orphans, size_t *n, si
 }
 
 /* Descendants that outlived CMD and are still running were reparented to
- * rcleak (the subreaper): find them by their parent pid in /proc. */
-static void find_survivors(struct orphan **orphans, size_t *n, size_t *cap)
+ * rcleak (the subreaper): their pids, by their parent pid in /proc. */
+static size_t survivor_pids(long **pids)
 {
+	size_t n = 0, cap = 0;
+	*pids = NULL;
 	DIR *d = opendir("/proc");
 	if (!d)
-		return;
+		return 0;
 	long self = (long)getpid();
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -288,14 +291,58 @@ static void find_survivors(struct orphan **orphans, size_t *n, size_t *cap)
 		long ppid;
 		if (!rp || sscanf(rp + 1, " %c %ld", &state, &ppid) != 2 || ppid != self)
 			continue;
+		grow(pids, &cap, n, sizeof(**pids));
+		(*pids)[n++] = pid;
+	}
+	(void)closedir(d);
+	return n;
+}
+
+static void find_survivors(struct orphan **orphans, size_t *n, size_t *cap)
+{
+	_cleanup_free_ long *pids = NULL;
+	size_t np = survivor_pids(&pids);
+	for (size_t i = 0; i < np; i++) {
 		grow(orphans, cap, *n, sizeof(**orphans));
-		(*orphans)[*n].pid = pid;
-		char *cmd = read_cmdline((pid_t)pid);
-		(*orphans)[*n].comm = cmd ? cmd : read_comm((pid_t)pid);
+		(*orphans)[*n].pid = pids[i];
+		char *cmd = read_cmdline((pid_t)pids[i]);
+		(*orphans)[*n].comm = cmd ? cmd : read_comm((pid_t)pids[i]);
 		(*orphans)[*n].status = -1; /* still running */
 		(*n)++;
 	}
-	(void)closedir(d);
+}
+
+/*
+ * Helpers that end by themselves once their parent has (multiprocessing's
+ * resource tracker and fork server read EOF on a pipe from it; a server a
+ * script stopped is still shutting down) are often still running when CMD
+ * exits. Give them up to a second to end and write their reports, polling
+ * every 10 ms, rather than list them as not covered: but only while some
+ * survivor is not a daemon, which no wait would see end.
+ */
+#define HELPER_GRACE_MS 1000
+
+static bool waiting_for_helpers(const struct report *r)
+{
+	_cleanup_free_ long *pids = NULL;
+	size_t np = survivor_pids(&pids);
+	for (size_t i = 0; i < np; i++)
+		if (!report_is_daemon(r, pids[i]))
+			return true;
+	return false;
+}
+
+static void await_helpers(pid_t cmd, const char *dir, struct orphan **orphans, size_t *n,
+			  size_t *cap, int *status)
+{
+	struct report r = { 0 };
+	report_add_path(&r, dir);
+	for (int ms = 0; ms < HELPER_GRACE_MS && waiting_for_helpers(&r); ms += 10) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		(void)nanosleep(&ts, NULL);
+		(void)reap(cmd, true, orphans, n, cap, status);
+	}
+	report_free(&r);
 }
 
 static char *join_argv(char **argv, int argc)
@@ -390,6 +437,7 @@ int cmd_run(const struct options *o)
 	(void)reap(pid, false, &orphans, &norphans, &cap, &status);
 	child_pid = 0;
 	(void)reap(pid, true, &orphans, &norphans, &cap, &status);
+	await_helpers(pid, dir, &orphans, &norphans, &cap, &status);
 	find_survivors(&orphans, &norphans, &cap);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaction(forwarded[i], &saved[i], NULL);

@@ -1150,6 +1150,33 @@ def report_dir_planted():
 
 
 @case
+def run_helper_awaited():
+    """A child that ends by itself once its parent has (here cat, reading a
+    pipe only the parent holds; multiprocessing's resource tracker does the
+    same) is still running when CMD exits: the run waits for it (up to a
+    second) and includes its report, instead of listing it as not covered.
+    A daemon is not waited for."""
+    need_shim()
+    # after EOF the helper takes a moment to finish (0.2 s, well inside the
+    # second): without the wait the run looks before it has ended
+    helper = "cat; sleep 0.2"
+    script = ("import os, subprocess\n"
+              "r, w = os.pipe()\n"
+              f"subprocess.Popen(['sh', '-c', {helper!r}], stdin=r, stdout=subprocess.DEVNULL)\n"
+              "os.close(r)\n")
+    r, m = run_json("--cleanup=0", "--", sys.executable, "-c", script)
+    eq(r.returncode, 23, f"exit status: leaks; stderr {r.stderr}")
+    eq(m["not_covered"], [], "nothing not covered")
+    sh = [p for p in m["processes"] if p["cmdline"] == ["sh", "-c", helper]]
+    eq([(p["exit"], p["leaks"]) for p in sh], [({"reason": "exit", "status": 0}, [])],
+       "the helper's own report: it ended after EOF, clean")
+    lk = leaks_of(m)
+    eq(sorted((l["kind"], l.get("command") or l.get("type")) for _, l in lk),
+       [("child", "sh -c " + helper), ("fd", "pipe")],
+       "the parent's leaks: the helper, and the pipe's write end")
+
+
+@case
 def run_shell_child():
     """bash -c 'sleep 30 & exit' reports the sleep (and it is killed); exit 23."""
     need_shim("fork")
