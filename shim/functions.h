@@ -157,11 +157,13 @@
   X(unsigned int, alarm, (unsigned int seconds))                                 \
   X(useconds_t, ualarm, (useconds_t value, useconds_t interval))
 
-/* Temporary directories: mkdtemp (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP);
+/* Temporary directories: mkdtemp, and mkdir when CPython's tempfile.mkdtemp
+ * calls it (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP);
  * the calls that remove or rename temps (releases), and chdir/fchdir, around
  * which relative temp paths are made absolute (tmp_family.c). */
 #define RC_FUNCS_TMPDIR(X)                                                      \
   X(char *, mkdtemp, (char *tmpl))                                               \
+  X(int, mkdir, (const char *path, mode_t mode))                                 \
   X(int, rmdir, (const char *path))                                              \
   X(int, unlink, (const char *path))                                             \
   X(int, unlinkat, (int dirfd, const char *path, int flags))                     \

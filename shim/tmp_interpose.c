@@ -1,6 +1,7 @@
 /* Interposers of the temporary directory and file family.
  *
- * Acquisition: mkdtemp and the mkstemp family.  glibc's mkstemp does not
+ * Acquisition: mkdtemp, CPython's tempfile.mkdtemp (through mkdir), and the
+ * mkstemp family.  glibc's mkstemp does not
  * call the exported open (it reaches the kernel through internal calls), so
  * each entry point is wrapped: the descriptor is recorded in the fd family,
  * and the path left on disk as a tmpfile (a separate resource: closing the
@@ -19,11 +20,14 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fdtable.h"
 #include "rc.h"
 #include "real.h"
+#include "scriptframes.h"
 #include "tmp_fam.h"
 
 RC_EXPORT char *mkdtemp(char *tmpl)
@@ -33,6 +37,44 @@ RC_EXPORT char *mkdtemp(char *tmpl)
   char *r = REAL(mkdtemp)(tmpl);
   if (r != NULL)
     rc_tmp_acquired(RC_KIND_TMPDIR, r, -1, RC_FN_mkdtemp, &w);
+  return r;
+}
+
+/* CPython's tempfile.mkdtemp (and TemporaryDirectory, and every test
+ * fixture built on them) makes its directory with os.mkdir(name, 0o700), not
+ * with mkdtemp(3).  So a mkdir with that mode in a Python process asks
+ * whose call it is: made by tempfile.mkdtemp itself (the innermost Python
+ * frame), it is a temporary directory like mkdtemp's, reported and removed
+ * if left behind.  Every other mkdir pays one compare. */
+static bool from_python_mkdtemp(void)
+{
+  if (rc_tls_mode != RC_MODE_APP || !rc_sf_active() ||
+      __atomic_load_n(&rc_sf_lang, __ATOMIC_ACQUIRE) != RC_LANG_PYTHON)
+    return false;
+  static const char file[] = "/tempfile.py";
+  uintptr_t tags[4];
+  if (rc_sf_capture(tags, 4) <= 0 || tags[0] == RC_SF_SEP)
+    return false;
+  struct rc_frame f;
+  rc_sf_frame(tags[0], &f);
+  size_t n = f.file ? strlen(f.file) : 0;
+  return f.function != NULL && strcmp(f.function, "mkdtemp") == 0 && n >= sizeof file - 1 &&
+         memcmp(f.file + n - (sizeof file - 1), file, sizeof file - 1) == 0;
+}
+
+RC_EXPORT int mkdir(const char *path, mode_t mode)
+{
+  if (mode != 0700)
+    return REAL(mkdir)(path, mode);
+  struct rc_tmp_window w;
+  rc_tmp_window_open(&w);
+  int r = REAL(mkdir)(path, mode);
+  if (r == 0) {
+    int saved = errno;
+    if (from_python_mkdtemp())
+      rc_tmp_acquired(RC_KIND_TMPDIR, path, -1, RC_FN_mkdir, &w);
+    errno = saved;
+  }
   return r;
 }
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from rctest import (case, check, check_clean, check_eq, check_leaks, main, need_tools, prog,
+from rctest import (case, check, check_clean, check_eq, check_leaks, main, need_tools, printed, prog,
                     run, top_function)
 
 VERSIONS = ("3.11", "3.12", "3.13")
@@ -204,6 +204,45 @@ if __name__ == "__main__":
                   "%s: and besides them only multiprocessing's helpers: %s"
                   % (what, [(lk["kind"], top_function(lk)) for lk in others]))
 
+
+
+@case
+def python_tempfile_mkdtemp():
+    """CPython's tempfile.mkdtemp makes its directory with os.mkdir(name,
+    0o700), not mkdtemp(3): such a mkdir from tempfile.mkdtemp is a temp
+    directory too, reported with the script's frames and removed when left
+    behind.  Removed by os.rmdir, shutil.rmtree or a TemporaryDirectory, it
+    is no leak; the program's own mkdir with the same mode is no temp, and
+    is kept."""
+    d = tempfile.mkdtemp()
+    src = script(d, "tmp.py", """\
+import os, shutil, sys, tempfile
+def make(tag):
+    return tempfile.mkdtemp(prefix="rctest-%s-" % tag)
+leaked = make("leak")
+open(os.path.join(leaked, "f"), "w").close()
+os.rmdir(make("rmdir"))
+gone = make("rmtree")
+os.mkdir(os.path.join(gone, "sub"), 0o700)
+shutil.rmtree(gone)
+with tempfile.TemporaryDirectory() as t:
+    open(os.path.join(t, "f"), "w").close()
+os.mkdir(sys.argv[1], 0o700)
+print("leaked", leaked)
+""")
+    for i, (ver, py) in enumerate(interpreters()):
+        mine = os.path.join(d, "mine-%d" % i)
+        res = run([py, src, mine])
+        leaked = printed(res, "leaked")
+        check_eq(len(leaked), 1, "%s: ran" % ver)
+        check_leaks(res.leaks, [{"kind": "tmpdir", "path": leaked[0], "entries": 1,
+                                 "acquired_by": "mkdir", "cleanup": "removed"}] if leaked else [],
+                    "%s: exactly the directory left behind" % ver)
+        frames = [f[0] for lk in res.leaks for f in py_frames(lk)]
+        check(frames[:3] == ["mkdtemp", "make", "<module>"],
+              "%s: its script frames: %s" % (ver, frames[:3]))
+        check(leaked and not os.path.lexists(leaked[0]), "%s: it was removed" % ver)
+        check(os.path.isdir(mine), "%s: the program's own directory is kept" % ver)
 
 
 def py_caller(leak):
