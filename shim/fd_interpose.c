@@ -22,6 +22,7 @@
 #include "fdtable.h"
 #include "rc.h"
 #include "real.h"
+#include "tmp_fam.h"
 
 /* Functions whose only effect is "returns a new descriptor or -1":
  * X(name, parameters, arguments). */
@@ -79,32 +80,56 @@ static bool needs_mode(int flags)
 RC_EXPORT int open(const char *path, int flags, ...)
 {
   RC_OPEN_MODE(flags);
+  struct rc_tmp_window w;
+  bool excl = RC_TMP_PY_EXCL(flags, mode);
+  if (RC_UNLIKELY(excl))
+    rc_tmp_window_open(&w);
   int fd = REAL(open)(path, flags, mode);
   rc_fd_acquired(fd, RC_FN_open);
+  if (RC_UNLIKELY(excl))
+    rc_tmp_python_mkstemp(AT_FDCWD, path, fd, RC_FN_open, &w);
   return fd;
 }
 
 RC_EXPORT int open64(const char *path, int flags, ...)
 {
   RC_OPEN_MODE(flags);
+  struct rc_tmp_window w;
+  bool excl = RC_TMP_PY_EXCL(flags, mode);
+  if (RC_UNLIKELY(excl))
+    rc_tmp_window_open(&w);
   int fd = REAL(open64)(path, flags, mode);
   rc_fd_acquired(fd, RC_FN_open64);
+  if (RC_UNLIKELY(excl))
+    rc_tmp_python_mkstemp(AT_FDCWD, path, fd, RC_FN_open64, &w);
   return fd;
 }
 
 RC_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
   RC_OPEN_MODE(flags);
+  struct rc_tmp_window w;
+  bool excl = RC_TMP_PY_EXCL(flags, mode);
+  if (RC_UNLIKELY(excl))
+    rc_tmp_window_open(&w);
   int fd = REAL(openat)(dirfd, path, flags, mode);
   rc_fd_acquired(fd, RC_FN_openat);
+  if (RC_UNLIKELY(excl))
+    rc_tmp_python_mkstemp(dirfd, path, fd, RC_FN_openat, &w);
   return fd;
 }
 
 RC_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
   RC_OPEN_MODE(flags);
+  struct rc_tmp_window w;
+  bool excl = RC_TMP_PY_EXCL(flags, mode);
+  if (RC_UNLIKELY(excl))
+    rc_tmp_window_open(&w);
   int fd = REAL(openat64)(dirfd, path, flags, mode);
   rc_fd_acquired(fd, RC_FN_openat64);
+  if (RC_UNLIKELY(excl))
+    rc_tmp_python_mkstemp(dirfd, path, fd, RC_FN_openat64, &w);
   return fd;
 }
 

@@ -158,7 +158,8 @@
   X(useconds_t, ualarm, (useconds_t value, useconds_t interval))
 
 /* Temporary directories: mkdtemp, and mkdir when CPython's tempfile.mkdtemp
- * calls it (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP);
+ * calls it (tmp_*.c; mkstemp and friends are in RC_FUNCS_TMP, and the open
+ * family, in RC_FUNCS_FD, records tempfile's mkstemp);
  * the calls that remove or rename temps (releases), and chdir/fchdir, around
  * which relative temp paths are made absolute (tmp_family.c). */
 #define RC_FUNCS_TMPDIR(X)                                                      \

@@ -39,6 +39,20 @@ void rc_tmp_window_open(struct rc_tmp_window *w);
 void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn,
                      struct rc_tmp_window *w);
 
+/* CPython's tempfile makes its temps with os.mkdir(name, 0o700) and
+ * os.open(name, O_CREAT|O_EXCL|..., 0o600), not mkdtemp(3) and mkstemp(3).
+ * A call of that shape (RC_TMP_PY_EXCL for the open family) asks this
+ * whether tempfile made it: the innermost Python frame is `function` of
+ * tempfile.py.  Cheap to call in any process: false at once outside Python. */
+bool rc_tmp_from_python(const char *function);
+#define RC_TMP_PY_EXCL(flags, mode)                                              \
+  (((flags) & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && (mode) == 0600)
+
+/* After such an open succeeded: record the file if tempfile's mkstemp made
+ * it (a path relative to dirfd other than AT_FDCWD is not followed). */
+void rc_tmp_python_mkstemp(int dirfd, const char *path, int fd, unsigned fn,
+                           struct rc_tmp_window *w);
+
 /* Resolve the real removal functions (tmp_interpose.c); called once, with
  * the first temp. */
 void rc_tmp_resolve_reals(void);

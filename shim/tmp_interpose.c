@@ -41,12 +41,14 @@ RC_EXPORT char *mkdtemp(char *tmpl)
 }
 
 /* CPython's tempfile.mkdtemp (and TemporaryDirectory, and every test
- * fixture built on them) makes its directory with os.mkdir(name, 0o700), not
- * with mkdtemp(3).  So a mkdir with that mode in a Python process asks
- * whose call it is: made by tempfile.mkdtemp itself (the innermost Python
- * frame), it is a temporary directory like mkdtemp's, reported and removed
- * if left behind.  Every other mkdir pays one compare. */
-static bool from_python_mkdtemp(void)
+ * fixture built on them) makes its directory with os.mkdir(name, 0o700), and
+ * tempfile.mkstemp (NamedTemporaryFile) its file with os.open(name,
+ * O_CREAT|O_EXCL|..., 0o600), not with mkdtemp(3) and mkstemp(3).  So a
+ * call of that shape in a Python process asks whose it is: made by
+ * tempfile itself (the innermost Python frame), it is a temp like those of
+ * libc, reported and removed if left behind.  Every other mkdir and open
+ * pays a compare. */
+bool rc_tmp_from_python(const char *function)
 {
   if (rc_tls_mode != RC_MODE_APP || !rc_sf_active() ||
       __atomic_load_n(&rc_sf_lang, __ATOMIC_ACQUIRE) != RC_LANG_PYTHON)
@@ -58,8 +60,19 @@ static bool from_python_mkdtemp(void)
   struct rc_frame f;
   rc_sf_frame(tags[0], &f);
   size_t n = f.file ? strlen(f.file) : 0;
-  return f.function != NULL && strcmp(f.function, "mkdtemp") == 0 && n >= sizeof file - 1 &&
+  return f.function != NULL && strcmp(f.function, function) == 0 && n >= sizeof file - 1 &&
          memcmp(f.file + n - (sizeof file - 1), file, sizeof file - 1) == 0;
+}
+
+void rc_tmp_python_mkstemp(int dirfd, const char *path, int fd, unsigned fn,
+                           struct rc_tmp_window *w)
+{
+  if (fd < 0 || (dirfd != AT_FDCWD && path[0] != '/'))
+    return;
+  int saved = errno;
+  if (rc_tmp_from_python("_mkstemp_inner"))
+    rc_tmp_acquired(RC_KIND_TMPFILE, path, fd, fn, w);
+  errno = saved;
 }
 
 RC_EXPORT int mkdir(const char *path, mode_t mode)
@@ -71,7 +84,7 @@ RC_EXPORT int mkdir(const char *path, mode_t mode)
   int r = REAL(mkdir)(path, mode);
   if (r == 0) {
     int saved = errno;
-    if (from_python_mkdtemp())
+    if (rc_tmp_from_python("mkdtemp"))
       rc_tmp_acquired(RC_KIND_TMPDIR, path, -1, RC_FN_mkdir, &w);
     errno = saved;
   }

@@ -207,42 +207,59 @@ if __name__ == "__main__":
 
 
 @case
-def python_tempfile_mkdtemp():
-    """CPython's tempfile.mkdtemp makes its directory with os.mkdir(name,
-    0o700), not mkdtemp(3): such a mkdir from tempfile.mkdtemp is a temp
-    directory too, reported with the script's frames and removed when left
-    behind.  Removed by os.rmdir, shutil.rmtree or a TemporaryDirectory, it
-    is no leak; the program's own mkdir with the same mode is no temp, and
-    is kept."""
+def python_tempfile():
+    """CPython's tempfile makes its directories with os.mkdir(name, 0o700)
+    and its files with os.open(name, O_CREAT|O_EXCL|..., 0o600), not with
+    mkdtemp(3) and mkstemp(3): such a call made by tempfile.mkdtemp or
+    tempfile's _mkstemp_inner is a temp too, reported with the script's
+    frames and removed when left behind.  Removed by os.rmdir, os.unlink,
+    shutil.rmtree, a TemporaryDirectory or a NamedTemporaryFile, it is no
+    leak; the program's own mkdir and exclusive open with the same modes are
+    no temps, and are kept."""
     d = tempfile.mkdtemp()
     src = script(d, "tmp.py", """\
 import os, shutil, sys, tempfile
 def make(tag):
     return tempfile.mkdtemp(prefix="rctest-%s-" % tag)
+def make_file(tag):
+    fd, path = tempfile.mkstemp(prefix="rctest-%s-" % tag)
+    os.close(fd)
+    return path
 leaked = make("leak")
 open(os.path.join(leaked, "f"), "w").close()
+leaked_file = make_file("leak")
 os.rmdir(make("rmdir"))
+os.unlink(make_file("unlink"))
 gone = make("rmtree")
 os.mkdir(os.path.join(gone, "sub"), 0o700)
 shutil.rmtree(gone)
 with tempfile.TemporaryDirectory() as t:
     open(os.path.join(t, "f"), "w").close()
+with tempfile.NamedTemporaryFile() as f:
+    f.write(b"x")
 os.mkdir(sys.argv[1], 0o700)
+os.close(os.open(sys.argv[1] + "/f", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 print("leaked", leaked)
+print("leaked_file", leaked_file)
 """)
     for i, (ver, py) in enumerate(interpreters()):
         mine = os.path.join(d, "mine-%d" % i)
         res = run([py, src, mine])
-        leaked = printed(res, "leaked")
-        check_eq(len(leaked), 1, "%s: ran" % ver)
+        leaked, leaked_file = printed(res, "leaked"), printed(res, "leaked_file")
+        check_eq((len(leaked), len(leaked_file)), (1, 1), "%s: ran" % ver)
+        if not (leaked and leaked_file):
+            continue
         check_leaks(res.leaks, [{"kind": "tmpdir", "path": leaked[0], "entries": 1,
-                                 "acquired_by": "mkdir", "cleanup": "removed"}] if leaked else [],
-                    "%s: exactly the directory left behind" % ver)
-        frames = [f[0] for lk in res.leaks for f in py_frames(lk)]
-        check(frames[:3] == ["mkdtemp", "make", "<module>"],
-              "%s: its script frames: %s" % (ver, frames[:3]))
-        check(leaked and not os.path.lexists(leaked[0]), "%s: it was removed" % ver)
-        check(os.path.isdir(mine), "%s: the program's own directory is kept" % ver)
+                                 "acquired_by": "mkdir", "cleanup": "removed"},
+                                {"kind": "tmpfile", "path": leaked_file[0],
+                                 "cleanup": "unlinked"}],
+                    "%s: exactly the directory and the file left behind" % ver)
+        frames = sorted(tuple(f[0] for f in py_frames(lk)[:3]) for lk in res.leaks)
+        check_eq(frames, [("_mkstemp_inner", "mkstemp", "make_file"), ("mkdtemp", "make", "<module>")],
+                 "%s: their script frames" % ver)
+        check(not os.path.lexists(leaked[0]) and not os.path.lexists(leaked_file[0]),
+              "%s: both were removed" % ver)
+        check(os.path.isfile(os.path.join(mine, "f")), "%s: the program's own are kept" % ver)
 
 
 def py_caller(leak):
