@@ -410,6 +410,10 @@ int cmd_run(const struct options *o)
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaction(forwarded[i], &sa, &saved[i]);
 
+	/* Tells an exec that failed (the child writes its errno) from a CMD that
+	 * ran and left no report: the write end closes on a successful exec. */
+	int execfail[2] = { -1, -1 };
+	(void)pipe2(execfail, O_CLOEXEC);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -426,8 +430,12 @@ int cmd_run(const struct options *o)
 		execvp(o->argv[0], o->argv);
 		int e = errno;
 		fprintf(stderr, "rcleak: %s: %s\n", o->argv[0], strerror(e));
+		if (execfail[1] >= 0)
+			(void)!write(execfail[1], &e, sizeof(e));
 		_exit(e == ENOENT ? 127 : 126);
 	}
+	if (execfail[1] >= 0)
+		close(execfail[1]);
 	child_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
@@ -444,11 +452,19 @@ int cmd_run(const struct options *o)
 
 	struct report r = { 0 };
 	report_add_path(&r, dir);
+	int exec_errno = 0;
+	if (execfail[0] >= 0) {
+		if (read(execfail[0], &exec_errno, sizeof(exec_errno)) != (ssize_t)sizeof(exec_errno))
+			exec_errno = 0;
+		close(execfail[0]);
+	}
 	if (!report_find_pid(&r, pid)) {
 		_cleanup_free_ char *cmd = join_argv(o->argv, o->argc);
-		report_add_not_covered(&r, pid, (long)getpid(), cmd,
-				       "no report (statically linked, LD_PRELOAD cleared, "
-				       "exec failed, or killed with SIGKILL)");
+		_cleanup_free_ char *why = exec_errno ?
+			xasprintf("not run: %s", strerror(exec_errno)) :
+			xstrdup("no report (statically linked, LD_PRELOAD cleared, or killed "
+				"with SIGKILL)");
+		report_add_not_covered(&r, pid, (long)getpid(), cmd, why);
 	}
 	for (size_t i = 0; i < norphans; i++) {
 		if (orphans[i].status == -1 && !report_find_pid(&r, orphans[i].pid)) {

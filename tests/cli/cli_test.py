@@ -916,13 +916,19 @@ def run_env_preserved():
 
 @case
 def run_not_found():
-    """CMD not found: 127, not executable: 126."""
+    """CMD not found: 127, not executable: 126; the tree says it was not run."""
     need_shim()
     r = rcleak("run", "--", "/nonexistent/cmd")
     eq(r.returncode, 127, "not found")
     check(r.stderr.startswith("rcleak: /nonexistent/cmd: No such file or directory\n"), r.stderr)
     r = rcleak("run", "--", "/etc/passwd")
     eq(r.returncode, 126, "not executable")
+    # the tree says why CMD has no report: it never ran
+    for cmd, why in (("/nonexistent/cmd", "No such file or directory"),
+                     ("/etc/passwd", "Permission denied")):
+        r, m = run_json("--", cmd)
+        eq([(e["command"], e["reason"]) for e in m["not_covered"]], [(cmd, "not run: " + why)],
+           f"{cmd}: not covered, and why")
 
 
 def start_sleeper(out):
