@@ -1341,7 +1341,9 @@ def _initdb_reports(initdb, as_user, options):
                 "--clear-groups", "--"] + argv
     opts = "json_path=%s/r.%%p.json" % rdir + (":" + options if options else "")
     res = run(argv, options=opts, json=False, timeout=300)
-    check_eq(res.status, 0, "initdb ran (%s): %s" % (options or "defaults", res.stderr[-300:]))
+    if res.status != 0:
+        print("\n".join("# " + l for l in res.stderr.splitlines()[-20:]))
+    check_eq(res.status, 0, "initdb ran (%s)" % (options or "defaults"))
     reports = {}
     for name in os.listdir(rdir):
         with open(os.path.join(rdir, name)) as f:
