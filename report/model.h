@@ -8,6 +8,11 @@
 #ifndef RCLEAK_REPORT_MODEL_H
 #define RCLEAK_REPORT_MODEL_H
 
+/* Why a dynamically linked program may have had no rcleak in it: the words
+ * of every "no report" reason.  A set-user-ID or set-group-ID program
+ * (ssh-agent, sudo) runs in secure mode, where ld.so ignores LD_PRELOAD. */
+#define NO_SHIM_CAUSES "statically linked, set-user/group-ID, or LD_PRELOAD cleared"
+
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>

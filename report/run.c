@@ -362,16 +362,16 @@ static char *join_argv(char **argv, int argc)
 static char *orphan_reason(int status, const char *signals)
 {
 	if (!WIFSIGNALED(status))
-		return xasprintf("no report: exited %d after its parent had (statically linked or "
-				 "LD_PRELOAD cleared?)", WEXITSTATUS(status));
+		return xasprintf("no report: exited %d after its parent had (" NO_SHIM_CAUSES "?)",
+				 WEXITSTATUS(status));
 	int sig = WTERMSIG(status);
 	const char *abbrev = sigabbrev_np(sig);
 	bool reported = !signals && (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT);
 	if (abbrev == NULL)
 		return xasprintf("no report: killed by signal %d after its parent exited", sig);
 	if (reported)
-		return xasprintf("no report: killed by SIG%s after its parent exited (statically "
-				 "linked or LD_PRELOAD cleared?)", abbrev);
+		return xasprintf("no report: killed by SIG%s after its parent exited (" NO_SHIM_CAUSES
+				 "?)", abbrev);
 	return xasprintf("no report: killed by SIG%s after its parent exited, a signal rcleak "
 			 "reports on only when --signals names it", abbrev);
 }
@@ -462,8 +462,7 @@ int cmd_run(const struct options *o)
 		_cleanup_free_ char *cmd = join_argv(o->argv, o->argc);
 		_cleanup_free_ char *why = exec_errno ?
 			xasprintf("not run: %s", strerror(exec_errno)) :
-			xstrdup("no report (statically linked, LD_PRELOAD cleared, or killed "
-				"with SIGKILL)");
+			xstrdup("no report (" NO_SHIM_CAUSES ", or killed with SIGKILL)");
 		report_add_not_covered(&r, pid, (long)getpid(), cmd, why);
 	}
 	for (size_t i = 0; i < norphans; i++) {

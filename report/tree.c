@@ -78,7 +78,7 @@ static void add_killed_children(struct report *r, const struct proc *p)
 
 /*
  * A child leak names a pid. If that pid left no report, it was not covered:
- * statically linked, LD_PRELOAD cleared, killed with SIGKILL, or still
+ * statically linked, set-user/group-ID, LD_PRELOAD cleared, killed with SIGKILL, or still
  * running. That is all the tree walk can tell from the reports alone; the
  * run command adds the orphans it reaped as a subreaper.
  */
@@ -110,16 +110,15 @@ void report_check_coverage(struct report *r)
 			else if (killed && age >= 0 && age < YOUNG_CHILD_MS) {
 				snprintf(young, sizeof(young),
 					 "no report: killed by the cleanup %ld ms after it was started, maybe "
-					 "before rcleak had started in it (or statically linked or LD_PRELOAD "
-					 "cleared)", age);
+					 "before rcleak had started in it (or " NO_SHIM_CAUSES ")", age);
 				reason = young;
 			}
 			else if (state && strcmp(state, "zombie") == 0)
-				reason = "no report: exited (statically linked or LD_PRELOAD cleared?)";
+				reason = "no report: exited (" NO_SHIM_CAUSES "?)";
 			else if (!cleanup || strcmp(cleanup, "none") == 0)
 				reason = "no report yet: still running when the report was made";
 			else
-				reason = "no report: statically linked or LD_PRELOAD cleared?";
+				reason = "no report: " NO_SHIM_CAUSES "?";
 			report_add_not_covered(r, cpid, p->pid, json_get_str(l->obj, "command"), reason);
 		}
 		add_killed_children(r, p);

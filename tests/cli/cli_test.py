@@ -260,8 +260,8 @@ def report_bad_inputs():
         expected = TREE_TEXT.replace(
             "    pid 101: sleep 30 [killed by SIGTERM], no leaks\n",
             "    pid 101: sleep 30 [not covered: no report: killed by the cleanup 10 ms after it "
-            "was started, maybe before rcleak had started in it (or statically linked or "
-            "LD_PRELOAD cleared)]\n")
+            "was started, maybe before rcleak had started in it (or statically linked, "
+            "set-user/group-ID, or LD_PRELOAD cleared)]\n")
         expected = expected.replace("1 suppressed; 1 not covered",
                                     "1 suppressed; 2 not covered; 7 unreadable reports")
         expected = expected.replace("in 2 of 3 processes", "in 2 of 2 processes")
@@ -274,8 +274,8 @@ def report_bad_inputs():
         with open(os.path.join(d, "rcleak.100.json"), "w") as f:
             f.write(parent.replace('"age_ms": 10,', '"age_ms": 5000,', 1))
         r = rcleak("report", d)
-        check("    pid 101: sleep 30 [not covered: no report: statically linked or LD_PRELOAD "
-              "cleared?]\n" in r.stdout, r.stdout)
+        check("    pid 101: sleep 30 [not covered: no report: statically linked, "
+              "set-user/group-ID, or LD_PRELOAD cleared?]\n" in r.stdout, r.stdout)
 
         # Nothing usable at all: exit 2.
         r = rcleak("report", os.path.join(d, "rcleak.105.json"), os.path.join(d, "rcleak.106.json"))
@@ -1030,8 +1030,8 @@ def run_orphan_reasons():
         for i, (end, reason) in enumerate((
                 ("kill -PIPE $$", "no report: killed by SIGPIPE after its parent exited, "
                                           "a signal rcleak reports on only when --signals names it"),
-                ("exit 3", "no report: exited 3 after its parent had (statically linked or "
-                           "LD_PRELOAD cleared?)"))):
+                ("exit 3", "no report: exited 3 after its parent had (statically linked, "
+                           "set-user/group-ID, or LD_PRELOAD cleared?)"))):
             pidfile = os.path.join(d, "orphan%d" % i)
             r, m = run_json("--", "sh", script, pidfile, end)
             with open(pidfile) as f:
