@@ -77,61 +77,33 @@ static bool needs_mode(int flags)
     mode = va_arg(ap, int);                                                      \
   va_end(ap)
 
-RC_EXPORT int open(const char *path, int flags, ...)
-{
-  RC_OPEN_MODE(flags);
-  struct rc_tmp_window w;
-  bool excl = RC_TMP_PY_EXCL(flags, mode);
-  if (RC_UNLIKELY(excl))
-    rc_tmp_window_open(&w);
-  int fd = REAL(open)(path, flags, mode);
-  rc_fd_acquired(fd, RC_FN_open);
-  if (RC_UNLIKELY(excl))
-    rc_tmp_python_mkstemp(AT_FDCWD, path, fd, RC_FN_open, &w);
-  return fd;
-}
+/* X(name, parameters, the directory a relative path is in, arguments).  An
+ * exclusive creation shaped like CPython's tempfile.mkstemp in a Python
+ * process also asks the temp family (tmp_fam.h) whether tempfile made it. */
+#define RC_OPEN_FAMILY(X)                                                       \
+  X(open, (const char *path, int flags, ...), AT_FDCWD, (path, flags, mode))     \
+  X(open64, (const char *path, int flags, ...), AT_FDCWD, (path, flags, mode))   \
+  X(openat, (int dirfd, const char *path, int flags, ...), dirfd,                \
+    (dirfd, path, flags, mode))                                                  \
+  X(openat64, (int dirfd, const char *path, int flags, ...), dirfd,              \
+    (dirfd, path, flags, mode))
 
-RC_EXPORT int open64(const char *path, int flags, ...)
-{
-  RC_OPEN_MODE(flags);
-  struct rc_tmp_window w;
-  bool excl = RC_TMP_PY_EXCL(flags, mode);
-  if (RC_UNLIKELY(excl))
-    rc_tmp_window_open(&w);
-  int fd = REAL(open64)(path, flags, mode);
-  rc_fd_acquired(fd, RC_FN_open64);
-  if (RC_UNLIKELY(excl))
-    rc_tmp_python_mkstemp(AT_FDCWD, path, fd, RC_FN_open64, &w);
-  return fd;
-}
-
-RC_EXPORT int openat(int dirfd, const char *path, int flags, ...)
-{
-  RC_OPEN_MODE(flags);
-  struct rc_tmp_window w;
-  bool excl = RC_TMP_PY_EXCL(flags, mode);
-  if (RC_UNLIKELY(excl))
-    rc_tmp_window_open(&w);
-  int fd = REAL(openat)(dirfd, path, flags, mode);
-  rc_fd_acquired(fd, RC_FN_openat);
-  if (RC_UNLIKELY(excl))
-    rc_tmp_python_mkstemp(dirfd, path, fd, RC_FN_openat, &w);
-  return fd;
-}
-
-RC_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-  RC_OPEN_MODE(flags);
-  struct rc_tmp_window w;
-  bool excl = RC_TMP_PY_EXCL(flags, mode);
-  if (RC_UNLIKELY(excl))
-    rc_tmp_window_open(&w);
-  int fd = REAL(openat64)(dirfd, path, flags, mode);
-  rc_fd_acquired(fd, RC_FN_openat64);
-  if (RC_UNLIKELY(excl))
-    rc_tmp_python_mkstemp(dirfd, path, fd, RC_FN_openat64, &w);
-  return fd;
-}
+#define RC_DEFINE_OPEN(name, params, dir, args)                                 \
+  RC_EXPORT int name params                                                      \
+  {                                                                              \
+    RC_OPEN_MODE(flags);                                                         \
+    struct rc_tmp_window w;                                                      \
+    bool excl = RC_TMP_PY_EXCL(flags, mode);                                     \
+    if (RC_UNLIKELY(excl))                                                       \
+      rc_tmp_window_open(&w);                                                    \
+    int fd = REAL(name) args;                                                    \
+    rc_fd_acquired(fd, RC_FN_##name);                                            \
+    if (RC_UNLIKELY(excl))                                                       \
+      rc_tmp_python_mkstemp(dir, path, fd, RC_FN_##name, &w);                    \
+    return fd;                                                                   \
+  }
+RC_OPEN_FAMILY(RC_DEFINE_OPEN)
+#undef RC_DEFINE_OPEN
 
 /* FORTIFY_SOURCE builds call these instead of open/openat when the mode
  * argument is known to be absent. */

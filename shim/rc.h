@@ -136,6 +136,13 @@ enum { RC_MODE_APP = 0, RC_MODE_SHIM = 1, RC_MODE_VFORK = 2 };
 extern __thread int rc_tls_mode __attribute__((tls_model("initial-exec")));
 extern __thread pid_t rc_tls_tid __attribute__((tls_model("initial-exec")));
 
+/* Whether s ends with suffix. */
+static inline bool rc_str_ends(const char *s, const char *suffix)
+{
+  size_t n = __builtin_strlen(s), m = __builtin_strlen(suffix);
+  return n >= m && __builtin_memcmp(s + n - m, suffix, m) == 0;
+}
+
 static inline int rc_enter(void)
 {
   int old = rc_tls_mode;

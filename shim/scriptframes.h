@@ -39,10 +39,14 @@ static inline bool rc_sf_is_tag(uintptr_t v)
  * none; 0 until looked up. */
 extern int rc_sf_lang __attribute__((visibility("hidden")));
 int rc_sf_detect(void);
-static inline bool rc_sf_active(void)
+static inline int rc_sf_language(void)
 {
   int s = __atomic_load_n(&rc_sf_lang, __ATOMIC_ACQUIRE);
-  return (s != 0 ? s : rc_sf_detect()) > 0;
+  return s != 0 ? s : rc_sf_detect();
+}
+static inline bool rc_sf_active(void)
+{
+  return rc_sf_language() > 0;
 }
 
 /* The calling thread's script frames, innermost first, as tagged entries

@@ -247,10 +247,7 @@ static bool frame_is(const struct rc_frame *f, const char *name)
 
 static bool target_is(const char *target, const char *rule)
 {
-  if (rule[0] != '*')
-    return strcmp(target, rule) == 0;
-  size_t n = strlen(target), m = strlen(rule + 1);
-  return n >= m && memcmp(target + n - m, rule + 1, m) == 0;
+  return rule[0] == '*' ? rc_str_ends(target, rule + 1) : strcmp(target, rule) == 0;
 }
 
 /* Python frames that only open on their caller's behalf: socket.socket,
@@ -261,14 +258,9 @@ static bool python_plumbing(const struct rc_frame *f)
 {
   static const char *const files[] = {"/socket.py", "/multiprocessing/connection.py",
                                       "/tokenize.py"};
-  if (f->file == NULL)
-    return false;
-  size_t n = strlen(f->file);
-  for (size_t i = 0; i < RC_ARRAY_SIZE(files); i++) {
-    size_t m = strlen(files[i]);
-    if (n >= m && memcmp(f->file + n - m, files[i], m) == 0)
+  for (size_t i = 0; f->file != NULL && i < RC_ARRAY_SIZE(files); i++)
+    if (rc_str_ends(f->file, files[i]))
       return true;
-  }
   return false;
 }
 

@@ -12,6 +12,7 @@
 
 #include "objtable.h"
 #include "rc.h"
+#include "scriptframes.h"
 
 /* ---- for the wrappers ---- */
 
@@ -41,12 +42,18 @@ void rc_tmp_acquired(unsigned kind, const char *path, int fd, unsigned fn,
 
 /* CPython's tempfile makes its temps with os.mkdir(name, 0o700) and
  * os.open(name, O_CREAT|O_EXCL|..., 0o600), not mkdtemp(3) and mkstemp(3).
- * A call of that shape (RC_TMP_PY_EXCL for the open family) asks this
- * whether tempfile made it: the innermost Python frame is `function` of
- * tempfile.py.  Cheap to call in any process: false at once outside Python. */
-bool rc_tmp_from_python(const char *function);
+ * A call of that shape in a Python process (rc_tmp_python; RC_TMP_PY_EXCL
+ * for the open family: in any other process, the creation window is not
+ * even opened) asks rc_tmp_from_python, after it succeeded, whether
+ * tempfile made it: the innermost Python frame is `function` of tempfile.py. */
+static inline bool rc_tmp_python(void)
+{
+  return rc_tls_mode == RC_MODE_APP && rc_sf_language() == RC_LANG_PYTHON;
+}
 #define RC_TMP_PY_EXCL(flags, mode)                                              \
-  (((flags) & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && (mode) == 0600)
+  (((flags) & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && (mode) == 0600 &&      \
+   rc_tmp_python())
+bool rc_tmp_from_python(const char *function);
 
 /* After such an open succeeded: record the file if tempfile's mkstemp made
  * it (a path relative to dirfd other than AT_FDCWD is not followed). */

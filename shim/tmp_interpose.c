@@ -47,21 +47,16 @@ RC_EXPORT char *mkdtemp(char *tmpl)
  * call of that shape in a Python process asks whose it is: made by
  * tempfile itself (the innermost Python frame), it is a temp like those of
  * libc, reported and removed if left behind.  Every other mkdir and open
- * pays a compare. */
+ * pays a compare (tmp_fam.h). */
 bool rc_tmp_from_python(const char *function)
 {
-  if (rc_tls_mode != RC_MODE_APP || !rc_sf_active() ||
-      __atomic_load_n(&rc_sf_lang, __ATOMIC_ACQUIRE) != RC_LANG_PYTHON)
-    return false;
-  static const char file[] = "/tempfile.py";
   uintptr_t tags[4];
   if (rc_sf_capture(tags, 4) <= 0 || tags[0] == RC_SF_SEP)
     return false;
   struct rc_frame f;
   rc_sf_frame(tags[0], &f);
-  size_t n = f.file ? strlen(f.file) : 0;
-  return f.function != NULL && strcmp(f.function, function) == 0 && n >= sizeof file - 1 &&
-         memcmp(f.file + n - (sizeof file - 1), file, sizeof file - 1) == 0;
+  return f.function != NULL && strcmp(f.function, function) == 0 && f.file != NULL &&
+         rc_str_ends(f.file, "/tempfile.py");
 }
 
 void rc_tmp_python_mkstemp(int dirfd, const char *path, int fd, unsigned fn,
@@ -77,7 +72,7 @@ void rc_tmp_python_mkstemp(int dirfd, const char *path, int fd, unsigned fn,
 
 RC_EXPORT int mkdir(const char *path, mode_t mode)
 {
-  if (mode != 0700)
+  if (mode != 0700 || !rc_tmp_python())
     return REAL(mkdir)(path, mode);
   struct rc_tmp_window w;
   rc_tmp_window_open(&w);
