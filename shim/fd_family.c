@@ -361,27 +361,38 @@ static bool count_task(const char *name, unsigned char type, void *arg)
 
 /* Other threads run on while the report is made (at exit, and while a
  * signal's handler makes it): one of them may be between the system call
- * that made a descriptor and the record of it.  So the first untracked
- * descriptor found in a process with other threads makes the report pause
- * once, 2 ms (a wrapper records in well under a microsecond), and every
- * untracked one is looked up again: recorded meanwhile, it is reported as
- * a tracked one (and a rule may hide it); closed meanwhile, it was no leak.
+ * that made a descriptor and the record of it.  So in a process with other
+ * threads an untracked descriptor is looked up again every millisecond
+ * until it is recorded or closed, for at most 50 ms in the whole report (a
+ * wrapper records in well under a microsecond; the rest is for a thread a
+ * busy machine preempted there): recorded meanwhile, it is reported as a
+ * tracked one (and a rule may hide it); closed meanwhile, it was no leak.
  * A Manager's server exiting while a daemon thread opened a source file for
  * a traceback showed that file as untracked in one run of 60.  A process
  * with one thread, or with none untracked, never pauses. */
+#define RC_SETTLE_MS 50
+
+static bool fd_open(int fd)
+{
+  return rc_syscall(SYS_fcntl, fd, F_GETFD) >= 0;
+}
+
 static bool settle_untracked(struct rc_leakset *ls, int fd, struct rc_fd_entry *e)
 {
   if (ls->other_threads == 0) {
     int n = 0;
     (void)rc_dir_each(AT_FDCWD, "/proc/self/task", false, count_task, &n);
     ls->other_threads = n > 1 ? 1 : -1;
-    if (ls->other_threads > 0) {
-      struct timespec ts = {0, 2000000};
-      while (rc_syscall(SYS_nanosleep, &ts, &ts) != 0 && errno == EINTR) {
-      }
-    }
   }
-  return ls->other_threads > 0 && rc_fd_lookup(fd, e);
+  if (ls->other_threads < 0)
+    return false;
+  while (ls->settle_ms < RC_SETTLE_MS && fd_open(fd) && !rc_fd_lookup(fd, e)) {
+    struct timespec ts = {0, 1000000};
+    while (rc_syscall(SYS_nanosleep, &ts, &ts) != 0 && errno == EINTR) {
+    }
+    ls->settle_ms++;
+  }
+  return rc_fd_lookup(fd, e);
 }
 
 RC_HOT static void collect_one(int fd, void *arg)
@@ -393,7 +404,7 @@ RC_HOT static void collect_one(int fd, void *arg)
   bool known = rc_fd_lookup(fd, &e);
   if (!known && !ls->interrupted_rcleak && fd != ls->in_flight_fd) {
     known = settle_untracked(ls, fd, &e);
-    if (!known && ls->other_threads > 0 && rc_syscall(SYS_fcntl, fd, F_GETFD) < 0)
+    if (!known && ls->other_threads > 0 && !fd_open(fd))
       return; /* closed while the report paused */
   }
   if (known && e.state == RC_FD_INTERNAL)

@@ -74,7 +74,8 @@ struct rc_leakset {
   int in_flight_fd;        /* a signal's report: see struct rc_exit; -1 */
   const void *ucontext;    /* a signal's report: see struct rc_exit; NULL */
   int8_t in_wrapper_call;  /* rc_signal_in_wrapper_call, once asked; -1 before */
-  int8_t other_threads;    /* fd_family.c: 1 once it paused for them, -1: none; 0 before */
+  int8_t other_threads;    /* fd_family.c: 1: the process has other threads, -1: none; 0 before */
+  uint8_t settle_ms;       /* fd_family.c: how long the report has waited for them */
 };
 
 /* Append a zeroed record of `kind`; NULL when the set is full. */

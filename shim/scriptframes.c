@@ -148,13 +148,22 @@ bool rc_sf_lock(void)
                                      __ATOMIC_ACQUIRE))
       munmap(t, sizeof *t);
   }
-  for (int spins = 0; spins < 1000; spins++) {
+  /* Spin, then yield the CPU a bounded number of times: a holder that was
+   * preempted (a busy machine: interpreter threads capture at once, with
+   * the GIL released around their system calls) needs the CPU back, and a
+   * capture that gives up records no script frames, so a rule on them
+   * cannot match.  Bounded, since the holder may be the thread a signal
+   * handler interrupted, which no wait lets finish. */
+  for (int spins = 0; spins < 1000 + 200; spins++) {
     int held = __atomic_load_n(&rc_sf_lock_word, __ATOMIC_RELAXED);
     if ((held == 0 || held != rc_pid) &&
         __atomic_compare_exchange_n(&rc_sf_lock_word, &held, (int)rc_pid, false,
                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
       return true;
-    __builtin_ia32_pause();
+    if (spins < 1000)
+      __builtin_ia32_pause();
+    else
+      (void)rc_syscall(SYS_sched_yield);
   }
   return false;
 }

@@ -304,13 +304,15 @@ if __name__ == "__main__":
         res = run([py, src], options="default_suppressions=0", timeout=120)
         server = [{py_caller(lk) for lk in r["leaks"] if lk["kind"] == "fd"}
                   for r in res.reports.values() if r["pid"] != res.pid]
-        server = [c for c in server if "Server.accepter" in c]
+        server = [c for c in server if "Server.__init__" in c]
+        # the listener is open at the server's exit; a client's connection is
+        # too unless its handler saw it close first (a matter of timing);
         # besides: the /dev/null stdin of every child, and what a daemon thread
         # of the server was reading as it exited (a module, a traceback's source)
-        check(len(server) == 1 and {"Server.__init__", "Server.accepter"} <= server[0] <=
+        check(len(server) == 1 and server[0] <=
               {"Server.__init__", "Server.accepter", "_close_stdin", "FileLoader.get_data",
                "updatecache"},
-              "%s: default_suppressions=0: the server's listener and connections: %s"
+              "%s: default_suppressions=0: the server's listener (and connections): %s"
               % (ver, server))
 
 
