@@ -18,6 +18,8 @@
 #include "util.h"
 
 #include <dwarf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,16 +52,26 @@ static struct module_cache *module_get(struct symbolizer *s, const char *path)
 	grow(&s->mods, &s->cap, s->n, sizeof(*s->mods));
 	struct module_cache *m = &s->mods[s->n++];
 	m->path = xstrdup(path);
-	if (path[0] != '/' || access(path, R_OK) != 0)
-		return m; /* [vdso], deleted or unreadable file: nothing to read */
-	m->dwfl = dwfl_begin(&callbacks);
-	if (!m->dwfl)
+	if (path[0] != '/')
+		return m; /* [vdso], [anon:...]: nothing to read */
+	/* A report is data, and its module paths may name anything: a FIFO
+	 * (whose open would wait for a writer forever), a terminal, /dev/zero,
+	 * /proc/self/fd/0. Only a regular file is read as an ELF file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	if (fd < 0)
+		return m; /* deleted or unreadable */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(m->dwfl = dwfl_begin(&callbacks))) {
+		close(fd);
 		return m;
+	}
 	dwfl_report_begin(m->dwfl);
-	m->mod = dwfl_report_elf(m->dwfl, path_basename(path), path, -1, 0, false);
+	m->mod = dwfl_report_elf(m->dwfl, path_basename(path), path, fd, 0, false);
 	dwfl_report_end(m->dwfl, NULL, NULL);
-	if (!m->mod)
+	if (!m->mod) {
+		close(fd); /* consumed only on success */
 		return m;
+	}
 	const unsigned char *bits;
 	GElf_Addr vaddr;
 	int len = dwfl_module_build_id(m->mod, &bits, &vaddr);

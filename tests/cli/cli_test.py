@@ -671,6 +671,39 @@ def report_symbolize():
         eq(fr[0].get("function"), None, "--no-symbolize")
 
 
+@case
+def report_symbolize_special_files():
+    """A module path naming a FIFO, a device or a pipe is not read: the report finishes."""
+    with TempDir() as d:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        mods = [fifo, "/dev/zero", "/proc/self/fd/0"]
+        leaks = [{"kind": "fd", "fd": 3 + i, "type": "file", "target": f"/tmp/t{i}",
+                  "acquired_by": "open",
+                  "stack": [{"pc": "0x401000", "module": m, "offset": "0x1000"}]}
+                 for i, m in enumerate(mods)]
+        rep = {"rcleak": 1, "pid": 301, "ppid": 1, "exe": "/bin/true", "cmdline": ["x"],
+               "exit": {"reason": "exit", "status": 0}, "leaks": leaks,
+               "summary": {"total": 3, "fd": 3, "suppressed": 0}}
+        p = os.path.join(d, "rcleak.301.json")
+        with open(p, "w") as f:
+            json.dump(rep, f)
+        # stdin: a pipe nobody writes to or closes, so reading it would block.
+        rfd, wfd = os.pipe()
+        try:
+            r = rcleak("report", "--format=json", p, stdin=rfd, timeout=30)
+        except subprocess.TimeoutExpired:
+            fail("rcleak report blocked on a module that is not a regular file")
+        finally:
+            os.close(rfd)
+            os.close(wfd)
+        eq(r.returncode, 23, "exit status")
+        eq(r.stderr, "", "stderr")
+        fr = [l["stack"][0] for l in json.loads(r.stdout)["processes"][0]["leaks"]]
+        eq([(f["module"], f["offset"], f.get("function"), f.get("file")) for f in fr],
+           [(m, "0x1000", None, None) for m in mods], "frames left as module+offset")
+
+
 # --------------------------------------------------------------------------
 # common/suppress.c: unit test and async-signal-safety of its imports
 # --------------------------------------------------------------------------
