@@ -13,12 +13,28 @@ static bool jbool(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
+/* A duration as people read it: "250 ms", "99.728 s", "50 us", in the
+ * largest unit it reaches, to a thousandth, trailing zeros dropped (the
+ * reports carry nanoseconds: "99728153000 ns" is not readable). */
 static void add_ns(struct strbuf *b, const char *what, int64_t ns)
 {
-	if (ns % 1000000 == 0)
-		sb_addf(b, ", %s %" PRId64 " ms", what, ns / 1000000);
-	else
-		sb_addf(b, ", %s %" PRId64 " ns", what, ns);
+	static const struct {
+		uint64_t ns;
+		const char *name;
+	} units[] = { { 1000000000, "s" }, { 1000000, "ms" }, { 1000, "us" }, { 1, "ns" } };
+	uint64_t mag = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+	size_t i = 0;
+	while (i < 3 && mag < units[i].ns)
+		i++;
+	uint64_t unit = units[i].ns;
+	uint64_t milli = unit >= 1000 ? mag % unit / (unit / 1000) : 0; /* thousandths */
+	char frac[24] = "";
+	if (milli) {
+		snprintf(frac, sizeof frac, ".%03" PRIu64, milli);
+		for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+			frac[n - 1] = '\0';
+	}
+	sb_addf(b, ", %s %s%" PRIu64 "%s %s", what, ns < 0 ? "-" : "", mag / unit, frac, units[i].name);
 }
 
 char *leak_identity(const struct leak *l)

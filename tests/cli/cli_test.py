@@ -672,6 +672,32 @@ def report_symbolize():
 
 
 @case
+def report_durations():
+    """Timer durations read as people read them, from the nanoseconds of the report."""
+    cases = [(99728153000, 100000000000, "due in 99.728 s, interval 100 s"),
+             (250000000, 1000000, "due in 250 ms, interval 1 ms"),
+             (50000, 1500, "due in 50 us, interval 1.5 us"),
+             (999, 0, "due in 999 ns")]
+    leaks = [{"kind": "itimer", "which": "ITIMER_REAL", "value_ns": v, "interval_ns": i,
+              "acquired_by": "setitimer", "stack": []} for v, i, _ in cases]
+    leaks.append({"kind": "timer", "timer_id": 7, "clock": "CLOCK_MONOTONIC", "armed": True,
+                  "interval_ns": 20000000, "acquired_by": "timer_create", "stack": []})
+    rep = {"rcleak": 1, "pid": 302, "ppid": 1, "exe": "/bin/true", "cmdline": ["x"],
+           "exit": {"reason": "exit", "status": 0}, "leaks": leaks,
+           "summary": {"total": 5, "itimer": 4, "timer": 1, "suppressed": 0}}
+    with TempDir() as d:
+        p = os.path.join(d, "rcleak.302.json")
+        with open(p, "w") as f:
+            json.dump(rep, f)
+        r = rcleak("report", p)
+        eq(r.returncode, 23, "exit status")
+        got = [l.strip().split(" (")[0] for l in r.stdout.splitlines()
+               if l.startswith("      ") and "timer" in l and "in pid" not in l]
+        eq(got, [f"itimer ITIMER_REAL, {t}" for _, _, t in cases] +
+           ["timer 7: CLOCK_MONOTONIC, armed, interval 20 ms"], "durations")
+
+
+@case
 def report_symbolize_special_files():
     """A module path naming a FIFO, a device or a pipe is not read: the report finishes."""
     with TempDir() as d:
