@@ -120,6 +120,24 @@ static inline void *rc_reserve(size_t bytes)
  * tests/unit/test_layout.sh checks the layout. */
 #define RC_LARGE __attribute__((section(".lbss")))
 
+/* Reads of memory rcleak did not allocate as objects: the program's stack,
+ * copied or walked as raw words the way an unwinder does.  Under
+ * AddressSanitizer (a build with -Db_sanitize=address, used to check the
+ * shim itself) those reads cross its redzones by design, so they are not
+ * instrumented, and the copy is a plain loop rather than its checking
+ * memcpy.  Other builds are unaffected. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RC_RAW_READS __attribute__((no_sanitize_address))
+RC_RAW_READS static inline void rc_copy_raw(void *dst, const void *src, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    ((volatile unsigned char *)dst)[i] = ((const unsigned char *)src)[i];
+}
+#else
+#define RC_RAW_READS
+#define rc_copy_raw memcpy
+#endif
+
 /* Resource kinds (enum rc_kind, rc_kind_name) are shared with the tool. */
 #include "suppress.h"
 #include "vdso.h"

@@ -303,7 +303,7 @@ static void defer_init(void)
     rc_defer_stack_top = (end + RC_DEFER_ABOVE_END) & ~(uintptr_t)7;
 }
 
-__attribute__((noinline)) RC_HOT static uint32_t capture_deferred(const uintptr_t *sf, int nsf)
+__attribute__((noinline)) RC_HOT RC_RAW_READS static uint32_t capture_deferred(const uintptr_t *sf, int nsf)
 {
   struct rc_unwind_regs regs;
   RC_UNWIND_GET_REGS(regs);
@@ -317,7 +317,7 @@ __attribute__((noinline)) RC_HOT static uint32_t capture_deferred(const uintptr_
   uint32_t off = __atomic_fetch_add(&rc_defer_used, len, __ATOMIC_RELAXED);
   if (off + len > RC_DEFER_BYTES)
     return 0;
-  memcpy(rc_defer.bytes + off, (const void *)regs.sp, len);
+  rc_copy_raw(rc_defer.bytes + off, (const void *)regs.sp, len);
   struct rc_deferred *d = &rc_defer.slot[k];
   if (nsf > 0)
     memcpy(rc_defer_sf[k], sf, (size_t)nsf * sizeof *sf);
