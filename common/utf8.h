@@ -64,4 +64,65 @@ static inline size_t rc_utf8_next(const unsigned char *p, bool *ok)
 	return n;
 }
 
+/*
+ * Text for people (the text reports, the tool's text, SARIF and GitHub
+ * messages) shows a name's control characters escaped, never raw: a file
+ * named "x\n==123== SUMMARY: ..." would forge report lines, and one holding
+ * ESC [ ... would drive the reader's terminal.  JSON carries the name as it
+ * is.  For the character at p (a C0 control, DEL, or a C1 control encoded
+ * in UTF-8, which some terminals obey): its escape ("\n", "\t", "\r",
+ * "\x1b", "\u009b") in out (8 bytes), its length in *outlen, and the
+ * number of bytes of p it stands for; 0 when p[0] is shown as it is.
+ */
+static inline size_t rc_ctl_escape(const unsigned char *p, char out[8], size_t *outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c = p[0];
+	size_t in = 1;
+	if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+		c = p[1];
+		in = 2;
+	} else if (c >= 0x20 && c != 0x7f) {
+		return 0;
+	}
+	size_t n = 0;
+	out[n++] = '\\';
+	if (c == '\n' || c == '\t' || c == '\r') {
+		out[n++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+	} else {
+		if (in == 2) {
+			out[n++] = 'u';
+			out[n++] = '0';
+			out[n++] = '0';
+		} else {
+			out[n++] = 'x';
+		}
+		out[n++] = hex[c >> 4];
+		out[n++] = hex[c & 15];
+	}
+	*outlen = n;
+	return in;
+}
+
+/* s[0..n) through put(ctx, piece, len): the runs shown as they are and the
+ * escapes of the control characters between them (rc_ctl_escape). */
+static inline void rc_put_shown(const char *s, size_t n,
+				void (*put)(void *ctx, const char *piece, size_t len), void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+	while (p < end) {
+		char esc[8];
+		size_t elen, in = rc_ctl_escape(p, esc, &elen);
+		if (in == 0 || (size_t)(end - p) < in) {
+			p++;
+			continue;
+		}
+		put(ctx, (const char *)run, (size_t)(p - run));
+		put(ctx, esc, elen);
+		p += in;
+		run = p;
+	}
+	put(ctx, (const char *)run, (size_t)(p - run));
+}
+
 #endif

@@ -116,7 +116,7 @@ char *leak_identity(const struct leak *l)
 		sb_addf(&b, " (%s)", s);
 	if (jbool(o, "across_exec"))
 		sb_add(&b, ", across exec");
-	return sb_steal(&b);
+	return sb_steal_shown(&b);
 }
 
 char *leak_cleanup_desc(const struct leak *l)
@@ -125,9 +125,11 @@ char *leak_cleanup_desc(const struct leak *l)
 	if (!c || strcmp(c, "none") == 0)
 		return NULL;
 	const char *sig = json_get_str(l->obj, "cleanup_signal");
-	if (strcmp(c, "killed") == 0 && sig)
-		return xasprintf("killed by %s", sig);
-	return xstrdup(c);
+	if (strcmp(c, "killed") == 0 && sig) {
+		_cleanup_free_ char *shown = xstrdup_shown(sig);
+		return xasprintf("killed by %s", shown);
+	}
+	return xstrdup_shown(c);
 }
 
 char *frame_desc(const struct frame *f)
@@ -153,7 +155,7 @@ char *frame_desc(const struct frame *f)
 		sb_add(&b, "??");
 	if (f->build_id_mismatch)
 		sb_add(&b, " [build-id mismatch: module rebuilt since the report]");
-	return sb_steal(&b);
+	return sb_steal_shown(&b);
 }
 
 const struct frame *leak_location(const struct leak *l)

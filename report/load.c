@@ -56,9 +56,11 @@ struct proc *report_add_not_covered(struct report *r, long pid, long ppid, const
 	struct proc *p = add_proc(r);
 	p->pid = pid;
 	p->ppid = ppid;
-	p->command = xstrdup_utf8(command && *command ? command : "?");
+	_cleanup_free_ char *cmd = xstrdup_utf8(command && *command ? command : "?");
+	_cleanup_free_ char *why = xstrdup_utf8(reason);
+	p->command = xstrdup_shown(cmd);
 	p->exit_desc = xstrdup("");
-	p->not_covered_reason = xstrdup_utf8(reason);
+	p->not_covered_reason = xstrdup_shown(why);
 	p->source = xstrdup("");
 	p->covered = false;
 	return p;
@@ -93,13 +95,17 @@ static void add_quoted(struct strbuf *b, const char *arg)
 		return;
 	}
 	sb_add(b, "'");
-	for (const char *c = arg; *c; c++) {
-		if (*c == '\'')
+	for (const char *c = arg; *c;) {
+		const char *q = strchr(c, '\'');
+		size_t n = q ? (size_t)(q - c) : strlen(c);
+		char *part = xasprintf("%.*s", (int)n, c);
+		sb_add_shown(b, part); /* control characters escaped, as \n */
+		free(part);
+		c += n;
+		if (q) {
 			sb_add(b, "'\\''");
-		else if (*c == '\n')
-			sb_add(b, "\\n");
-		else
-			sb_addn(b, c, 1);
+			c++;
+		}
 	}
 	sb_add(b, "'");
 }
@@ -120,7 +126,7 @@ static char *command_of(json_object *o)
 		return sb_steal(&b);
 	}
 	const char *exe = json_get_str(o, "exe");
-	return xstrdup(exe ? exe : "?");
+	return xstrdup_shown(exe ? exe : "?");
 }
 
 static char *exit_of(json_object *o)
@@ -131,12 +137,13 @@ static char *exit_of(json_object *o)
 	const char *reason = json_get_str(e, "reason");
 	long status;
 	if (reason && strcmp(reason, "signal") == 0) {
-		const char *sig = json_get_str(e, "signal");
-		return xasprintf("killed by %s", sig ? sig : "a signal");
+		_cleanup_free_ char *sig = xstrdup_shown(json_get_str(e, "signal"));
+		return xasprintf("killed by %s", *sig ? sig : "a signal");
 	}
 	if (json_get_int(e, "status", &status))
 		return xasprintf("exit %ld", status);
-	return xasprintf("exit %s", reason ? reason : "unknown");
+	_cleanup_free_ char *shown = xstrdup_shown(reason ? reason : "unknown");
+	return xasprintf("exit %s", shown);
 }
 
 /* Refresh a frame's view from its JSON object (also after symbolization). */

@@ -11,8 +11,10 @@
 long process_and_render(struct report *r, const struct options *o, bool run_mode)
 {
 	/* Unusable inputs: one line each, by file name, whatever the format. */
-	for (size_t i = 0; i < r->nbad; i++)
-		warnx("%s: %s", r->bad[i].file, r->bad[i].error);
+	for (size_t i = 0; i < r->nbad; i++) {
+		_cleanup_free_ char *file = xstrdup_shown(r->bad[i].file);
+		warnx("%s: %s", file, r->bad[i].error);
+	}
 
 	report_check_coverage(r); /* links the tree too */
 	if (!o->no_symbolize)

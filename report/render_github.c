@@ -7,11 +7,13 @@
  */
 #include "render.h"
 #include "util.h"
+#include "utf8.h"
 
 #include <string.h>
 
 /* Escaping rules of workflow commands: data escapes % CR LF; property values
- * also escape ':' and ','. */
+ * also escape ':' and ','.  Other control characters are shown escaped, as
+ * in every text for people. */
 static void put_escaped(FILE *out, const char *s, bool property)
 {
 	for (; *s; s++) {
@@ -21,7 +23,18 @@ static void put_escaped(FILE *out, const char *s, bool property)
 		case '\n': fputs("%0A", out); break;
 		case ':': fputs(property ? "%3A" : ":", out); break;
 		case ',': fputs(property ? "%2C" : ",", out); break;
-		default: fputc(*s, out); break;
+		default: {
+			/* Other control characters, shown escaped (common/utf8.h) */
+			char esc[8];
+			size_t elen, in = rc_ctl_escape((const unsigned char *)s, esc, &elen);
+			if (in) {
+				fwrite(esc, 1, elen, out);
+				s += in - 1;
+			} else {
+				fputc(*s, out);
+			}
+			break;
+		}
 		}
 	}
 }
@@ -30,7 +43,8 @@ int render_github(FILE *out, const struct report *r, const struct render_opts *o
 {
 	for (size_t i = 0; i < r->nbad; i++) {
 		fputs("::warning title=rcleak: unreadable report::", out);
-		put_escaped(out, r->bad[i].file, false);
+		_cleanup_free_ char *file = xstrdup_shown(r->bad[i].file);
+		put_escaped(out, file, false);
 		fputs(": ", out);
 		put_escaped(out, r->bad[i].error, false);
 		fputc('\n', out);

@@ -214,7 +214,8 @@ int render_sarif(FILE *out, const struct report *r, const struct render_opts *o)
 	json_object *notes = json_object_new_array();
 	for (size_t i = 0; i < r->nbad; i++) {
 		json_object *n = json_object_new_object();
-		_cleanup_free_ char *t = xasprintf("%s: %s", r->bad[i].file, r->bad[i].error);
+		_cleanup_free_ char *file = xstrdup_shown(r->bad[i].file);
+		_cleanup_free_ char *t = xasprintf("%s: %s", file, r->bad[i].error);
 		json_object_object_add(n, "level", J_STR("warning"));
 		json_object_object_add(n, "message", message(t));
 		json_object_array_add(notes, n);

@@ -94,6 +94,31 @@ char *xstrdup_utf8(const char *s)
 	return sb_steal(&b);
 }
 
+static void add_piece(void *b, const char *s, size_t n)
+{
+	sb_addn(b, s, n);
+}
+
+void sb_add_shown(struct strbuf *b, const char *s)
+{
+	rc_put_shown(s, strlen(s), add_piece, b);
+}
+
+char *xstrdup_shown(const char *s)
+{
+	struct strbuf b = { 0 };
+	sb_add_shown(&b, s ? s : "");
+	return sb_steal(&b);
+}
+
+char *sb_steal_shown(struct strbuf *b)
+{
+	char *raw = sb_steal(b);
+	char *shown = xstrdup_shown(raw);
+	free(raw);
+	return shown;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;

@@ -44,6 +44,13 @@ void sb_add(struct strbuf *b, const char *s);
 void sb_addn(struct strbuf *b, const char *s, size_t n);
 void sb_addf(struct strbuf *b, const char *fmt, ...) _printf_(2, 3);
 char *sb_steal(struct strbuf *b); /* never NULL */
+/* s for people: control characters escaped (common/utf8.h, rc_ctl_escape),
+ * so that a name cannot forge report lines or drive a terminal. */
+void sb_add_shown(struct strbuf *b, const char *s);
+/* sb_steal, with the text shown as sb_add_shown shows it. */
+char *sb_steal_shown(struct strbuf *b);
+/* A copy of s, shown (sb_add_shown). */
+char *xstrdup_shown(const char *s);
 
 /* Read a whole file; NULL with errno set on error. *len gets the size. */
 char *read_file(const char *path, size_t *len);

@@ -34,11 +34,11 @@ build() {
 			$(pkg-config --libs json-c libdw) -o "$out/fuzz_report" ;;
 	options)
 		# shellcheck disable=SC2086
-		$cc $flags tests/fuzz/fuzz_options.c shim/options.c shim/strbuf.c \
+		$cc $flags -Itests/fuzz tests/fuzz/fuzz_options.c shim/options.c shim/strbuf.c \
 			common/suppress.c -o "$out/fuzz_options" ;;
 	suppress)
 		# shellcheck disable=SC2086
-		$cc $flags tests/fuzz/fuzz_suppress.c common/suppress.c -o "$out/fuzz_suppress" ;;
+		$cc $flags -Itests/fuzz tests/fuzz/fuzz_suppress.c common/suppress.c -o "$out/fuzz_suppress" ;;
 	*) echo "fuzz.sh: unknown target '$1' (report, options, suppress)" >&2; exit 2 ;;
 	esac
 }

@@ -1,6 +1,7 @@
 /* The text report, LeakSanitizer style, for people.  Leaks from the same
  * acquisition site (same kind, same acquirer, same stack) are one entry, so a
  * leak in a loop reads as one problem.  Async-signal-safe. */
+#include <limits.h>
 #include <string.h>
 
 #include "arena.h"
@@ -49,6 +50,25 @@ static const char *basename_of(const char *p)
   return s ? s + 1 : p;
 }
 
+/* Names come from the program (paths, command lines, thread and function
+ * names): shown with their control characters escaped. */
+static void put_shown(struct rc_text *t, const char *s)
+{
+  rc_sb_put_shown(&t->o, s, strlen(s));
+}
+
+/* A family's description of a leak, built apart and then shown: every
+ * family's describe writes names into it. */
+static void put_description(struct rc_text *t, const struct rc_family *fam,
+                            const struct rc_leak *lk)
+{
+  static char buf[2 * PATH_MAX + 512] RC_LARGE;
+  struct rc_strbuf d;
+  rc_sb_init(&d, buf, sizeof buf);
+  fam->describe(&d, lk);
+  rc_sb_put_shown(&t->o, d.buf, d.len);
+}
+
 static void put_frames(struct rc_text *t, const struct rc_leak *lk)
 {
   uint32_t n;
@@ -69,18 +89,18 @@ static void put_frames(struct rc_text *t, const struct rc_leak *lk)
     rc_sb_putu(&t->o, i);
     rc_sb_putc(&t->o, ' ');
     if (f->function)
-      rc_sb_puts(&t->o, f->function);
+      put_shown(t, f->function);
     else
       rc_sb_puthex(&t->o, f->pc);
     if (f->file) {
       rc_sb_putc(&t->o, ' ');
-      rc_sb_puts(&t->o, f->file);
+      put_shown(t, f->file);
       rc_sb_putc(&t->o, ':');
       rc_sb_puti(&t->o, f->line);
     }
     if (f->module) {
       rc_sb_puts(&t->o, " (");
-      rc_sb_puts(&t->o, basename_of(f->module));
+      put_shown(t, basename_of(f->module));
       rc_sb_putc(&t->o, '+');
       rc_sb_puthex(&t->o, f->offset);
       rc_sb_putc(&t->o, ')');
@@ -110,7 +130,7 @@ static void put_cleanup(struct rc_text *t, const struct rc_leak *lk)
     rc_sb_puts(&t->o, rc_signal_name(lk->cleanup_sig));
   } else if (lk->cleanup == RC_CLEAN_FAILED && lk->detail) {
     rc_sb_puts(&t->o, ": ");
-    rc_sb_puts(&t->o, lk->detail);
+    put_shown(t, lk->detail);
   }
 }
 
@@ -151,7 +171,7 @@ static void put_group(struct rc_text *t, const struct rc_family *fam, const uint
       const struct rc_leak *lk = &t->ls->v[ix[i]];
       line_start(t);
       rc_sb_puts(&t->o, "  ");
-      fam->describe(&t->o, lk);
+      put_description(t, fam, lk);
       put_origin(t, lk);
     }
     if (n > RC_GROUP_LIST_MAX) {
@@ -161,7 +181,7 @@ static void put_group(struct rc_text *t, const struct rc_family *fam, const uint
       rc_sb_puts(&t->o, " more\n");
     }
   } else {
-    fam->describe(&t->o, first);
+    put_description(t, fam, first);
     put_origin(t, first);
   }
   put_frames(t, first);

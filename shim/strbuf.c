@@ -135,6 +135,16 @@ void rc_sb_putfixed(struct rc_strbuf *b, unsigned long long milli, int decimals)
   rc_sb_putn(b, d, decimals > 3 ? 3 : (size_t)decimals);
 }
 
+static void put_piece(void *b, const char *s, size_t n)
+{
+  rc_sb_putn(b, s, n);
+}
+
+void rc_sb_put_shown(struct rc_strbuf *b, const char *s, size_t n)
+{
+  rc_put_shown(s, n, put_piece, b);
+}
+
 void rc_sb_put_json_str(struct rc_strbuf *b, const char *s)
 {
   if (s == NULL) {

@@ -51,6 +51,9 @@ void rc_sb_putfixed(struct rc_strbuf *b, unsigned long long milli, int decimals)
 /* A JSON string literal, quotes included; NULL becomes null.  Bytes that
  * are not UTF-8 become U+FFFD (common/utf8.h). */
 void rc_sb_put_json_str(struct rc_strbuf *b, const char *s);
+/* s[0..n) for people: control characters escaped (common/utf8.h,
+ * rc_ctl_escape), so that a name cannot forge lines or drive a terminal. */
+void rc_sb_put_shown(struct rc_strbuf *b, const char *s, size_t n);
 /* NUL-terminate a fixed buffer (truncating the last byte if needed). */
 const char *rc_sb_cstr(struct rc_strbuf *b);
 /* Write out what is buffered (fd mode); false if any write failed. */

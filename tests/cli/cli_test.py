@@ -698,6 +698,67 @@ def report_durations():
 
 
 @case
+def report_control_chars():
+    """Names from a report with control characters are shown escaped in text,
+    SARIF and GitHub output (no forged lines, no terminal escapes); JSON keeps them."""
+    evil = "x\n==1== SUMMARY: rcleak: 0 leaks\x1b[2J\x07\u009b"
+    shown = "x\\n==1== SUMMARY: rcleak: 0 leaks\\x1b[2J\\x07\\u009b"
+    leaks = [{"kind": "fd", "fd": 3, "type": "file", "target": "/tmp/" + evil, "acquired_by": "open",
+              "stack": [{"pc": "0x1", "module": "/nonexistent/m" + evil, "offset": "0x10",
+                         "function": "f" + evil, "file": "/src/" + evil + ".c", "line": 7}]},
+             {"kind": "child", "pid": 999999, "command": "sh " + evil, "state": "zombie",
+              "cleanup": "reaped", "acquired_by": "fork", "stack": []}]
+    rep = {"rcleak": 1, "pid": 303, "ppid": 1, "exe": "/bin/" + evil, "cmdline": ["prog", evil],
+           "exit": {"reason": "signal", "signal": "SIG" + evil}, "leaks": leaks,
+           "summary": {"total": 2, "fd": 1, "child": 1, "suppressed": 0}}
+
+    def raw_controls(text):
+        return [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f]
+
+    with TempDir() as d:
+        p = os.path.join(d, "rcleak.303.json")
+        with open(p, "w") as f:
+            json.dump(rep, f)
+        bad = os.path.join(d, "rcleak.304.json\x1b[31m")
+        with open(bad, "w") as f:
+            f.write("{")
+        for fmt in ("text", "github"):
+            r = rcleak("report", "--no-symbolize", "--format=" + fmt, d)
+            eq(r.returncode, 23, fmt + ": exit status")
+            eq(raw_controls(r.stdout) + raw_controls(r.stderr), [], fmt + ": no raw control character")
+        # SARIF is JSON: its data fields carry names as they are; the messages
+        # people read show them escaped.
+        r = rcleak("report", "--no-symbolize", "--format=sarif", d)
+        texts = []
+
+        def messages(o):
+            if isinstance(o, dict):
+                for k, v in o.items():
+                    if k == "message" and isinstance(v, dict):
+                        texts.append(v.get("text", ""))
+                    messages(v)
+            elif isinstance(o, list):
+                for v in o:
+                    messages(v)
+        messages(json.loads(r.stdout))
+        check(len(texts) >= 2, f"SARIF messages: {texts}")
+        eq([c for t in texts for c in raw_controls(t)], [], "sarif: no raw control character in messages")
+        r = rcleak("report", "--no-symbolize", d)
+        out = r.stdout
+        for piece in ("file /tmp/" + shown, "f" + shown + " /src/" + shown + ".c:7 (m" + shown + "+0x10)",
+                      "prog '" + shown + "' [killed by SIG" + shown + "]",
+                      "pid 999999: sh " + shown + " [not covered"):
+            check(piece in out, f"text shows {piece!r}: {out}")
+        eq(len([l for l in out.splitlines() if l.startswith("SUMMARY")]), 1, "one SUMMARY line")
+        check("rcleak.304.json\\x1b[31m: " in r.stderr, r.stderr)
+        r = rcleak("report", "--no-symbolize", "--format=json", d)
+        m = json.loads(r.stdout)
+        lk = m["processes"][0]["leaks"][0]
+        eq((lk["target"], lk["stack"][0]["function"]), ("/tmp/" + evil, "f" + evil),
+           "JSON keeps the names")
+
+
+@case
 def report_symbolize_special_files():
     """A module path naming a FIFO, a device or a pipe is not read: the report finishes."""
     with TempDir() as d:

@@ -190,6 +190,31 @@ def names_not_utf8():
 
 
 @case
+def names_control_chars():
+    """Names with control characters (a newline followed by a forged report
+    line, a terminal escape, a C1 CSI in UTF-8): the text report shows them
+    escaped, one line per leak, and the JSON keeps them as they are."""
+    names = [b"evil\n==1== SUMMARY: rcleak: 0 leaks", b"esc-\x1b[2J-bel-\x07",
+             b"tab\tcr\rdel\x7f", b"csi-\xc2\x9b31m-back\\slash", "caf\u00e9".encode()]
+    shown = ["evil\\n==1== SUMMARY: rcleak: 0 leaks", "esc-\\x1b[2J-bel-\\x07",
+             "tab\\tcr\\rdel\\x7f", "csi-\\u009b31m-back\\slash", "caf\u00e9"]
+    res = run([prog("programs"), "open_named"] + names)
+    check_eq(res.status, 0, "exit status unchanged")
+    check_leaks(res.leaks,
+                [{"kind": "fd", "type": "file", "acquired_by": "open", "top": "open_named",
+                  "target": os.path.join(res.workdir, n.decode())} for n in names],
+                "the JSON names the files exactly")
+    err = res.stderr
+    check_eq([c for c in err if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f], [],
+             "no control character in the text report but its line ends")
+    listed = [l.split(": file ", 1)[1].split(" (acquired with")[0]
+              for l in err.splitlines() if ": file " in l]
+    check_eq(listed, [os.path.join(res.workdir, n) for n in shown], "each name shown escaped")
+    check_eq(len(re.findall(r"^==\d+== *SUMMARY", err, re.M)) + len(re.findall("^SUMMARY", err, re.M)),
+             1, "one SUMMARY line")
+
+
+@case
 def dup2_onto_open():
     res = run([prog("programs"), "dup2_onto_open"])
     fds = leaked_fds(res)

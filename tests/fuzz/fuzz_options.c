@@ -10,17 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "options.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *spec = malloc(size + 1);
+	char *spec = fuzz_cstr(data, size);
 	if (!spec)
 		return 0;
-	memcpy(spec, data, size);
-	spec[size] = '\0';
 	(void)rc_options_parse(spec);
 	free(spec);
 	/* The parsed values must be usable as they are. */

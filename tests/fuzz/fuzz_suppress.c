@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "suppress.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,11 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Input: the file text, then optionally "\0" and the subjects, split
 	 * at newlines. */
-	char *text = malloc(size + 2);
+	char *text = fuzz_cstr(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = text[size + 1] = '\0';
 	size_t tlen = strlen(text);
 	char *subjects = text + tlen + 1 <= text + size ? text + tlen + 1 : text + size + 1;
 	char *copy = strdup(subjects);
