@@ -5,7 +5,8 @@
 #
 #   scripts/fuzz.sh [SECONDS-PER-TARGET] [TARGET...]     (default: 60, all)
 #
-# Targets: report, options, suppress.  Needs clang and its libFuzzer runtime
+# Targets: report, options, suppress, strings (how the shim writes names
+# into its JSON and text reports).  Needs clang and its libFuzzer runtime
 # (Debian: clang, libclang-rt-14-dev or the clang package's own).  Each
 # target starts from its checked-in corpus (tests/fuzz/corpus/TARGET) and
 # adds what it finds to a working corpus under $FUZZ_DIR (default
@@ -17,7 +18,7 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-report options suppress}
+targets=${*:-report options suppress strings}
 out=${FUZZ_DIR:-/tmp/rcleak-fuzz}
 mkdir -p "$out"
 cc=${CC_FUZZ:-clang}
@@ -36,10 +37,14 @@ build() {
 		# shellcheck disable=SC2086
 		$cc $flags -Itests/fuzz tests/fuzz/fuzz_options.c shim/options.c shim/strbuf.c \
 			common/suppress.c -o "$out/fuzz_options" ;;
+	strings)
+		# shellcheck disable=SC2046,SC2086
+		$cc $flags -Itests/fuzz $(pkg-config --cflags json-c) tests/fuzz/fuzz_strings.c \
+			shim/strbuf.c $(pkg-config --libs json-c) -o "$out/fuzz_strings" ;;
 	suppress)
 		# shellcheck disable=SC2086
 		$cc $flags -Itests/fuzz tests/fuzz/fuzz_suppress.c common/suppress.c -o "$out/fuzz_suppress" ;;
-	*) echo "fuzz.sh: unknown target '$1' (report, options, suppress)" >&2; exit 2 ;;
+	*) echo "fuzz.sh: unknown target '$1' (report, options, suppress, strings)" >&2; exit 2 ;;
 	esac
 }
 
