@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -172,14 +173,10 @@ RC_HOT int rc_proc_each_fd(void (*fn)(int fd, void *arg), void *arg, bool (*regi
   return e.count;
 }
 
-ssize_t rc_read_file(const char *path, char *buf, size_t len)
+/* Read fd into buf[0..len-1) and NUL-terminate; the bytes read, or len - 1
+ * with *more set when the file holds more than that. */
+static size_t read_all(int fd, char *buf, size_t len, bool *more)
 {
-  int saved = errno;
-  int fd = rc_sys_open(path, O_RDONLY, 0);
-  if (fd < 0) {
-    errno = saved;
-    return -1;
-  }
   size_t got = 0;
   while (got + 1 < len) {
     ssize_t r = read(fd, buf + got, len - 1 - got);
@@ -190,9 +187,44 @@ ssize_t rc_read_file(const char *path, char *buf, size_t len)
     got += (size_t)r;
   }
   buf[got] = '\0';
+  if (more != NULL) {
+    char c;
+    *more = got + 1 >= len && read(fd, &c, 1) == 1;
+  }
+  return got;
+}
+
+ssize_t rc_read_file(const char *path, char *buf, size_t len)
+{
+  int saved = errno;
+  int fd = rc_sys_open(path, O_RDONLY, 0);
+  if (fd < 0) {
+    errno = saved;
+    return -1;
+  }
+  size_t got = read_all(fd, buf, len, NULL);
   rc_sys_close(fd);
   errno = saved;
   return (ssize_t)got;
+}
+
+ssize_t rc_read_user_file(const char *path, char *buf, size_t len, const char **why)
+{
+  int saved = errno;
+  ssize_t ret = -1;
+  int fd = rc_sys_open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+  struct stat st;
+  bool more = false;
+  if (fd < 0)
+    *why = errno == ENOENT ? "no such file" : errno == EACCES ? "permission denied" : "cannot open it";
+  else if (rc_syscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode))
+    *why = "not a regular file";
+  else if (ret = (ssize_t)read_all(fd, buf, len, &more), more)
+    *why = "too large", ret = -1;
+  if (fd >= 0)
+    rc_sys_close(fd);
+  errno = saved;
+  return ret;
 }
 
 ssize_t rc_readlink(const char *path, char *buf, size_t len)

@@ -39,6 +39,13 @@ struct rc_dirent64 {
 /* Read up to len-1 bytes of a file into buf, NUL-terminated; returns the byte
  * count or -1. */
 ssize_t rc_read_file(const char *path, char *buf, size_t len);
+/* The same for a file the user named (a suppressions file), which every
+ * traced process reads: only a regular file, opened without blocking, so
+ * that a FIFO (which only one reader could drain, and none without a
+ * writer) or a terminal cannot hang the program; -1 with *why ("not a
+ * regular file", "too large", ...) otherwise.  A file longer than len - 1
+ * is "too large", never read in part. */
+ssize_t rc_read_user_file(const char *path, char *buf, size_t len, const char **why);
 
 /* readlink into buf, NUL-terminated; -1 on error. */
 ssize_t rc_readlink(const char *path, char *buf, size_t len);

@@ -198,6 +198,7 @@ static const char *errno_text(int e)
   case ENOSPC: return "no space left on device";
   case EISDIR: return "is a directory";
   case EMFILE: return "too many open files";
+  case ENXIO: return "no process has that FIFO open for reading";
   default: return "I/O error";
   }
 }
@@ -225,7 +226,13 @@ RC_HOT static void write_text(const struct rc_leakset *ls, const struct rc_exit 
   if (rc_options.log_path[0]) {
     char path[PATH_MAX];
     rc_options_expand_path(rc_options.log_path, rc_pid, path, sizeof path);
-    fd = rc_sys_open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    /* O_NONBLOCK: a FIFO nobody reads would block the exit for good
+     * (ENXIO instead, and the report goes to stderr); one that is read gets
+     * the report, rc_write_all waiting for room as a blocking write would,
+     * but not for ever on a reader that stopped.  O_NOCTTY: a terminal
+     * named here must not become the controlling one of a process that has
+     * none. */
+    fd = rc_sys_open(path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_NOCTTY, 0644);
     if (fd < 0)
       complain_path("the text report", path, errno);
   }

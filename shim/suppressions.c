@@ -18,7 +18,8 @@
 static struct rc_supp_rule *rc_rules;
 static size_t rc_nrules;
 
-static void say(const char *a, const char *b)
+/* One line "rcleak: suppressions: A B[: WHY]" on stderr. */
+static void say3(const char *a, const char *b, const char *why)
 {
   char buf[PATH_MAX + 300];
   struct rc_strbuf s;
@@ -26,8 +27,17 @@ static void say(const char *a, const char *b)
   rc_sb_puts(&s, "rcleak: suppressions: ");
   rc_sb_puts(&s, a);
   rc_sb_puts(&s, b);
+  if (why) {
+    rc_sb_puts(&s, ": ");
+    rc_sb_puts(&s, why);
+  }
   rc_sb_putc(&s, '\n');
   (void)rc_write_all(rc_report_stderr(), s.buf, s.len);
+}
+
+static void say(const char *a, const char *b)
+{
+  say3(a, b, NULL);
 }
 
 /* Built-in suppressions, LeakSanitizer style: resources that well-known
@@ -323,8 +333,9 @@ static void load_rules(void)
   if (rc_options.suppressions[0]) {
     char *text = mem + used;
     size_t m = 0;
-    if (rc_read_file(rc_options.suppressions, text, RC_SUPP_MAX_TEXT - used) < 0)
-      say("cannot read ", rc_options.suppressions);
+    const char *why = NULL;
+    if (rc_read_user_file(rc_options.suppressions, text, RC_SUPP_MAX_TEXT - used, &why) < 0)
+      say3("cannot read ", rc_options.suppressions, why);
     else if (rc_supp_parse(text, rc_options.suppressions, rules + n, RC_SUPP_MAX_RULES - n, &m,
                            err, sizeof err) != 0)
       say(err, "; no rule of it applied");

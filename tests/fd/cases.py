@@ -1107,6 +1107,73 @@ def suppressions_in_process():
 
 
 @case
+def user_files_not_regular():
+    """A suppressions file or log_path that is a FIFO cannot hang the program:
+    the suppressions FIFO is refused in one line (every traced process would
+    otherwise wait on it), a log FIFO nobody reads sends the report to stderr
+    with one line, and one that is read late gets the whole report (written
+    without blocking, waiting for room).  A suppressions file over 1 MiB is
+    refused, not cut short."""
+    d = tempfile.mkdtemp(prefix="rctest-fifo-")
+    try:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        res = run([prog("programs"), "open_in_loop"], options="suppressions=" + fifo, timeout=30)
+        errs = [l for l in res.stderr.splitlines() if l.startswith("rcleak: suppressions:")]
+        check_eq(errs, ["rcleak: suppressions: cannot read %s: not a regular file" % fifo],
+                 "a FIFO as suppressions file: one line")
+        check_eq((res.status, len(res.leaks)), (0, 5), "suppressions FIFO: program unaffected, nothing lost")
+
+        big = os.path.join(d, "big.supp")
+        with open(big, "w") as f:
+            f.write(("# %s\n" % ("x" * 1020)) * 1100 + "fd:open_in_loop\n")
+        res = run([prog("programs"), "open_in_loop"], options="suppressions=" + big)
+        errs = [l for l in res.stderr.splitlines() if l.startswith("rcleak: suppressions:")]
+        check_eq(errs, ["rcleak: suppressions: cannot read %s: too large" % big],
+                 "a suppressions file over 1 MiB: one line")
+        check_eq(len(res.leaks), 5, "too large: no rule of it applied, nothing lost")
+
+        res = run([prog("programs"), "open_in_loop"], options="log_path=" + fifo, timeout=30)
+        check_eq(res.status, 0, "log FIFO without a reader: exit status unchanged")
+        lines = res.stderr.splitlines()
+        check_eq(lines[:1], ["rcleak: cannot write the text report to %s: "
+                             "no process has that FIFO open for reading" % fifo],
+                 "log FIFO without a reader: one line")
+        check(any("ERROR: rcleak: 5 leaked file descriptors" in l for l in lines),
+              "and the report on stderr instead")
+
+        # A reader with a one-page pipe that starts reading late: a report
+        # longer than the pipe (names of control characters, escaped 4x) must
+        # arrive whole through the non-blocking descriptor.
+        names = [bytes([1 + (i + j) % 30 for j in range(200)]) + b"-%d" % i for i in range(8)]
+        rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            fcntl.fcntl(rfd, 1031, 4096)  # F_SETPIPE_SZ
+            fcntl.fcntl(rfd, fcntl.F_SETFL, 0)
+            p = subprocess.Popen([prog("programs"), "open_named"] + [os.path.join(d.encode(), n) for n in names],
+                                 env=dict(os.environ, LD_PRELOAD=SHIM, RCLEAK_OPTIONS="log_path=" + fifo),
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 cwd=d)
+            time.sleep(0.5)
+            chunks = []
+            while True:
+                b = os.read(rfd, 65536)
+                if not b:
+                    break
+                chunks.append(b)
+            err = p.communicate(timeout=30)[1]
+        finally:
+            os.close(rfd)
+        text = b"".join(chunks).decode()
+        check_eq((p.returncode, err), (0, b""), "log FIFO read late: exit 0, nothing on stderr")
+        check(len(text) > 4096, "the report is longer than the pipe (%d bytes)" % len(text))
+        check_eq(len(re.findall(r": file .*-\d \(acquired with open", text)), 8, "every leak in it")
+        check(re.search(r"^SUMMARY: rcleak: 8 leaks", text, re.M) is not None, "and its SUMMARY line")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@case
 def closes_stderr():
     """A program whose atexit handler closes stderr (every GNU program, by
     gnulib's close_stdout) still gets its text report there; the copy of
