@@ -50,6 +50,14 @@ int suppressions_apply(struct report *r, const char *file)
 		warnx("%s: %s", file, strerror(errno));
 		return -1;
 	}
+	return suppressions_apply_text(r, text, len, file);
+}
+
+int suppressions_apply_text(struct report *r, const char *file_text, size_t len, const char *file)
+{
+	_cleanup_free_ char *text = xmalloc(len + 1); /* parsed in place */
+	memcpy(text, file_text, len);
+	text[len] = '\0';
 	size_t cap = 1;
 	for (size_t i = 0; i < len; i++)
 		cap += text[i] == '\n';

@@ -138,6 +138,8 @@ void symbolize_report(struct report *r);
 
 /* filter.c: suppressions; returns -1 on a bad suppression file (message printed) */
 int suppressions_apply(struct report *r, const char *file);
+/* The same for a file's text already read (len bytes), named file in messages. */
+int suppressions_apply_text(struct report *r, const char *text, size_t len, const char *file);
 
 /* baseline.c */
 int baseline_apply(struct report *r, const char *file);  /* -1: unreadable */

@@ -184,6 +184,29 @@ static void remove_report_dir(const char *dir)
 		warnx("could not remove the report directory %s: %s", dir, strerror(errno));
 }
 
+/* The shim reads at most this much of a suppressions file (shim/suppressions.c). */
+#define SHIM_SUPPRESSIONS_MAX (1u << 20)
+
+/* The run's copy of the suppressions, in its report directory (never
+ * through a link planted there: the directory is writable by all). */
+static char *write_suppressions_copy(const char *dir, const char *text, size_t len)
+{
+	char *path = xasprintf("%s/rcleak-suppressions.txt", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+	int e = errno;
+	if (fd >= 0 && close(fd) != 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (!ok) {
+		warnx("%s: %s", path, strerror(e));
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
 struct orphan {
 	long pid;
 	char *comm;
@@ -381,16 +404,44 @@ int cmd_run(const struct options *o)
 	_cleanup_free_ char *lib = find_library();
 	if (!lib)
 		return EXIT_TOOL_FAILED;
+	/* The suppressions are read here, before CMD runs, so that a bad line is
+	 * a usage error.  Every traced process reads them too: a regular file is
+	 * handed over by its path; anything else (`--suppressions <(cat a b)` is
+	 * a pipe, which only one reader could drain) as a copy in the report
+	 * directory, which the merged report then uses as well. */
+	_cleanup_free_ char *supp_text = NULL;
+	size_t supp_len = 0;
 	if (o->suppressions) {
-		/* Check the file here, before CMD runs, so a bad line is a usage error. */
+		supp_text = read_file(o->suppressions, &supp_len);
 		struct report empty = { 0 };
-		if (suppressions_apply(&empty, o->suppressions) < 0)
+		if (!supp_text) {
+			warnx("%s: %s", o->suppressions, strerror(errno));
+			return EXIT_USAGE;
+		}
+		if (supp_len >= SHIM_SUPPRESSIONS_MAX) {
+			warnx("%s: larger than 1 MiB, the most a traced process reads", o->suppressions);
+			return EXIT_USAGE;
+		}
+		if (suppressions_apply_text(&empty, supp_text, supp_len, o->suppressions) < 0)
 			return EXIT_USAGE;
 	}
 	_cleanup_free_ char *dir = make_report_dir(o);
 	if (!dir)
 		return EXIT_TOOL_FAILED;
 	bool remove_dir = !o->report_dir && !o->keep_reports;
+	struct options run_opts = *o;
+	_cleanup_free_ char *supp_copy = NULL;
+	struct stat st;
+	if (o->suppressions && (stat(o->suppressions, &st) != 0 || !S_ISREG(st.st_mode))) {
+		supp_copy = write_suppressions_copy(dir, supp_text, supp_len);
+		if (!supp_copy) {
+			if (remove_dir)
+				remove_report_dir(dir);
+			return EXIT_TOOL_FAILED;
+		}
+		run_opts.suppressions = supp_copy;
+	}
+	o = &run_opts;
 	if (!setup_environment(o, lib, dir)) {
 		if (remove_dir)
 			remove_report_dir(dir);

@@ -1365,6 +1365,49 @@ def run_shell_child_suppressed():
 
 
 @case
+def run_suppressions_pipe():
+    """--suppressions from a pipe (`<(cat a b)`): read once, and every traced
+    process gets the same rules from a regular copy: the bash child is
+    suppressed in its process (so not killed), a grandchild's fd is suppressed
+    too, and nothing is said about the suppressions."""
+    need_shim("fork")
+    with TempDir() as d:
+        marker = os.path.join(d, "alive")
+        rfd, wfd = os.pipe()
+        os.write(wfd, b"child:bash\nfd:/etc/hostname\n")
+        os.close(wfd)
+        out = os.path.join(d, "m.json")
+        try:
+            r = subprocess.run(
+                [RCLEAK, "run", "--format=json", "--output", out, "--suppressions", f"/dev/fd/{rfd}",
+                 "--", "bash", "-c",
+                 f"sleep 30 >/dev/null 2>&1 & echo $! > {marker}; "
+                 "python3 -c 'import os; os.open(\"/etc/hostname\", os.O_RDONLY)'; exit"],
+                capture_output=True, text=True, timeout=60, pass_fds=[rfd], stdin=subprocess.DEVNULL)
+        finally:
+            os.close(rfd)
+        with open(marker) as f:
+            pid = int(f.read())
+        alive = pid_alive(pid)
+        if alive:
+            os.kill(pid, signal.SIGKILL)
+        eq((r.returncode, r.stderr), (0, ""), "exit status and stderr")
+        with open(out) as f:
+            m = json.load(f)
+        eq(leaks_of(m), [], "no leaks")
+        eq(m["summary"]["suppressed"], 2, "suppressed: the child in bash, the fd in python")
+        check(alive, "a suppressed child is not killed")
+
+    with TempDir() as d:
+        big = os.path.join(d, "big.supp")
+        with open(big, "w") as f:
+            f.write(("# %s\n" % ("x" * 1020)) * 1100)
+        r = rcleak("run", "--suppressions", big, "--", "true")
+        eq((r.returncode, r.stderr), (2, f"rcleak: {big}: larger than 1 MiB, the most a traced "
+                                         "process reads\n"), "a file the shim would refuse: usage error")
+
+
+@case
 def run_make():
     """make -j2 over a Makefile whose recipe leaks a background child."""
     need_shim("fork")
