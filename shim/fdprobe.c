@@ -80,3 +80,39 @@ RC_HOT int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg, bool (*reg
   errno = saved;
   return count;
 }
+
+/* The fallback when the table is large and /proc is not mounted (a chroot or
+ * sandbox without it): every number below `end`, in batches of
+ * RC_FD_PROBE_MAX, each batch's set taken before fn is called for it.  A
+ * descriptor fn opens may be visited by a later batch; the callers skip
+ * rcleak's own. */
+int rc_fd_probe_upto(int end, void (*fn)(int fd, void *arg), void *arg,
+                     bool (*registered)(int fd))
+{
+  int saved = errno;
+  int count = 0;
+  struct timespec zero = {0, 0};
+  for (int base = 0; base < end; base += RC_FD_PROBE_MAX) {
+    int n = end - base < RC_FD_PROBE_MAX ? end - base : RC_FD_PROBE_MAX;
+    struct pollfd p[RC_FD_PROBE_MAX];
+    for (int i = 0; i < n; i++)
+      p[i] = (struct pollfd){.fd = base + i, .events = 0, .revents = 0};
+    bool polled = rc_syscall(SYS_ppoll, p, (unsigned long)n, &zero, NULL, 0) >= 0;
+    uint64_t open[RC_FD_PROBE_MAX / 64] = {0};
+    for (int i = 0; i < n; i++) {
+      int fd = base + i;
+      bool is = polled && !(p[i].revents & POLLNVAL)
+                    ? true
+                    : (!polled || (registered && registered(fd))) && is_open(fd);
+      if (is)
+        open[i / 64] |= 1ull << (i % 64);
+    }
+    for (int i = 0; i < n; i++)
+      if (open[i / 64] & (1ull << (i % 64))) {
+        fn(base + i, arg);
+        count++;
+      }
+  }
+  errno = saved;
+  return count;
+}

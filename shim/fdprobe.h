@@ -28,4 +28,9 @@
  * Async-signal-safe; preserves errno. */
 int rc_fd_probe_each(void (*fn)(int fd, void *arg), void *arg, bool (*registered)(int fd));
 
+/* The same over the descriptors below `end`, whatever the table's size, in
+ * batches (see fdprobe.c): for when /proc/self/fd cannot be read. */
+int rc_fd_probe_upto(int end, void (*fn)(int fd, void *arg), void *arg,
+                     bool (*registered)(int fd));
+
 #endif

@@ -1,8 +1,12 @@
 /* The text report, LeakSanitizer style, for people.  Leaks from the same
  * acquisition site (same kind, same acquirer, same stack) are one entry, so a
  * leak in a loop reads as one problem.  Async-signal-safe. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "arena.h"
 #include "leaks.h"
@@ -189,6 +193,17 @@ static void put_group(struct rc_text *t, const struct rc_family *fam, const uint
   rc_sb_putc(&t->o, '\n');
 }
 
+/* A chroot or sandbox may run without /proc: the report is then partial,
+ * and says so rather than look complete. */
+static bool proc_mounted(void)
+{
+  struct stat st;
+  int saved = errno;
+  bool yes = rc_syscall(SYS_newfstatat, AT_FDCWD, "/proc/self/stat", &st, 0) == 0;
+  errno = saved;
+  return yes;
+}
+
 void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *ex)
 {
   static char buf[1 << 16] RC_LARGE;
@@ -238,6 +253,12 @@ void rc_report_text(int fd, const struct rc_leakset *ls, const struct rc_exit *e
     rc_sb_putc(&t.o, ')');
   }
   rc_sb_putc(&t.o, '\n');
+  if (!proc_mounted()) {
+    line_start(&t);
+    rc_sb_puts(&t.o, " /proc is not mounted: descriptors' targets, child processes and "
+                     "function names could not be read; what follows is what the wrappers "
+                     "recorded\n");
+  }
   line_start(&t);
   rc_sb_putc(&t.o, '\n');
 
