@@ -12,16 +12,14 @@
 #include "procfs.h"
 #include "thread_fam.h"
 
+/* Whether thread tid of this process has ended: tgkill with signal 0 asks
+ * the kernel without /proc (which a chroot may lack) and without a path walk. */
 static bool task_gone(int32_t tid)
 {
-  char path[64];
-  struct rc_strbuf b;
-  rc_sb_init(&b, path, sizeof path);
-  rc_sb_puts(&b, "/proc/self/task/");
-  rc_sb_puti(&b, tid);
-  rc_sb_cstr(&b);
-  struct stat st;
-  return rc_syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0 && errno == ENOENT;
+  int saved = errno;
+  bool gone = rc_syscall(SYS_tgkill, rc_pid, tid, 0) != 0 && errno == ESRCH;
+  errno = saved;
+  return gone;
 }
 
 /* A detached thread may be on its way out as the process exits: Rust's
@@ -78,7 +76,7 @@ static bool settles(const struct rc_obj *o, const struct rc_thr *s, int32_t *tid
       return true;
     ssize_t n = rc_read_file(path, buf, sizeof buf - 1);
     if (n <= 0)
-      return true; /* gone */
+      return task_gone(*tid); /* gone, or no /proc to tell whether it runs */
     buf[n] = '\0';
     const char *close = strrchr(buf, ')');
     if (close == NULL || close[1] != ' ' || close[2] != 'R' || !settle_nap())

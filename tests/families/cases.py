@@ -359,6 +359,33 @@ def threads_unjoined():
 
 
 @case
+def threads_no_proc():
+    """Without /proc, whether a thread still runs is asked of the kernel
+    (tgkill with signal 0): running and finished threads as they are."""
+    import shutil
+    import subprocess
+    if not shutil.which("unshare") or os.geteuid() != 0 or subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", "umount -l /proc"],
+            capture_output=True).returncode != 0:
+        print("# cannot unmount /proc in a mount namespace here (needs root): skipped")
+        sys.exit(77)
+    # unshare and sh exec into the program: one pid throughout.
+    res = run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+               'umount -l /proc && exec "$0" threads_unjoined', prog("fam")])
+    common(res, "threads_no_proc")
+    fin = [int(x) for x in printed(res, "finished")]
+    runn = [int(x) for x in printed(res, "running")]
+    leaks = res.reports.get(res.pid, {}).get("leaks", [])
+    check_leaks(leaks,
+                [{"kind": "thread", "thread_tid": t, "state": "finished", "detached": False,
+                  "acquired_by": "pthread_create"} for t in fin] +
+                [{"kind": "thread", "thread_tid": t, "state": "running", "detached": False,
+                  "acquired_by": "pthread_create"} for t in runn],
+                "4 threads never joined, running and finished told apart without /proc")
+    check_eq((len(fin), len(runn)), (2, 2), "two of each")
+
+
+@case
 def threads_clean():
     res = fam("threads_clean")
     common(res, "threads_clean")
