@@ -7,7 +7,7 @@
 #
 # Targets: report, options, suppress, strings (how the shim writes names
 # into its JSON and text reports).  Needs clang and its libFuzzer runtime
-# (Debian: clang, libclang-rt-14-dev or the clang package's own).  Each
+# (Debian: clang and libclang-rt-14-dev).  Each
 # target starts from its checked-in corpus (tests/fuzz/corpus/TARGET) and
 # adds what it finds to a working corpus under $FUZZ_DIR (default
 # /tmp/rcleak-fuzz); a crash leaves its input there as crash-*.  To keep a
@@ -22,6 +22,10 @@ targets=${*:-report options suppress strings}
 out=${FUZZ_DIR:-/tmp/rcleak-fuzz}
 mkdir -p "$out"
 cc=${CC_FUZZ:-clang}
+if ! command -v "$cc" >/dev/null 2>&1; then
+	echo "fuzz.sh: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2
+	exit 2
+fi
 flags="-std=gnu17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Icommon -Ireport -Ishim"
 
