@@ -29,6 +29,10 @@ enum rc_kind {
 
 #define RC_KIND_COUNT 7 /* real kinds, RC_KIND_ANY excluded */
 
+/* The largest suppressions file the shim reads (every traced process reads
+ * it whole at start-up); `rcleak run` refuses a larger one up front. */
+#define RC_SUPP_MAX_FILE (1u << 20)
+
 /* -1 for an unknown name; 0..6 in the order above; RC_KIND_ANY for "leak". */
 int rc_kind_from_name(const char *s, size_t len);
 

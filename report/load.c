@@ -98,9 +98,7 @@ static void add_quoted(struct strbuf *b, const char *arg)
 	for (const char *c = arg; *c;) {
 		const char *q = strchr(c, '\'');
 		size_t n = q ? (size_t)(q - c) : strlen(c);
-		char *part = xasprintf("%.*s", (int)n, c);
-		sb_add_shown(b, part); /* control characters escaped, as \n */
-		free(part);
+		sb_addn_shown(b, c, n); /* control characters escaped, as \n */
 		c += n;
 		if (q) {
 			sb_add(b, "'\\''");

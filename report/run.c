@@ -5,6 +5,7 @@
  * the reports from the report directory and gate.
  */
 #include "cli.h"
+#include "suppress.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -183,9 +184,6 @@ static void remove_report_dir(const char *dir)
 	if (rmdir(dir) < 0)
 		warnx("could not remove the report directory %s: %s", dir, strerror(errno));
 }
-
-/* The shim reads at most this much of a suppressions file (shim/suppressions.c). */
-#define SHIM_SUPPRESSIONS_MAX (1u << 20)
 
 /* The run's copy of the suppressions, in its report directory (never
  * through a link planted there: the directory is writable by all). */
@@ -418,7 +416,7 @@ int cmd_run(const struct options *o)
 			warnx("%s: %s", o->suppressions, strerror(errno));
 			return EXIT_USAGE;
 		}
-		if (supp_len >= SHIM_SUPPRESSIONS_MAX) {
+		if (supp_len > RC_SUPP_MAX_FILE) {
 			warnx("%s: larger than 1 MiB, the most a traced process reads", o->suppressions);
 			return EXIT_USAGE;
 		}

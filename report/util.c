@@ -99,9 +99,14 @@ static void add_piece(void *b, const char *s, size_t n)
 	sb_addn(b, s, n);
 }
 
+void sb_addn_shown(struct strbuf *b, const char *s, size_t n)
+{
+	rc_put_shown(s, n, add_piece, b);
+}
+
 void sb_add_shown(struct strbuf *b, const char *s)
 {
-	rc_put_shown(s, strlen(s), add_piece, b);
+	sb_addn_shown(b, s, strlen(s));
 }
 
 char *xstrdup_shown(const char *s)

@@ -47,6 +47,7 @@ char *sb_steal(struct strbuf *b); /* never NULL */
 /* s for people: control characters escaped (common/utf8.h, rc_ctl_escape),
  * so that a name cannot forge report lines or drive a terminal. */
 void sb_add_shown(struct strbuf *b, const char *s);
+void sb_addn_shown(struct strbuf *b, const char *s, size_t n);
 /* sb_steal, with the text shown as sb_add_shown shows it. */
 char *sb_steal_shown(struct strbuf *b);
 /* A copy of s, shown (sb_add_shown). */

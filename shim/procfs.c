@@ -228,14 +228,20 @@ ssize_t rc_read_user_file(const char *path, char *buf, size_t len, const char **
   int fd = rc_sys_open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
   struct stat st;
   bool more = false;
-  if (fd < 0)
+  if (fd < 0) {
     *why = errno == ENOENT ? "no such file" : errno == EACCES ? "permission denied" : "cannot open it";
-  else if (rc_syscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode))
-    *why = "not a regular file";
-  else if (ret = (ssize_t)read_all(fd, buf, len, &more), more)
-    *why = "too large", ret = -1;
-  if (fd >= 0)
+  } else {
+    if (rc_syscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      *why = "not a regular file";
+    } else {
+      size_t got = read_all(fd, buf, len, &more);
+      if (more)
+        *why = "too large";
+      else
+        ret = (ssize_t)got;
+    }
     rc_sys_close(fd);
+  }
   errno = saved;
   return ret;
 }

@@ -13,7 +13,6 @@
 #include "strbuf.h"
 
 #define RC_SUPP_MAX_RULES 4096
-#define RC_SUPP_MAX_TEXT (1u << 20)
 
 static struct rc_supp_rule *rc_rules;
 static size_t rc_nrules;
@@ -317,11 +316,13 @@ static void load_rules(void)
   if (!rc_options.suppressions[0] && !rc_options.default_suppressions)
     return;
   /* Text and rules live for the whole process: map them once. */
-  size_t size = RC_SUPP_MAX_TEXT + RC_SUPP_MAX_RULES * sizeof(struct rc_supp_rule);
+  /* The built-in rules' text, then room for a whole user file. */
+  size_t text_size = sizeof rc_default_suppressions + RC_SUPP_MAX_FILE + 1;
+  size_t size = (text_size + 15) / 16 * 16 + RC_SUPP_MAX_RULES * sizeof(struct rc_supp_rule);
   char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED)
     return;
-  struct rc_supp_rule *rules = (struct rc_supp_rule *)(mem + RC_SUPP_MAX_TEXT);
+  struct rc_supp_rule *rules = (struct rc_supp_rule *)(mem + (text_size + 15) / 16 * 16);
   char err[PATH_MAX + 200];
   size_t n = 0, used = 0;
   if (rc_options.default_suppressions) {
@@ -334,7 +335,7 @@ static void load_rules(void)
     char *text = mem + used;
     size_t m = 0;
     const char *why = NULL;
-    if (rc_read_user_file(rc_options.suppressions, text, RC_SUPP_MAX_TEXT - used, &why) < 0)
+    if (rc_read_user_file(rc_options.suppressions, text, RC_SUPP_MAX_FILE + 1, &why) < 0)
       say3("cannot read ", rc_options.suppressions, why);
     else if (rc_supp_parse(text, rc_options.suppressions, rules + n, RC_SUPP_MAX_RULES - n, &m,
                            err, sizeof err) != 0)
